@@ -1,0 +1,1 @@
+"""Ingesters: benchmark and publication files in, warehouse rows out (issue: `wsdb ingest`)."""

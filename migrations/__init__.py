@@ -1,0 +1,1 @@
+"""Alembic migrations of the warehouse schema (shipped inside the package as wsdb.migrations)."""

@@ -1,0 +1,1 @@
+"""Super-net training and evaluation workers (issue: `wsdb run-supernet`, `wsdb evaluate`)."""

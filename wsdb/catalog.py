@@ -1,0 +1,98 @@
+"""Storing canonical architectures and the raw encodings that denote them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from wsdb.bulk import insert_new_rows
+from wsdb.schema import FEATURE_COLUMNS, Architecture, ArchitectureEncoding
+from wsdb.spaces.canonical import CanonicalArchitecture
+
+_ARCHITECTURE_COLUMNS = ("search_space", "canonical_key", "canonical_encoding", "trainable_parameters", *FEATURE_COLUMNS)
+_ARROW_TYPES = {
+    "has_input_output_edge": pa.bool_(),
+    "trainable_parameters": pa.int64(),
+    "functional_key": pa.string(),
+    "search_space": pa.string(),
+    "canonical_key": pa.string(),
+    "canonical_encoding": pa.string(),
+}
+
+
+def _architecture_rows(archs: list[CanonicalArchitecture]) -> pa.Table:
+    columns = {name: [] for name in _ARCHITECTURE_COLUMNS}
+    for arch in archs:
+        columns["search_space"].append(arch.search_space)
+        columns["canonical_key"].append(arch.canonical_key)
+        columns["canonical_encoding"].append(arch.canonical_encoding)
+        columns["trainable_parameters"].append(arch.trainable_parameters)
+        for name in FEATURE_COLUMNS:
+            columns[name].append(arch.features.get(name))
+    return pa.table({name: pa.array(values, type=_ARROW_TYPES.get(name, pa.int32())) for name, values in columns.items()})
+
+
+def architecture_ids(connection: sa.Connection, search_space: str, keys: Iterable[str]) -> dict[str, int]:
+    """canonical key -> architecture id, for the keys that are stored."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[str, int] = {}
+    table = Architecture.__table__
+    for start in range(0, len(wanted), 10_000):
+        chunk = wanted[start : start + 10_000]
+        rows = connection.execute(
+            sa.select(table.c.canonical_key, table.c.id).where(
+                table.c.search_space == search_space, table.c.canonical_key.in_(chunk)
+            )
+        )
+        found.update((key, arch_id) for key, arch_id in rows)
+    return found
+
+
+def store_architectures(
+    connection: sa.Connection,
+    archs: Iterable[CanonicalArchitecture],
+    encodings: Iterable[tuple[str, str, str]] = (),
+) -> tuple[dict[str, int], int, int]:
+    """Store classes (skipping known ones) and raw encodings (kind, text, canonical key).
+
+    Returns (canonical key -> id for every given class, new architectures, new encodings).
+    A known architecture whose parameter count was unknown gets it filled in.
+    """
+    unique = list({arch.canonical_key: arch for arch in archs}.values())
+    if not unique:
+        return {}, 0, 0
+    spaces = {arch.search_space for arch in unique}
+    if len(spaces) != 1:
+        raise ValueError("store_architectures takes architectures of one search space per call")
+    (space,) = spaces
+    new_archs = insert_new_rows(connection, Architecture.__table__, _architecture_rows(unique))
+    ids = architecture_ids(connection, space, (arch.canonical_key for arch in unique))
+    _fill_parameter_counts(connection, unique, ids)
+    encoding_rows = {(kind, text): ids[key] for kind, text, key in encodings}
+    new_encodings = insert_new_rows(
+        connection,
+        ArchitectureEncoding.__table__,
+        pa.table(
+            {
+                "encoding_kind": pa.array([kind for kind, _ in encoding_rows], pa.string()),
+                "encoding": pa.array([text for _, text in encoding_rows], pa.string()),
+                "architecture_id": pa.array(list(encoding_rows.values()), pa.int32()),
+            }
+        ),
+    )
+    return ids, new_archs, new_encodings
+
+
+def _fill_parameter_counts(connection, archs, ids) -> None:
+    known = [(ids[a.canonical_key], a.trainable_parameters) for a in archs if a.trainable_parameters is not None]
+    if not known:
+        return
+    table = Architecture.__table__
+    connection.execute(
+        table.update()
+        .where(table.c.id == sa.bindparam("arch_id"), table.c.trainable_parameters.is_(None))
+        .values(trainable_parameters=sa.bindparam("params")),
+        [{"arch_id": i, "params": p} for i, p in known],
+    )

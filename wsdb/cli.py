@@ -1,0 +1,261 @@
+"""The `wsdb` command line: one warehouse, many small commands, each with --help.
+
+The database is `--db` (a DuckDB file path or a SQLAlchemy URL such as
+postgresql+psycopg://user@host/db), else $WSDB_URL, else ./wsdb.duckdb.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import sqlalchemy as sa
+import typer
+
+from wsdb import db as database
+from wsdb.errors import WsdbError
+from wsdb.output import emit_record, emit_rows, pick_format
+
+app = typer.Typer(
+    help="wsdb: a warehouse of canonical architectures, benchmark ground truth, super-nets and "
+    "proxy scores for weight-sharing NAS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema: status and upgrades.", no_args_is_help=True)
+arch_app = typer.Typer(help="Canonical architectures: identities, encodings, features.", no_args_is_help=True)
+spaces_app = typer.Typer(help="Search spaces and their sub-spaces.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(arch_app, name="arch")
+app.add_typer(spaces_app, name="spaces")
+
+DbOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--db",
+        help="Warehouse: a DuckDB file path or a SQLAlchemy URL (postgresql+psycopg://...). "
+        "Default: $WSDB_URL, else ./wsdb.duckdb.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
+
+
+@app.command()
+def init(
+    db: DbOption = None,
+    populate: Annotated[
+        str,
+        typer.Option(help="Comma-separated spaces whose every architecture is stored right away "
+                     "(nb201 and ws64 take about a second; '' for none; nb101 takes minutes: "
+                     "use `wsdb spaces populate nb101`)."),
+    ] = "nb201,ws64",
+) -> None:
+    """Create a warehouse at the newest schema (a no-op on an up-to-date one).
+
+    Example: wsdb init --db study.duckdb
+    """
+    from wsdb.populate import populate as fill
+
+    url = database.resolve_url(db)
+    typer.echo(database.init_database(url))
+    spaces = [s.strip() for s in populate.split(",") if s.strip()]
+    if spaces:
+        with database.warehouse(url) as engine, engine.begin() as connection:
+            for space in spaces:
+                new_archs, new_encodings = fill(connection, space)
+                typer.echo(f"{space}: {new_archs} new architectures, {new_encodings} new encodings")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Migrate a warehouse to the newest schema. Back the database file up first.
+
+    Example: wsdb db upgrade --db study.duckdb
+    """
+    typer.echo(database.upgrade_database(database.resolve_url(db)))
+
+
+@db_app.command("status")
+def db_status(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Show the schema revision and row counts of every table and view.
+
+    Example: wsdb db status --json
+    """
+    url = database.resolve_url(db)
+    with database.warehouse(url) as engine, engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        names = sorted(inspector.get_table_names()) + sorted(inspector.get_view_names())
+        counts = {
+            name: connection.execute(sa.text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one()
+            for name in names
+            if name != "alembic_version"
+        }
+        record = {
+            "database": database.describe_url(url),
+            "schema": database.current_revision(connection),
+            "rows": counts,
+        }
+    emit_record(record, pick_format(as_json, False))
+
+
+@app.command()
+def summary(db: DbOption = None, as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
+    """What the warehouse holds per search space: architectures, ground truth, super-nets.
+
+    Example: wsdb summary
+    """
+    query = sa.text(
+        """
+        SELECT s.name AS search_space,
+               s.num_architectures AS classes_in_space,
+               (SELECT COUNT(*) FROM architectures a WHERE a.search_space = s.name) AS architectures_stored,
+               (SELECT COUNT(*) FROM ground_truth_results g JOIN architectures a ON a.id = g.architecture_id
+                 WHERE a.search_space = s.name) AS ground_truth_rows,
+               (SELECT COUNT(*) FROM supernets n WHERE n.search_space = s.name) AS supernets,
+               (SELECT COUNT(*) FROM proxy_scores p JOIN architectures a ON a.id = p.architecture_id
+                 WHERE a.search_space = s.name) AS proxy_scores
+        FROM search_spaces s ORDER BY s.name
+        """
+    )
+    url = database.resolve_url(db)
+    with database.warehouse(url) as engine, engine.connect() as connection:
+        rows = [dict(r._mapping) for r in connection.execute(query)]
+    emit_rows(rows, pick_format(as_json, as_csv), title=f"wsdb warehouse {database.describe_url(url)}")
+
+
+@spaces_app.command("list")
+def spaces_list(as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
+    """List the search spaces and their sub-spaces.
+
+    Example: wsdb spaces list
+    """
+    from wsdb.spaces.registry import SEARCH_SPACES
+
+    rows = [
+        {
+            "search_space": space.name,
+            "classes": space.num_architectures,
+            "canonical_key": space.canonical_key_kind,
+            "subspace": name,
+            "subspace_description": description,
+        }
+        for space in SEARCH_SPACES.values()
+        for name, description in space.subspaces.items()
+    ]
+    emit_rows(rows, pick_format(as_json, as_csv))
+
+
+@spaces_app.command("populate")
+def spaces_populate(
+    space: Annotated[str, typer.Argument(help="nb101, nb201 or ws64")],
+    db: DbOption = None,
+    workers: Annotated[Optional[int], typer.Option(help="Processes for nb101 (default: all cores).")] = None,
+) -> None:
+    """Store every architecture of a search space (idempotent).
+
+    nb101 enumerates all 423,624 classes (a few minutes on 2 cores).
+    Example: wsdb spaces populate nb101
+    """
+    from wsdb.populate import populate as fill
+    from wsdb.spaces.registry import get_space
+
+    get_space(space)
+    with database.warehouse(database.resolve_url(db)) as engine, engine.begin() as connection:
+        new_archs, new_encodings = fill(connection, space, workers=workers)
+    typer.echo(f"{space}: {new_archs} new architectures, {new_encodings} new encodings")
+
+
+@arch_app.command("show")
+def arch_show(
+    space: Annotated[str, typer.Option("--space", help="nb101, nb201 or ws64")],
+    matrix: Annotated[Optional[str], typer.Option(help="nb101: adjacency as JSON [[0,1],[0,0]] or rows 01|00")] = None,
+    ops: Annotated[Optional[str], typer.Option(help="nb101: ops, comma-separated or JSON (input,...,output)")] = None,
+    arch_str: Annotated[Optional[str], typer.Option("--arch-str", help="nb201: |op~0|+|op~0|op~1|+|op~0|op~1|op~2|")] = None,
+    index: Annotated[Optional[int], typer.Option(help="nb201 official arch index, or ws64 index 0..63")] = None,
+    label: Annotated[Optional[str], typer.Option(help="ws64: three digits 111..444")] = None,
+    db: Annotated[
+        Optional[str],
+        typer.Option("--db", help="Also look the architecture up in this warehouse (its id and "
+                     "ground-truth rows); without it nothing is opened."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Canonical key, canonical encoding, features and sub-spaces of one architecture.
+
+    Examples:
+      wsdb arch show --space nb101 --matrix '[[0,1,1],[0,0,1],[0,0,0]]' --ops input,conv3x3-bn-relu,output
+      wsdb arch show --space nb201 --arch-str '|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|none~1|nor_conv_1x1~2|'
+      wsdb arch show --space ws64 --label 434
+    """
+    from wsdb.spaces import nb101
+    from wsdb.spaces.registry import canonicalize, get_space
+
+    get_space(space)
+    given = {"matrix": matrix, "ops": ops, "arch-str": arch_str, "index": index, "label": label}
+    allowed = {"nb101": {"matrix", "ops"}, "nb201": {"arch-str", "index"}, "ws64": {"label", "index"}}[space]
+    extra = [f"--{k}" for k, v in given.items() if v is not None and k not in allowed]
+    if extra:
+        raise WsdbError(f"{', '.join(extra)} do not apply to --space {space}")
+    if space == "nb101":
+        if matrix is None or ops is None:
+            raise WsdbError("--space nb101 needs --matrix and --ops")
+        arch = nb101.canonicalize(nb101.parse_matrix(matrix), nb101.parse_ops(ops))
+    elif space == "nb201":
+        if (arch_str is None) == (index is None):
+            raise WsdbError("--space nb201 needs exactly one of --arch-str and --index")
+        arch = canonicalize("nb201-arch-str", arch_str) if arch_str else canonicalize("nb201-index", str(index))
+    else:
+        if (label is None) == (index is None):
+            raise WsdbError("--space ws64 needs exactly one of --label and --index")
+        arch = canonicalize("ws64-label", label) if label else canonicalize("ws64-index", str(index))
+    record = arch.as_dict()
+    if db is not None:
+        record.update(_stored_facts(db, arch))
+    emit_record(record, pick_format(as_json, False))
+
+
+def _stored_facts(db: str, arch) -> dict:
+    with database.warehouse(database.resolve_url(db)) as engine, engine.connect() as connection:
+        arch_id = connection.execute(
+            sa.text("SELECT id FROM architectures WHERE search_space = :s AND canonical_key = :k"),
+            {"s": arch.search_space, "k": arch.canonical_key},
+        ).scalar()
+        if arch_id is None:
+            return {"architecture_id": None}
+        rows = connection.execute(
+            sa.text(
+                "SELECT benchmark, dataset, epoch_budget, evaluation_point, num_repeats, "
+                "validation_accuracy, test_accuracy FROM ground_truth_mean WHERE architecture_id = :a "
+                "ORDER BY benchmark, dataset, epoch_budget, epoch"
+            ),
+            {"a": arch_id},
+        )
+        return {"architecture_id": arch_id, "ground_truth_mean": [dict(r._mapping) for r in rows]}
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit status 1."""
+    try:
+        app()  # standalone: typer prints usage errors and exits through SystemExit
+        status = 0
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            typer.echo(exc.code, err=True)
+    except WsdbError as exc:
+        typer.echo(f"wsdb: error: {exc}", err=True)
+        status = 1
+    # Every command has committed and disposed its engines by now. Skipping interpreter
+    # finalization avoids DuckDB 2.0's nanobind "leaked instances" report, which it prints
+    # at exit after any Arrow scan in a process that also holds SQLAlchemy models.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+if __name__ == "__main__":
+    main()

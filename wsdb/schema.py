@@ -1,0 +1,246 @@
+"""The warehouse schema as SQLAlchemy 2 models.
+
+Migrations under migrations/ create exactly this (a test compares them on PostgreSQL).
+Conventions a reader of the raw database should know:
+- accuracies are fractions in [0, 1] in every table, whatever the source used;
+- times are seconds; timestamps are UTC without a time zone;
+- `*_json` columns hold JSON text (portable between DuckDB and PostgreSQL);
+- super-nets, checkpoints and jobs have 32-hex text ids, so rows made by workers on many
+  machines never collide; architectures have integer ids for compact joins.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    ForeignKey,
+    Integer,
+    Sequence,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SearchSpaceRow(Base):
+    """A search space (nb101, nb201, ws64) and what identifies its architectures."""
+
+    __tablename__ = "search_spaces"
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    description: Mapped[str] = mapped_column(Text)
+    canonical_key_kind: Mapped[str] = mapped_column(Text)
+    num_architectures: Mapped[int | None] = mapped_column(Integer)
+
+
+class Subspace(Base):
+    """A named sub-space; `predicate_sql` is the condition on `architectures` columns that
+    the view `architecture_subspaces` applies."""
+
+    __tablename__ = "subspaces"
+    search_space: Mapped[str] = mapped_column(ForeignKey("search_spaces.name"), primary_key=True)
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    description: Mapped[str] = mapped_column(Text)
+    predicate_sql: Mapped[str] = mapped_column(Text)
+
+
+architecture_id_seq = Sequence("architectures_id_seq")
+
+
+class Architecture(Base):
+    """One isomorphism class of a search space, with derived features.
+
+    Feature columns that do not apply to a space (e.g. num_skip for nb101) are NULL.
+    """
+
+    __tablename__ = "architectures"
+    __table_args__ = (UniqueConstraint("search_space", "canonical_key"),)
+    id: Mapped[int] = mapped_column(
+        Integer, architecture_id_seq, server_default=architecture_id_seq.next_value(), primary_key=True
+    )
+    search_space: Mapped[str] = mapped_column(ForeignKey("search_spaces.name"))
+    canonical_key: Mapped[str] = mapped_column(Text)
+    canonical_encoding: Mapped[str] = mapped_column(Text)
+    trainable_parameters: Mapped[int | None] = mapped_column(BigInteger)
+    num_vertices: Mapped[int | None] = mapped_column(Integer)
+    num_edges: Mapped[int | None] = mapped_column(Integer)
+    num_output_inputs: Mapped[int | None] = mapped_column(Integer)
+    has_input_output_edge: Mapped[bool | None] = mapped_column(Boolean)
+    depth: Mapped[int | None] = mapped_column(Integer)
+    num_conv3x3: Mapped[int | None] = mapped_column(Integer)
+    num_conv1x1: Mapped[int | None] = mapped_column(Integer)
+    num_maxpool3x3: Mapped[int | None] = mapped_column(Integer)
+    num_avgpool3x3: Mapped[int | None] = mapped_column(Integer)
+    num_skip: Mapped[int | None] = mapped_column(Integer)
+    num_none: Mapped[int | None] = mapped_column(Integer)
+    num_sep_conv3x3: Mapped[int | None] = mapped_column(Integer)
+    num_sep_conv5x5: Mapped[int | None] = mapped_column(Integer)
+    num_dil_conv5x5: Mapped[int | None] = mapped_column(Integer)
+    functional_key: Mapped[str | None] = mapped_column(Text)
+
+
+FEATURE_COLUMNS = (
+    "num_vertices", "num_edges", "num_output_inputs", "has_input_output_edge", "depth",
+    "num_conv3x3", "num_conv1x1", "num_maxpool3x3", "num_avgpool3x3", "num_skip", "num_none",
+    "num_sep_conv3x3", "num_sep_conv5x5", "num_dil_conv5x5", "functional_key",
+)
+
+
+class ArchitectureEncoding(Base):
+    """A raw encoding (NB201 index or string, an unpruned or permuted NB101 cell, a ws64
+    label) and the canonical architecture it denotes."""
+
+    __tablename__ = "architecture_encodings"
+    encoding_kind: Mapped[str] = mapped_column(String, primary_key=True)
+    encoding: Mapped[str] = mapped_column(String, primary_key=True)
+    architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"))
+
+
+class GroundTruthResult(Base):
+    """One stand-alone training run of a benchmark, at one evaluation point.
+
+    Every repeat is its own row; reductions (mean over repeats, a chosen repeat) are made
+    explicitly by queries, e.g. the view `ground_truth_mean`.
+    benchmark_arch_id is the benchmark's own id of the trained network (NB101 module hash,
+    NB201 arch index, ws64 label): NB201 trains isomorphic cells separately.
+    repeat: NB101 repeat 0..2, NB201 training seed (777, 888, 999); -1 marks a published
+    mean whose individual repeats were not published.
+    """
+
+    __tablename__ = "ground_truth_results"
+    architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"), primary_key=True)
+    benchmark: Mapped[str] = mapped_column(String, primary_key=True)
+    dataset: Mapped[str] = mapped_column(String, primary_key=True)
+    epoch_budget: Mapped[int] = mapped_column(Integer, primary_key=True)
+    benchmark_arch_id: Mapped[str] = mapped_column(String, primary_key=True)
+    repeat: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evaluation_point: Mapped[str] = mapped_column(String)
+    train_accuracy: Mapped[float | None] = mapped_column(Double)
+    train_loss: Mapped[float | None] = mapped_column(Double)
+    validation_accuracy: Mapped[float | None] = mapped_column(Double)
+    validation_loss: Mapped[float | None] = mapped_column(Double)
+    test_accuracy: Mapped[float | None] = mapped_column(Double)
+    test_loss: Mapped[float | None] = mapped_column(Double)
+    training_seconds: Mapped[float | None] = mapped_column(Double)
+    source: Mapped[str | None] = mapped_column(Text)
+
+
+class Supernet(Base):
+    """A weight-sharing super-net: trained here by a worker, or imported from a publication."""
+
+    __tablename__ = "supernets"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    search_space: Mapped[str] = mapped_column(ForeignKey("search_spaces.name"))
+    subspace: Mapped[str | None] = mapped_column(String)
+    name: Mapped[str | None] = mapped_column(Text)
+    config_json: Mapped[str] = mapped_column(Text)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String)  # registered, running, finished, failed, imported
+    origin: Mapped[str] = mapped_column(String)  # trained, imported
+    source: Mapped[str | None] = mapped_column(Text)  # publication or path it was imported from
+    code_version: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(Text)
+    device: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    training_seconds: Mapped[float | None] = mapped_column(Double)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Checkpoint(Base):
+    """A saved state of a super-net. The file lives outside the database (uri + sha256);
+    an imported super-net's final state may have no file (uri NULL)."""
+
+    __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("supernet_id", "label"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    supernet_id: Mapped[str] = mapped_column(ForeignKey("supernets.id"))
+    label: Mapped[str] = mapped_column(String)  # e.g. epoch-432, step-39073, final
+    epoch: Mapped[int | None] = mapped_column(Integer)
+    step: Mapped[int | None] = mapped_column(BigInteger)
+    uri: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class EvaluationProtocol(Base):
+    """How a super-net scores an architecture (no-ft, bns-ft with k batches, ...)."""
+
+    __tablename__ = "evaluation_protocols"
+    id: Mapped[str] = mapped_column(String, primary_key=True)  # e.g. bns-ft:4
+    name: Mapped[str] = mapped_column(String)
+    parameters_json: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+
+
+class ProxyScore(Base):
+    """An architecture's score under a super-net checkpoint and an evaluation protocol."""
+
+    __tablename__ = "proxy_scores"
+    checkpoint_id: Mapped[str] = mapped_column(ForeignKey("checkpoints.id"), primary_key=True)
+    architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"), primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(ForeignKey("evaluation_protocols.id"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String, primary_key=True)  # validation_accuracy, ...
+    value: Mapped[float | None] = mapped_column(Double)
+    elapsed_seconds: Mapped[float | None] = mapped_column(Double)
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ArchitectureSample(Base):
+    """A fixed, ordered set of architectures, so different super-nets are scored alike."""
+
+    __tablename__ = "architecture_samples"
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    search_space: Mapped[str] = mapped_column(ForeignKey("search_spaces.name"))
+    subspace: Mapped[str | None] = mapped_column(String)
+    description: Mapped[str | None] = mapped_column(Text)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ArchitectureSampleMember(Base):
+    __tablename__ = "architecture_sample_members"
+    __table_args__ = (UniqueConstraint("sample_name", "architecture_id"),)
+    sample_name: Mapped[str] = mapped_column(ForeignKey("architecture_samples.name"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"))
+
+
+class Job(Base):
+    """Work for training/evaluation workers (claimed with a lease, retried on expiry)."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String)  # train, evaluate
+    payload_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String)  # queued, running, done, failed
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    worker: Mapped[str | None] = mapped_column(Text)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result_json: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+VIEWS = ("architecture_subspaces", "ground_truth_mean", "proxy_vs_truth")

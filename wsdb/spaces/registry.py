@@ -1,0 +1,84 @@
+"""One interface over the search spaces: raw encodings in, canonical architectures out.
+
+Encoding kinds name the raw forms a user or a benchmark file uses; they are also the
+`encoding_kind` values of the `architecture_encodings` table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wsdb.errors import InvalidArchitecture
+from wsdb.spaces import nb101, nb201, ws64
+from wsdb.spaces.canonical import CanonicalArchitecture
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    name: str
+    description: str
+    canonical_key_kind: str
+    num_architectures: int  # canonical classes in the whole space
+    subspaces: dict[str, str]
+
+
+SEARCH_SPACES = {
+    "nb101": SearchSpace(
+        "nb101",
+        "NAS-Bench-101 cells (Ying et al. 2019): DAGs of <= 7 vertices and <= 9 edges, "
+        "3 operations, CIFAR-10",
+        "official module hash (md5 of the pruned cell)",
+        423_624,
+        nb101.SUBSPACES,
+    ),
+    "nb201": SearchSpace(
+        "nb201",
+        "NAS-Bench-201 / NATS-Bench topology cells (Dong & Yang 2020): 6 edges, 5 operations",
+        "NATS unique string (to_unique_str with consider_zero)",
+        6_466,
+        nb201.SUBSPACES,
+    ),
+    "ws64": SearchSpace(
+        "ws64",
+        "the 64-architecture space of Zhang et al. 2020 (Deeper Insights into Weight Sharing)",
+        "three-digit label 111..444",
+        ws64.NUM_ARCHITECTURES,
+        ws64.SUBSPACES,
+    ),
+}
+
+# encoding kind -> (search space, function from the raw text to its class)
+ENCODING_KINDS = {
+    "nb101-cell": ("nb101", lambda text: nb101.canonicalize(*nb101.decode(text))),
+    "nb201-arch-str": ("nb201", nb201.canonicalize),
+    "nb201-index": ("nb201", lambda text: nb201.canonicalize(nb201.arch_str_of_index(_int(text, "NB201 index")))),
+    "ws64-label": ("ws64", ws64.canonicalize),
+    "ws64-index": ("ws64", lambda text: ws64.canonicalize(ws64.label_of_index(_int(text, "ws64 index")))),
+}
+
+
+def _int(text: str, what: str) -> int:
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        raise InvalidArchitecture(f"{what} must be an integer, got {text!r}") from None
+
+
+def get_space(name: str) -> SearchSpace:
+    try:
+        return SEARCH_SPACES[name]
+    except KeyError:
+        raise InvalidArchitecture(
+            f"unknown search space {name!r}; known: {', '.join(SEARCH_SPACES)}"
+        ) from None
+
+
+def canonicalize(encoding_kind: str, text: str) -> CanonicalArchitecture:
+    """Any raw encoding of a known kind -> its canonical architecture."""
+    try:
+        _, to_class = ENCODING_KINDS[encoding_kind]
+    except KeyError:
+        raise InvalidArchitecture(
+            f"unknown encoding kind {encoding_kind!r}; known: {', '.join(ENCODING_KINDS)}"
+        ) from None
+    return to_class(text)
