@@ -90,7 +90,7 @@ def init_database(url: str) -> str:
     try:
         with engine.connect() as connection:
             revision = current_revision(connection)
-            has_tables = bool(sa.inspect(connection).get_table_names()) if revision is None else True
+            other_tables = set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
         head = head_revision()
         if revision == head:
             return f"warehouse {describe_url(url)} is already initialized (schema {head})"
@@ -99,7 +99,7 @@ def init_database(url: str) -> str:
                 f"{describe_url(url)} holds schema {revision}, this wsdb uses {head}: "
                 "run `wsdb db upgrade` (back the database up first)"
             )
-        if has_tables:
+        if other_tables:
             raise DatabaseError(f"{describe_url(url)} already has tables but is not a wsdb warehouse")
         _upgrade(engine)
         return f"created warehouse {describe_url(url)} (schema {head})"
@@ -107,7 +107,15 @@ def init_database(url: str) -> str:
         engine.dispose()
 
 
+def _require_existing_file(url: str) -> None:
+    """DuckDB creates a missing file on connect: commands that expect a warehouse check first."""
+    path = duckdb_path(url)
+    if path is not None and not path.exists():
+        raise DatabaseError(f"no warehouse at {path}: run `wsdb init` (or pass --db / set {URL_ENVIRONMENT_VARIABLE})")
+
+
 def upgrade_database(url: str) -> str:
+    _require_existing_file(url)
     engine = _connect(url)
     try:
         with engine.connect() as connection:
@@ -141,9 +149,7 @@ def _connect(url: str) -> sa.Engine:
 
 def open_engine(url: str) -> sa.Engine:
     """An engine on an existing warehouse at the newest schema, or a clear DatabaseError."""
-    path = duckdb_path(url)
-    if path is not None and not path.exists():
-        raise DatabaseError(f"no warehouse at {path}: run `wsdb init` (or pass --db / set {URL_ENVIRONMENT_VARIABLE})")
+    _require_existing_file(url)
     engine = _connect(url)
     with engine.connect() as connection:
         revision = current_revision(connection)

@@ -1,0 +1,127 @@
+"""Shared fixtures: the published data beside the checkout, fresh DuckDB warehouses, and a
+real PostgreSQL server started on loopback for the session (Debian's postgresql package)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"published data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def duckdb_url(tmp_path) -> str:
+    return f"duckdb:///{tmp_path / 'wsdb.duckdb'}"
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the real `wsdb` command in a subprocess (it ends with os._exit)."""
+    return subprocess.run(
+        [sys.executable, "-m", "wsdb.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def _postgres_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A throwaway PostgreSQL cluster on 127.0.0.1; yields a URL template without database.
+
+    Skipped when PostgreSQL is not installed, unless WSDB_REQUIRE_POSTGRES=1 (CI sets it).
+    """
+    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        if os.environ.get("WSDB_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required (WSDB_REQUIRE_POSTGRES=1) but initdb/pg_ctl are not installed")
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    base = tmp_path_factory.mktemp("postgres")
+    data = base / "data"
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root: run the server as 'postgres'
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(base, "postgres")
+        base.chmod(0o755)
+        for parent in base.parents:
+            if parent == Path("/"):
+                break
+            parent.chmod(parent.stat().st_mode | 0o005)
+    port = _free_port()
+    subprocess.run([*as_user, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+                   check=True, capture_output=True)
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    name = f"wsdb_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(f"{postgres_server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return f"{postgres_server}/{name}"
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_url(request, tmp_path) -> str:
+    """The same test on a DuckDB file and on PostgreSQL."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'wsdb.duckdb'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config._wsdb_exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    # DuckDB 2.0's bindings (nanobind) print a long "leaked instances" report during
+    # interpreter finalization once DuckDB connections lived next to SQLAlchemy engines in
+    # the process. It is cosmetic, but it would land after pytest's summary line, which is
+    # the line CI reads: leave right after pytest has finished, with pytest's exit status.
+    status = getattr(config, "_wsdb_exit_status", None)
+    if status is not None and not hasattr(sys, "_called_from_pytester"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)

@@ -1,0 +1,36 @@
+"""A non-editable install ships ingest/, trainers/, queries/, migrations/ and package data."""
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_contains_every_part_and_migrates_from_an_installed_copy(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
+        check=True, capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("wsdb-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for expected in (
+        "wsdb/cli.py", "wsdb/ingest/__init__.py", "wsdb/trainers/__init__.py", "wsdb/queries/__init__.py",
+        "wsdb/migrations/env.py", "wsdb/migrations/versions/0001_core_schema.py", "wsdb/data/nb201_index_order.txt",
+    ):
+        assert expected in names, expected
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True, capture_output=True,
+    )
+    db = tmp_path / "installed.duckdb"
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsdb, wsdb.db as d; print(wsdb.__file__); print(d.init_database('duckdb:///%s'))" % db],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert str(target) in result.stdout and "created warehouse" in result.stdout
