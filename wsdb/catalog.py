@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 import sqlalchemy as sa
 
-from wsdb.bulk import insert_new_rows
+from wsdb.bulk import fill_null_integers, insert_new_rows, lookup
 from wsdb.schema import FEATURE_COLUMNS, Architecture, ArchitectureEncoding
 from wsdb.spaces.canonical import CanonicalArchitecture
 
@@ -36,18 +36,8 @@ def _architecture_rows(archs: list[CanonicalArchitecture]) -> pa.Table:
 
 def architecture_ids(connection: sa.Connection, search_space: str, keys: Iterable[str]) -> dict[str, int]:
     """canonical key -> architecture id, for the keys that are stored."""
-    wanted = list(dict.fromkeys(keys))
-    found: dict[str, int] = {}
-    table = Architecture.__table__
-    for start in range(0, len(wanted), 10_000):
-        chunk = wanted[start : start + 10_000]
-        rows = connection.execute(
-            sa.select(table.c.canonical_key, table.c.id).where(
-                table.c.search_space == search_space, table.c.canonical_key.in_(chunk)
-            )
-        )
-        found.update((key, arch_id) for key, arch_id in rows)
-    return found
+    return lookup(connection, Architecture.__table__, "canonical_key", "id", list(dict.fromkeys(keys)),
+                  {"search_space": search_space})
 
 
 def store_architectures(
@@ -87,12 +77,4 @@ def store_architectures(
 
 def _fill_parameter_counts(connection, archs, ids) -> None:
     known = [(ids[a.canonical_key], a.trainable_parameters) for a in archs if a.trainable_parameters is not None]
-    if not known:
-        return
-    table = Architecture.__table__
-    connection.execute(
-        table.update()
-        .where(table.c.id == sa.bindparam("arch_id"), table.c.trainable_parameters.is_(None))
-        .values(trainable_parameters=sa.bindparam("params")),
-        [{"arch_id": i, "params": p} for i, p in known],
-    )
+    fill_null_integers(connection, Architecture.__table__, "id", "trainable_parameters", known)

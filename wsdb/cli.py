@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import sqlalchemy as sa
@@ -29,7 +30,14 @@ arch_app = typer.Typer(help="Canonical architectures: identities, encodings, fea
 spaces_app = typer.Typer(help="Search spaces and their sub-spaces.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(arch_app, name="arch")
+ingest_app = typer.Typer(
+    help="Turn downloaded benchmark and publication files into warehouse rows. Every ingester "
+    "is idempotent (a rerun adds nothing), commits in batches, and stops at the first bad "
+    "record with its file and position.",
+    no_args_is_help=True,
+)
 app.add_typer(spaces_app, name="spaces")
+app.add_typer(ingest_app, name="ingest")
 
 DbOption = Annotated[
     Optional[str],
@@ -216,6 +224,33 @@ def arch_show(
     if db is not None:
         record.update(_stored_facts(db, arch))
     emit_record(record, pick_format(as_json, False))
+
+
+def _report_ingest(summary, as_json: bool) -> None:
+    if as_json:
+        emit_record(summary.as_dict(), pick_format(True, False))
+    else:
+        typer.echo(summary.line())
+
+
+@ingest_app.command("nasbench101")
+def ingest_nasbench101(
+    path: Annotated[str, typer.Argument(help="nasbench_only108.tfrecord or nasbench_full.tfrecord")],
+    db: DbOption = None,
+    workers: Annotated[Optional[int], typer.Option(help="Decoding processes (default: all cores).")] = None,
+    batch_records: Annotated[int, typer.Option(help="Records per committed batch.")] = 30_000,
+    as_json: JsonOption = False,
+) -> None:
+    """Official NAS-Bench-101 TFRecord files, read without TensorFlow (checksums verified,
+    every module hash recomputed; every repeat and evaluation point stored).
+
+    Example: wsdb ingest nasbench101 nasbench_only108.tfrecord --db study.duckdb
+    """
+    from wsdb.ingest.nb101 import ingest_nb101
+
+    with database.warehouse(database.resolve_url(db)) as engine:
+        summary = ingest_nb101(engine, Path(path), workers=workers, block_records=batch_records)
+    _report_ingest(summary, as_json)
 
 
 def _stored_facts(db: str, arch) -> dict:

@@ -1,0 +1,190 @@
+"""`wsdb ingest nasbench101 FILE`: the official NAS-Bench-101 TFRecord files.
+
+Reads `nasbench_only108.tfrecord` (108-epoch budget) and `nasbench_full.tfrecord` (budgets
+4, 12, 36, 108) without TensorFlow. Each record's payload is JSON
+`[module_hash, epochs, raw_adjacency, raw_operations, base64 ModelMetrics]`; every repeat and
+every evaluation point that carries an accuracy becomes a `ground_truth_results` row
+(dataset 'cifar10': NB101's 40k train / 10k validation / 10k test split). The module hash is
+recomputed from the cell and must equal the record's.
+
+Repeats are numbered in order of appearance per (module hash, budget), as the official API
+stores them. The main process reads and checks the framing and writes to the database; worker
+processes decode records and recompute hashes (the costly part), one block at a time, so
+memory stays bounded. Each block is committed in its own transaction: an interrupted run
+leaves whole blocks, and a rerun adds only what is missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import pyarrow as pa
+import sqlalchemy as sa
+from google.protobuf.message import DecodeError
+
+from wsdb.bulk import deferred_checkpoints, insert_new_rows
+from wsdb.catalog import store_architectures
+from wsdb.errors import InvalidArchitecture
+from wsdb.ingest.common import IngestError, IngestSummary, progress_bar, require_file
+from wsdb.ingest.nb101_metrics import ModelMetrics
+from wsdb.ingest.tfrecord import read_records
+from wsdb.schema import GroundTruthResult
+from wsdb.spaces import nb101
+
+BENCHMARK = "nasbench101"
+DATASET = "cifar10"
+BLOCK_RECORDS = 30_000
+# Below this size, decoding in the main process beats starting worker processes.
+IN_PROCESS_BYTES = 4 << 20
+
+
+def _point(epoch: float, budget: int) -> str:
+    if epoch == budget:
+        return "final"
+    if epoch == 0:
+        return "initial"
+    if epoch * 2 == budget:
+        return "halfway"
+    return f"epoch-{epoch:g}"
+
+
+def decode_block(path: str, first_index: int, payloads: list[bytes]) -> dict:
+    """Decode and check one block of records (runs in a worker process).
+
+    Returns the block's new cells (raw encoding -> canonical architecture) and one tuple per
+    evaluation point: (record position in block, module hash, budget, epoch, point,
+    train, validation, test accuracy, training seconds).
+    """
+    cells: dict[str, "CanonicalArchitecture"] = {}
+    records: list[tuple[str, int]] = []
+    evaluations: list[tuple] = []
+    for position, payload in enumerate(payloads):
+        index = first_index + position
+        try:
+            module_hash, budget, raw_adjacency, raw_operations, raw_metrics = json.loads(payload)
+            ops = raw_operations.split(",")
+            metrics = ModelMetrics.FromString(base64.b64decode(raw_metrics, validate=True))
+            if not (isinstance(module_hash, str) and isinstance(budget, int) and isinstance(raw_adjacency, str)):
+                raise TypeError
+        except (ValueError, TypeError, AttributeError, binascii.Error, DecodeError):
+            raise IngestError(
+                f"{path}: record {index} is not a NAS-Bench-101 record "
+                "(expected JSON [module_hash, epochs, adjacency, operations, base64 metrics])"
+            ) from None
+        raw = f"{raw_adjacency};{raw_operations}"
+        arch = cells.get(raw)
+        if arch is None:
+            n = len(ops)
+            if len(raw_adjacency) != n * n or set(raw_adjacency) - {"0", "1"}:
+                raise IngestError(f"{path}: record {index}: adjacency {raw_adjacency!r} is not a {n}x{n} 0/1 matrix")
+            matrix = [[int(raw_adjacency[i * n + j]) for j in range(n)] for i in range(n)]
+            try:
+                arch = nb101.canonicalize(matrix, ops, metrics.trainable_parameters or None)
+            except InvalidArchitecture as exc:
+                raise IngestError(f"{path}: record {index}: invalid cell: {exc}") from None
+            cells[raw] = arch
+        if arch.canonical_key != module_hash:
+            raise IngestError(
+                f"{path}: record {index}: module hash {module_hash} does not match its cell "
+                f"(recomputed {arch.canonical_key})"
+            )
+        records.append((module_hash, budget))
+        for evaluation in metrics.evaluation_data:
+            accuracies = [
+                evaluation.train_accuracy if evaluation.HasField("train_accuracy") else None,
+                evaluation.validation_accuracy if evaluation.HasField("validation_accuracy") else None,
+                evaluation.test_accuracy if evaluation.HasField("test_accuracy") else None,
+            ]
+            if accuracies == [None, None, None]:
+                continue  # e.g. the epoch-0 entry of the published records: no measurement
+            epoch = evaluation.current_epoch
+            evaluations.append(
+                (position, int(epoch), _point(epoch, budget), *accuracies,
+                 evaluation.training_time if evaluation.HasField("training_time") else None)
+            )
+    return {"cells": cells, "records": records, "evaluations": evaluations}
+
+
+class _InProcess:
+    """The executor interface, run in the calling process (small files, workers=1)."""
+
+    def submit(self, fn, *args):
+        class _Done:
+            def __init__(self, value):
+                self._value = value
+
+            def result(self):
+                return self._value
+
+        return _Done(fn(*args))
+
+    def shutdown(self, cancel_futures=False):
+        pass
+
+
+def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show_progress: bool = True,
+                 block_records: int = BLOCK_RECORDS) -> IngestSummary:
+    path = require_file(path)
+    summary = IngestSummary(source=f"nasbench101 {path.name}")
+    workers = workers or os.cpu_count() or 1
+    small = path.stat().st_size <= IN_PROCESS_BYTES
+    executor = _InProcess() if workers == 1 or small else ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+    repeats: dict[tuple[str, int], int] = defaultdict(int)
+    pending = []
+    try:
+        with deferred_checkpoints(engine), progress_bar(path.stat().st_size, "B", "nasbench101", show_progress) as bar:
+            for first, payloads in read_records(path, block_records):
+                pending.append(executor.submit(decode_block, str(path), first, payloads))
+                bar.update(sum(len(p) + 16 for p in payloads))
+                if len(pending) > workers:  # bounded: at most workers+1 blocks in flight
+                    _store_block(engine, pending.pop(0).result(), repeats, summary, path)
+            while pending:
+                _store_block(engine, pending.pop(0).result(), repeats, summary, path)
+    finally:
+        executor.shutdown(cancel_futures=True)
+    return summary.finish()
+
+
+def _store_block(engine: sa.Engine, block: dict, repeats: dict, summary: IngestSummary, path: Path) -> None:
+    record_repeats = []
+    for module_hash, budget in block["records"]:
+        record_repeats.append(repeats[(module_hash, budget)])
+        repeats[(module_hash, budget)] += 1
+    evaluations = block["evaluations"]
+    source = path.name
+    with engine.begin() as connection:
+        ids, new_archs, _ = store_architectures(
+            connection,
+            block["cells"].values(),
+            [("nb101-cell", raw, arch.canonical_key) for raw, arch in block["cells"].items()],
+        )
+        records = block["records"]
+        rows = pa.table(
+            {
+                "architecture_id": pa.array([ids[records[e[0]][0]] for e in evaluations], pa.int32()),
+                "benchmark": pa.array([BENCHMARK] * len(evaluations), pa.string()),
+                "dataset": pa.array([DATASET] * len(evaluations), pa.string()),
+                "epoch_budget": pa.array([records[e[0]][1] for e in evaluations], pa.int32()),
+                "benchmark_arch_id": pa.array([records[e[0]][0] for e in evaluations], pa.string()),
+                "repeat": pa.array([record_repeats[e[0]] for e in evaluations], pa.int32()),
+                "epoch": pa.array([e[1] for e in evaluations], pa.int32()),
+                "evaluation_point": pa.array([e[2] for e in evaluations], pa.string()),
+                "train_accuracy": pa.array([e[3] for e in evaluations], pa.float64()),
+                "validation_accuracy": pa.array([e[4] for e in evaluations], pa.float64()),
+                "test_accuracy": pa.array([e[5] for e in evaluations], pa.float64()),
+                "training_seconds": pa.array([e[6] for e in evaluations], pa.float64()),
+                "source": pa.array([source] * len(evaluations), pa.string()),
+            }
+        )
+        new_results = insert_new_rows(connection, GroundTruthResult.__table__, rows)
+    summary.records_read += len(records)
+    summary.new_architectures += new_archs
+    summary.new_results += new_results
+    summary.duplicates_skipped += len(evaluations) - new_results
