@@ -12,6 +12,11 @@ stores them. The main process reads and checks the framing and writes to the dat
 processes decode records and recompute hashes (the costly part), one block at a time, so
 memory stays bounded. Each block is committed in its own transaction: an interrupted run
 leaves whole blocks, and a rerun adds only what is missing.
+
+Bad input: a truncated or foreign file is refused before anything is written (the framing
+is walked first); a damaged record (checksum, content, hash) stops the run at its block,
+after the blocks before it are committed: nothing of the bad block is written, and a rerun
+on the repaired file completes the ingest.
 """
 
 from __future__ import annotations
@@ -31,10 +36,10 @@ from google.protobuf.message import DecodeError
 
 from wsdb.bulk import deferred_checkpoints, insert_new_rows
 from wsdb.catalog import store_architectures
-from wsdb.errors import InvalidArchitecture
+from wsdb.errors import InvalidArchitecture, WsdbError
 from wsdb.ingest.common import IngestError, IngestSummary, progress_bar, require_file
 from wsdb.ingest.nb101_metrics import ModelMetrics
-from wsdb.ingest.tfrecord import read_records
+from wsdb.ingest.tfrecord import check_framing, read_records
 from wsdb.schema import GroundTruthResult
 from wsdb.spaces import nb101
 
@@ -132,6 +137,7 @@ class _InProcess:
 def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show_progress: bool = True,
                  block_records: int = BLOCK_RECORDS) -> IngestSummary:
     path = require_file(path)
+    check_framing(path)
     summary = IngestSummary(source=f"nasbench101 {path.name}")
     workers = workers or os.cpu_count() or 1
     small = path.stat().st_size <= IN_PROCESS_BYTES
@@ -140,11 +146,21 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
     pending = []
     try:
         with deferred_checkpoints(engine), progress_bar(path.stat().st_size, "B", "nasbench101", show_progress) as bar:
-            for first, payloads in read_records(path, block_records):
-                pending.append(executor.submit(decode_block, str(path), first, payloads))
-                bar.update(sum(len(p) + 16 for p in payloads))
-                if len(pending) > workers:  # bounded: at most workers+1 blocks in flight
-                    _store_block(engine, pending.pop(0).result(), repeats, summary, path)
+            try:
+                for first, payloads in read_records(path, block_records):
+                    pending.append(executor.submit(decode_block, str(path), first, payloads))
+                    bar.update(sum(len(p) + 16 for p in payloads))
+                    if len(pending) > workers:  # bounded: at most workers+1 blocks in flight
+                        _store_block(engine, pending.pop(0).result(), repeats, summary, path)
+            except WsdbError:
+                # Bad input further on: keep every block before it, in order, then report.
+                while pending:
+                    try:
+                        block = pending.pop(0).result()
+                    except WsdbError:
+                        break
+                    _store_block(engine, block, repeats, summary, path)
+                raise
             while pending:
                 _store_block(engine, pending.pop(0).result(), repeats, summary, path)
     finally:
