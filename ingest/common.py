@@ -70,3 +70,45 @@ def progress_bar(total: int | None, unit: str, description: str, enabled: bool =
 
     with tqdm(total=total, unit=unit, unit_scale=True, desc=description, leave=False) as bar:
         yield bar
+
+
+# Column types of ground_truth_results (and the other tables ingesters fill) for Arrow.
+_ARROW_TYPES = {
+    "architecture_id": "int32", "epoch_budget": "int32", "repeat": "int32", "epoch": "int32",
+    "train_accuracy": "float64", "train_loss": "float64", "validation_accuracy": "float64",
+    "validation_loss": "float64", "test_accuracy": "float64", "test_loss": "float64",
+    "training_seconds": "float64", "value": "float64", "elapsed_seconds": "float64",
+    "seed": "int32", "position": "int32", "evaluation_repeat": "int32", "step": "int64", "size_bytes": "int64",
+    "created_at": "timestamp[us]", "evaluated_at": "timestamp[us]", "started_at": "timestamp[us]",
+    "finished_at": "timestamp[us]",
+}
+
+
+def arrow_rows(columns: dict[str, list]):
+    """A column dict -> an Arrow table typed like the warehouse columns (strings otherwise)."""
+    import pyarrow as pa
+
+    return pa.table({
+        name: pa.array(values, type=pa.type_for_alias(_ARROW_TYPES.get(name, "string")))
+        for name, values in columns.items()
+    })
+
+
+def ground_truth_rows(rows: list[dict], **constant) -> "pa.Table":
+    """ground_truth_results rows from dicts; `constant` columns apply to every row."""
+    names = ("architecture_id", "benchmark", "dataset", "epoch_budget", "benchmark_arch_id", "repeat", "epoch",
+             "evaluation_point", "train_accuracy", "train_loss", "validation_accuracy", "validation_loss",
+             "test_accuracy", "test_loss", "training_seconds", "source")
+    return arrow_rows({name: [constant[name] if name in constant else row.get(name) for row in rows] for name in names})
+
+
+def number_occurrences(keys, counts: dict | None = None) -> list[int]:
+    """0, 1, 2, ... for each key in order of appearance (repeats of a result, repeated
+    evaluations); pass `counts` to continue numbering across batches."""
+    counts = {} if counts is None else counts
+    numbers = []
+    for key in keys:
+        number = counts.get(key, 0)
+        numbers.append(number)
+        counts[key] = number + 1
+    return numbers

@@ -25,19 +25,17 @@ import base64
 import binascii
 import json
 import os
-from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-import pyarrow as pa
 import sqlalchemy as sa
 from google.protobuf.message import DecodeError
 
 from wsdb.bulk import deferred_checkpoints, insert_new_rows
 from wsdb.catalog import store_architectures
 from wsdb.errors import InvalidArchitecture, WsdbError
-from wsdb.ingest.common import IngestError, IngestSummary, progress_bar, require_file
+from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_rows, number_occurrences, progress_bar, require_file
 from wsdb.ingest.nb101_metrics import ModelMetrics
 from wsdb.ingest.tfrecord import check_framing, read_records
 from wsdb.schema import GroundTruthResult
@@ -142,7 +140,7 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
     workers = workers or os.cpu_count() or 1
     small = path.stat().st_size <= IN_PROCESS_BYTES
     executor = _InProcess() if workers == 1 or small else ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-    repeats: dict[tuple[str, int], int] = defaultdict(int)
+    repeats: dict[tuple[str, int], int] = {}
     pending = []
     try:
         with deferred_checkpoints(engine), progress_bar(path.stat().st_size, "B", "nasbench101", show_progress) as bar:
@@ -169,10 +167,7 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
 
 
 def _store_block(engine: sa.Engine, block: dict, repeats: dict, summary: IngestSummary, path: Path) -> None:
-    record_repeats = []
-    for module_hash, budget in block["records"]:
-        record_repeats.append(repeats[(module_hash, budget)])
-        repeats[(module_hash, budget)] += 1
+    record_repeats = number_occurrences(block["records"], repeats)
     evaluations = block["evaluations"]
     source = path.name
     with engine.begin() as connection:
@@ -182,22 +177,25 @@ def _store_block(engine: sa.Engine, block: dict, repeats: dict, summary: IngestS
             [("nb101-cell", raw, arch.canonical_key) for raw, arch in block["cells"].items()],
         )
         records = block["records"]
-        rows = pa.table(
-            {
-                "architecture_id": pa.array([ids[records[e[0]][0]] for e in evaluations], pa.int32()),
-                "benchmark": pa.array([BENCHMARK] * len(evaluations), pa.string()),
-                "dataset": pa.array([DATASET] * len(evaluations), pa.string()),
-                "epoch_budget": pa.array([records[e[0]][1] for e in evaluations], pa.int32()),
-                "benchmark_arch_id": pa.array([records[e[0]][0] for e in evaluations], pa.string()),
-                "repeat": pa.array([record_repeats[e[0]] for e in evaluations], pa.int32()),
-                "epoch": pa.array([e[1] for e in evaluations], pa.int32()),
-                "evaluation_point": pa.array([e[2] for e in evaluations], pa.string()),
-                "train_accuracy": pa.array([e[3] for e in evaluations], pa.float64()),
-                "validation_accuracy": pa.array([e[4] for e in evaluations], pa.float64()),
-                "test_accuracy": pa.array([e[5] for e in evaluations], pa.float64()),
-                "training_seconds": pa.array([e[6] for e in evaluations], pa.float64()),
-                "source": pa.array([source] * len(evaluations), pa.string()),
-            }
+        rows = ground_truth_rows(
+            [
+                {
+                    "architecture_id": ids[records[e[0]][0]],
+                    "epoch_budget": records[e[0]][1],
+                    "benchmark_arch_id": records[e[0]][0],
+                    "repeat": record_repeats[e[0]],
+                    "epoch": e[1],
+                    "evaluation_point": e[2],
+                    "train_accuracy": e[3],
+                    "validation_accuracy": e[4],
+                    "test_accuracy": e[5],
+                    "training_seconds": e[6],
+                }
+                for e in evaluations
+            ],
+            benchmark=BENCHMARK,
+            dataset=DATASET,
+            source=source,
         )
         new_results = insert_new_rows(connection, GroundTruthResult.__table__, rows)
     summary.records_read += len(records)

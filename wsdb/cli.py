@@ -253,6 +253,29 @@ def ingest_nasbench101(
     _report_ingest(summary, as_json)
 
 
+@ingest_app.command("to-share")
+def ingest_to_share_command(
+    path: Annotated[str, typer.Argument(help="A folder of <method>/<space>/<seed>/eval_results.pkl, or one such file")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Published super-net results of Pourchot et al. 2020 (To Share or Not To Share).
+
+    One imported super-net per <method>/<space>/<seed>: configuration from the method name
+    (baseline, pro-rata, avg-3, single-k, s-k+p-r; _ft_bn = BNS-FT, _no_ft = NO-FT), its
+    1,000 architectures as a named sample, their proxy accuracies, and their NB101 ground
+    truth. The pickles are loaded through an allow-list (numpy arrays and builtins only):
+    a pickle that reaches for anything else is refused, never executed.
+
+    Example: wsdb ingest to-share to_share_or_not_to_share/results_paper
+    """
+    from wsdb.ingest.to_share import ingest_to_share
+
+    with database.warehouse(database.resolve_url(db)) as engine:
+        summary = ingest_to_share(engine, Path(path))
+    _report_ingest(summary, as_json)
+
+
 def _stored_facts(db: str, arch) -> dict:
     with database.warehouse(database.resolve_url(db)) as engine, engine.connect() as connection:
         arch_id = connection.execute(

@@ -190,20 +190,25 @@ class EvaluationProtocol(Base):
 
 
 class ProxyScore(Base):
-    """An architecture's score under a super-net checkpoint and an evaluation protocol."""
+    """An architecture's score under a super-net checkpoint and an evaluation protocol.
+
+    evaluation_repeat numbers repeated evaluations of the same architecture (stochastic
+    protocols such as BNS-FT give a new value each time; published samples contain repeats).
+    """
 
     __tablename__ = "proxy_scores"
     checkpoint_id: Mapped[str] = mapped_column(ForeignKey("checkpoints.id"), primary_key=True)
     architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"), primary_key=True)
     protocol_id: Mapped[str] = mapped_column(ForeignKey("evaluation_protocols.id"), primary_key=True)
     metric: Mapped[str] = mapped_column(String, primary_key=True)  # validation_accuracy, ...
+    evaluation_repeat: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
     value: Mapped[float | None] = mapped_column(Double)
     elapsed_seconds: Mapped[float | None] = mapped_column(Double)
     evaluated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ArchitectureSample(Base):
-    """A fixed, ordered set of architectures, so different super-nets are scored alike."""
+    """A fixed, ordered list of architectures, so different super-nets are scored alike."""
 
     __tablename__ = "architecture_samples"
     name: Mapped[str] = mapped_column(String, primary_key=True)
@@ -215,8 +220,10 @@ class ArchitectureSample(Base):
 
 
 class ArchitectureSampleMember(Base):
+    """Position -> architecture. A sample is a list: a published one may name an
+    architecture twice (../seeds/000's samples do), and is kept as published."""
+
     __tablename__ = "architecture_sample_members"
-    __table_args__ = (UniqueConstraint("sample_name", "architecture_id"),)
     sample_name: Mapped[str] = mapped_column(ForeignKey("architecture_samples.name"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"))

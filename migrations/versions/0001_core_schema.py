@@ -186,6 +186,7 @@ def upgrade() -> None:
         sa.Column("architecture_id", sa.Integer(), sa.ForeignKey("architectures.id"), primary_key=True),
         sa.Column("protocol_id", sa.String(), sa.ForeignKey("evaluation_protocols.id"), primary_key=True),
         sa.Column("metric", sa.String(), primary_key=True),
+        sa.Column("evaluation_repeat", sa.Integer(), primary_key=True),
         sa.Column("value", sa.Double()),
         sa.Column("elapsed_seconds", sa.Double()),
         _timestamp("evaluated_at", nullable=False),
@@ -204,7 +205,6 @@ def upgrade() -> None:
         sa.Column("sample_name", sa.String(), sa.ForeignKey("architecture_samples.name"), primary_key=True),
         sa.Column("position", sa.Integer(), primary_key=True),
         sa.Column("architecture_id", sa.Integer(), sa.ForeignKey("architectures.id"), nullable=False),
-        sa.UniqueConstraint("sample_name", "architecture_id"),
     )
     op.create_table(
         "jobs",
@@ -271,7 +271,7 @@ def upgrade() -> None:
         """
         CREATE VIEW proxy_vs_truth AS
         SELECT c.supernet_id, p.checkpoint_id, c.label AS checkpoint_label, c.epoch AS checkpoint_epoch,
-               p.protocol_id, p.metric, p.architecture_id, a.search_space,
+               p.protocol_id, p.metric, p.evaluation_repeat, p.architecture_id, a.search_space,
                p.value AS proxy_value,
                t.benchmark, t.dataset, t.epoch_budget, t.num_repeats,
                t.validation_accuracy AS truth_validation_accuracy,

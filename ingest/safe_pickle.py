@@ -1,0 +1,47 @@
+"""Unpickling through an allow-list.
+
+A pickle can name any importable callable and have it called while loading, which runs
+code. Published result files only need numpy arrays, dtypes and scalars plus plain Python
+containers, so the unpickler admits exactly those; anything else is refused before it is
+imported, let alone called.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+from wsdb.ingest.common import IngestError
+
+# (module, name) pairs a numpy-and-builtins pickle needs; numpy 2 renamed numpy.core to
+# numpy._core, and pickles written under either name exist.
+_ALLOWED = {
+    (module, name)
+    for prefix in ("numpy.core", "numpy._core")
+    for module, name in (
+        (f"{prefix}.multiarray", "_reconstruct"),
+        (f"{prefix}.multiarray", "scalar"),
+        (f"{prefix}.numeric", "_frombuffer"),
+    )
+} | {("numpy", "ndarray"), ("numpy", "dtype")}
+_ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "str", "bytes", "bool", "slice", "range"}
+
+
+class _AllowListUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ALLOWED or (module == "builtins" and name in _ALLOWED_BUILTINS):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def load_numpy_pickle(path, data: bytes | None = None):
+    """Load a pickle that may hold only numpy arrays/scalars and builtin containers."""
+    try:
+        if data is None:
+            with open(path, "rb") as f:
+                return _AllowListUnpickler(f).load()
+        return _AllowListUnpickler(io.BytesIO(data)).load()
+    except pickle.UnpicklingError as exc:
+        raise IngestError(f"{path}: unsafe or invalid pickle: {exc} (only numpy arrays and builtins are allowed)") from None
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise IngestError(f"{path}: not a readable pickle ({type(exc).__name__}: {exc})") from None
