@@ -27,11 +27,15 @@ _ALLOWED = {
 _ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "str", "bytes", "bool", "slice", "range"}
 
 
+class _Refused(pickle.UnpicklingError):
+    pass
+
+
 class _AllowListUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) in _ALLOWED or (module == "builtins" and name in _ALLOWED_BUILTINS):
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        raise _Refused(f"refusing to load {module}.{name}")
 
 
 def load_numpy_pickle(path, data: bytes | None = None):
@@ -41,7 +45,7 @@ def load_numpy_pickle(path, data: bytes | None = None):
             with open(path, "rb") as f:
                 return _AllowListUnpickler(f).load()
         return _AllowListUnpickler(io.BytesIO(data)).load()
-    except pickle.UnpicklingError as exc:
-        raise IngestError(f"{path}: unsafe or invalid pickle: {exc} (only numpy arrays and builtins are allowed)") from None
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+    except _Refused as exc:
+        raise IngestError(f"{path}: unsafe pickle: {exc} (only numpy arrays and builtins are allowed)") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise IngestError(f"{path}: not a readable pickle ({type(exc).__name__}: {exc})") from None
