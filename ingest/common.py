@@ -76,7 +76,7 @@ def progress_bar(total: int | None, unit: str, description: str, enabled: bool =
 _ARROW_TYPES = {
     "architecture_id": "int32", "epoch_budget": "int32", "repeat": "int32", "epoch": "int32",
     "train_accuracy": "float64", "train_loss": "float64", "validation_accuracy": "float64",
-    "validation_loss": "float64", "test_accuracy": "float64", "test_loss": "float64",
+    "validation_loss": "float64", "validation_accuracy_std": "float64", "test_accuracy": "float64", "test_loss": "float64",
     "training_seconds": "float64", "value": "float64", "elapsed_seconds": "float64",
     "seed": "int32", "position": "int32", "evaluation_repeat": "int32", "step": "int64", "size_bytes": "int64",
     "created_at": "timestamp[us]", "evaluated_at": "timestamp[us]", "started_at": "timestamp[us]",
@@ -98,7 +98,7 @@ def ground_truth_rows(rows: list[dict], **constant) -> "pa.Table":
     """ground_truth_results rows from dicts; `constant` columns apply to every row."""
     names = ("architecture_id", "benchmark", "dataset", "epoch_budget", "benchmark_arch_id", "repeat", "epoch",
              "evaluation_point", "train_accuracy", "train_loss", "validation_accuracy", "validation_loss",
-             "test_accuracy", "test_loss", "training_seconds", "source")
+             "validation_accuracy_std", "test_accuracy", "test_loss", "training_seconds", "source")
     return arrow_rows({name: [constant[name] if name in constant else row.get(name) for row in rows] for name in names})
 
 
@@ -112,3 +112,40 @@ def number_occurrences(keys, counts: dict | None = None) -> list[int]:
         numbers.append(number)
         counts[key] = number + 1
     return numbers
+
+
+def read_csv_rows(path, required: tuple[str, ...], text: str | None = None):
+    """Yield (line number, row dict) of a CSV file with a header, '#' comment lines skipped.
+
+    A missing file or column is a clear error naming the file.
+    """
+    import csv
+    import io
+
+    if text is None:
+        path = require_file(Path(path))
+        try:
+            text = Path(path).read_text()
+        except UnicodeDecodeError:
+            raise IngestError(f"{path}: not a text CSV file") from None
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if not line.startswith("#")]
+    if not lines:
+        raise IngestError(f"{path}: empty file")
+    reader = csv.DictReader(io.StringIO("\n".join(line for _, line in lines)))
+    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    if missing:
+        raise IngestError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(reader.fieldnames or [])}")
+    for (number, _), row in zip(lines[1:], reader):
+        yield number, row
+
+
+def parse_number(path, line: int, row: dict, column: str, kind=float, low=None, high=None):
+    """A numeric CSV field, range-checked; errors name the file, line and column."""
+    text = row.get(column)
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise IngestError(f"{path}: line {line}: column {column} is {text!r}, not a number") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise IngestError(f"{path}: line {line}: column {column} = {value} is outside [{low}, {high}]")
+    return value

@@ -276,6 +276,44 @@ def ingest_to_share_command(
     _report_ingest(summary, as_json)
 
 
+@ingest_app.command("ws64")
+def ingest_ws64_command(
+    from_csv: Annotated[Optional[str], typer.Option("--from", help="The authors' repository version "
+                        "(CSV with label, gt_acc_mean, gt_acc_std) instead of the paper's Table 5.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stand-alone ground truth of the 64-architecture space (Zhang et al. 2020): the paper's
+    Table 5, shipped with wsdb, or the repository version with --from.
+
+    Examples: wsdb ingest ws64; wsdb ingest ws64 --from ground_truth_64.csv
+    """
+    from wsdb.ingest.ws64 import ingest_ws64_ground_truth
+
+    with database.warehouse(database.resolve_url(db)) as engine:
+        summary = ingest_ws64_ground_truth(engine, Path(from_csv) if from_csv else None)
+    _report_ingest(summary, as_json)
+
+
+@ingest_app.command("ws64-trajectory")
+def ingest_ws64_trajectory_command(
+    path: Annotated[str, typer.Argument(help="CSV with step, arch_index, supernet_val_acc")],
+    name: Annotated[Optional[str], typer.Option(help="Super-net name (default zhang2020/<file stem>).")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A published ws64 super-net trajectory: one imported super-net, one checkpoint per
+    step, the 64 validation accuracies of each step as proxy scores.
+
+    Example: wsdb ingest ws64-trajectory supernet_last128_steps.csv
+    """
+    from wsdb.ingest.ws64 import ingest_ws64_trajectory
+
+    with database.warehouse(database.resolve_url(db)) as engine:
+        summary = ingest_ws64_trajectory(engine, Path(path), name)
+    _report_ingest(summary, as_json)
+
+
 def _stored_facts(db: str, arch) -> dict:
     with database.warehouse(database.resolve_url(db)) as engine, engine.connect() as connection:
         arch_id = connection.execute(

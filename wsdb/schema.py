@@ -117,7 +117,8 @@ class GroundTruthResult(Base):
     benchmark_arch_id is the benchmark's own id of the trained network (NB101 module hash,
     NB201 arch index, ws64 label): NB201 trains isomorphic cells separately.
     repeat: NB101 repeat 0..2, NB201 training seed (777, 888, 999); -1 marks a published
-    mean whose individual repeats were not published.
+    mean whose individual repeats were not published (validation_accuracy_std then holds the
+    published standard deviation over those repeats).
     """
 
     __tablename__ = "ground_truth_results"
@@ -133,6 +134,7 @@ class GroundTruthResult(Base):
     train_loss: Mapped[float | None] = mapped_column(Double)
     validation_accuracy: Mapped[float | None] = mapped_column(Double)
     validation_loss: Mapped[float | None] = mapped_column(Double)
+    validation_accuracy_std: Mapped[float | None] = mapped_column(Double)
     test_accuracy: Mapped[float | None] = mapped_column(Double)
     test_loss: Mapped[float | None] = mapped_column(Double)
     training_seconds: Mapped[float | None] = mapped_column(Double)

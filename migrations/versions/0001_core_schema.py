@@ -139,7 +139,7 @@ def upgrade() -> None:
             sa.Column(name, sa.Double())
             for name in (
                 "train_accuracy", "train_loss", "validation_accuracy", "validation_loss",
-                "test_accuracy", "test_loss", "training_seconds",
+                "validation_accuracy_std", "test_accuracy", "test_loss", "training_seconds",
             )
         ],
         sa.Column("source", sa.Text()),
@@ -247,7 +247,8 @@ def upgrade() -> None:
             for space, name, _, predicate in SUBSPACES
         )
     )
-    # Mean over repeats per architecture, benchmark, dataset, budget and evaluation point.
+    # Mean over repeats per architecture, benchmark, dataset, budget and evaluation point;
+    # a published mean (repeat -1) stands alone, with its published standard deviation.
     op.execute(
         """
         CREATE VIEW ground_truth_mean AS
@@ -256,7 +257,7 @@ def upgrade() -> None:
                COUNT(*) AS num_repeats,
                AVG(g.train_accuracy) AS train_accuracy,
                AVG(g.validation_accuracy) AS validation_accuracy,
-               STDDEV_SAMP(g.validation_accuracy) AS validation_accuracy_std,
+               COALESCE(STDDEV_SAMP(g.validation_accuracy), MAX(g.validation_accuracy_std)) AS validation_accuracy_std,
                AVG(g.test_accuracy) AS test_accuracy,
                STDDEV_SAMP(g.test_accuracy) AS test_accuracy_std,
                AVG(g.training_seconds) AS training_seconds
