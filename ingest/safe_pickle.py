@@ -32,19 +32,24 @@ class _Refused(pickle.UnpicklingError):
 
 
 class _AllowListUnpickler(pickle.Unpickler):
+    extra: frozenset = frozenset()
+
     def find_class(self, module: str, name: str):
-        if (module, name) in _ALLOWED or (module == "builtins" and name in _ALLOWED_BUILTINS):
+        if (module, name) in _ALLOWED | self.extra or (module == "builtins" and name in _ALLOWED_BUILTINS):
             return super().find_class(module, name)
         raise _Refused(f"refusing to load {module}.{name}")
 
 
-def load_numpy_pickle(path, data: bytes | None = None):
-    """Load a pickle that may hold only numpy arrays/scalars and builtin containers."""
+def load_numpy_pickle(path, data: bytes | None = None, also_allow: frozenset = frozenset()):
+    """Load a pickle that may hold only numpy arrays/scalars and builtin containers (plus
+    the (module, name) pairs of `also_allow`)."""
     try:
         if data is None:
             with open(path, "rb") as f:
-                return _AllowListUnpickler(f).load()
-        return _AllowListUnpickler(io.BytesIO(data)).load()
+                data = f.read()
+        unpickler = _AllowListUnpickler(io.BytesIO(data))
+        unpickler.extra = frozenset(also_allow)
+        return unpickler.load()
     except _Refused as exc:
         raise IngestError(f"{path}: unsafe pickle: {exc} (only numpy arrays and builtins are allowed)") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:

@@ -314,6 +314,79 @@ def ingest_ws64_trajectory_command(
     _report_ingest(summary, as_json)
 
 
+@ingest_app.command("nasbench201")
+def ingest_nasbench201(
+    path: Annotated[str, typer.Argument(help="A NATS-tss folder of NNNNNN.pickle.pbz2 files, one such file, "
+                                        "or an official NAS-Bench-201-v1_*.pth")],
+    trust: Annotated[bool, typer.Option("--trust", help="Load with unrestricted unpickling. Needed for .pth "
+                     "files (torch pickles can run code while loading): only for files you trust.")] = False,
+    final_only: Annotated[bool, typer.Option("--final-only", help="Store only the last epoch of each run "
+                          "(default: every evaluated epoch).")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """NAS-Bench-201 / NATS-Bench topology results: every dataset, seed, epoch budget (12,
+    200) and evaluated epoch the files hold, mapped to canonical NB201 architectures.
+
+    NATS .pickle.pbz2 files are read through an allow-list (numpy, OrderedDict), one at a time;
+    a .pth file is a torch pickle that can execute code, so it needs --trust, and it is read
+    whole (the format cannot be streamed).
+
+    Examples: wsdb ingest nasbench201 NATS-tss-v1_0-3ffb9-simple/;
+    wsdb ingest nasbench201 NAS-Bench-201-v1_1-096897.pth --trust
+    """
+    from wsdb.ingest.nb201 import ingest_nats, ingest_nb201_pth
+
+    with database.warehouse(database.resolve_url(db)) as engine:
+        if path.endswith((".pth", ".pt")):
+            summary = ingest_nb201_pth(engine, Path(path), trust, final_only)
+        else:
+            summary = ingest_nats(engine, Path(path), trust, final_only)
+    _report_ingest(summary, as_json)
+
+
+@ingest_app.command("nb201-table")
+def ingest_nb201_table_command(
+    path: Annotated[str, typer.Argument(help="CSV with arch_index, arch_str and result/score columns")],
+    source: Annotated[str, typer.Option(help="Name stored with the training-free scores.")] = "table",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A per-architecture NB201 table such as nb201_all15625.csv: val_acc_200ep_<dataset>
+    (200-epoch validation accuracy, %), mini_12ep_<dataset>_<split> (12-epoch results),
+    num_params, and <metric>_score_<dataset> training-free scores (zero_cost_scores).
+
+    Example: wsdb ingest nb201-table nb201_all15625.csv --source monet
+    """
+    from wsdb.ingest.nb201 import ingest_nb201_table
+
+    with database.warehouse(database.resolve_url(db)) as engine:
+        summary = ingest_nb201_table(engine, Path(path), source)
+    _report_ingest(summary, as_json)
+
+
+@ingest_app.command("scores")
+def ingest_scores_command(
+    path: Annotated[str, typer.Argument(help="CSV of per-architecture scores keyed by an encoding")],
+    space: Annotated[str, typer.Option("--space", help="nb101 or nb201")],
+    source: Annotated[str, typer.Option(help="Who computed the scores (stored with them).")] = "naslib",
+    dataset: Annotated[Optional[str], typer.Option(help="Dataset, when the file has no dataset column.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Zero-cost / training-free scores keyed by an encoding (NB101 matrix+ops or NASLib
+    tuple; NB201 arch string, index or NASLib tuple); every other numeric column is a metric,
+    <m>_score with <m>_time gives its elapsed seconds.
+
+    Example: wsdb ingest scores naslib_zero_cost_500.csv --space nb101 --dataset cifar10
+    """
+    from wsdb.ingest.scores import ingest_scores
+
+    with database.warehouse(database.resolve_url(db)) as engine:
+        summary = ingest_scores(engine, Path(path), space, source, dataset)
+    _report_ingest(summary, as_json)
+
+
 def _stored_facts(db: str, arch) -> dict:
     with database.warehouse(database.resolve_url(db)) as engine, engine.connect() as connection:
         arch_id = connection.execute(

@@ -209,6 +209,23 @@ class ProxyScore(Base):
     evaluated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class ZeroCostScore(Base):
+    """A score computed for an architecture without a super-net (zero-cost and training-free
+    proxies such as synflow, NASWOT, NTK; anything published per encoding), keyed by the raw
+    encoding it was published with: isomorphic duplicates of a file stay distinct rows that
+    point at the same architecture."""
+
+    __tablename__ = "zero_cost_scores"
+    source: Mapped[str] = mapped_column(String, primary_key=True)  # e.g. naslib, monet
+    dataset: Mapped[str] = mapped_column(String, primary_key=True)
+    encoding_kind: Mapped[str] = mapped_column(String, primary_key=True)
+    encoding: Mapped[str] = mapped_column(String, primary_key=True)
+    metric: Mapped[str] = mapped_column(String, primary_key=True)
+    architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"))
+    value: Mapped[float | None] = mapped_column(Double)
+    elapsed_seconds: Mapped[float | None] = mapped_column(Double)
+
+
 class ArchitectureSample(Base):
     """A fixed, ordered list of architectures, so different super-nets are scored alike."""
 

@@ -192,6 +192,13 @@ def upgrade() -> None:
         _timestamp("evaluated_at", nullable=False),
     )
     op.create_table(
+        "zero_cost_scores",
+        *[sa.Column(name, sa.String(), primary_key=True) for name in ("source", "dataset", "encoding_kind", "encoding", "metric")],
+        sa.Column("architecture_id", sa.Integer(), sa.ForeignKey("architectures.id"), nullable=False),
+        sa.Column("value", sa.Double()),
+        sa.Column("elapsed_seconds", sa.Double()),
+    )
+    op.create_table(
         "architecture_samples",
         sa.Column("name", sa.String(), primary_key=True),
         sa.Column("search_space", sa.String(), sa.ForeignKey("search_spaces.name"), nullable=False),
@@ -290,7 +297,7 @@ def downgrade() -> None:
     for view in ("proxy_vs_truth", "ground_truth_mean", "architecture_subspaces"):
         op.execute(f"DROP VIEW {view}")
     for table in (
-        "jobs", "architecture_sample_members", "architecture_samples", "proxy_scores",
+        "jobs", "architecture_sample_members", "architecture_samples", "zero_cost_scores", "proxy_scores",
         "evaluation_protocols", "checkpoints", "supernets", "ground_truth_results",
         "architecture_encodings", "architectures", "subspaces", "search_spaces",
     ):
