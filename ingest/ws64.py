@@ -40,8 +40,8 @@ TRAINING = {"optimizer": "sgd", "learning_rate": 0.025, "lr_min": 0.001, "lr_sch
             "weight_decay": 1e-3, "batch_size": 256, "sampler": "uniform", "dataset": "cifar10"}
 
 
-def _label_ids(connection: sa.Connection) -> dict[str, int]:
-    populate(connection, "ws64")  # the 64 classes, if not stored yet
+def _label_ids(connection: sa.Connection, summary: IngestSummary) -> dict[str, int]:
+    summary.new_architectures, _ = populate(connection, "ws64")  # the 64 classes, if not stored yet
     rows = connection.execute(sa.text("SELECT canonical_key, id FROM architectures WHERE search_space = 'ws64'"))
     return {label: arch_id for label, arch_id in rows}
 
@@ -68,7 +68,7 @@ def ingest_ws64_ground_truth(engine: sa.Engine, csv_path: Path | None = None) ->
             raise IngestError(f"{source}: line {line}: {exc}") from None
     summary = IngestSummary(source=f"ws64 {benchmark}", records_read=len(rows))
     with engine.begin() as connection:
-        ids = _label_ids(connection)
+        ids = _label_ids(connection, summary)
         truth = [
             {"architecture_id": ids[label], "benchmark_arch_id": label, "validation_accuracy": mean,
              "validation_accuracy_std": std}
@@ -99,7 +99,7 @@ def ingest_ws64_trajectory(engine: sa.Engine, csv_path: Path, name: str | None =
     summary = IngestSummary(source=f"ws64 trajectory {csv_path.name}",
                             records_read=sum(len(v) for v in scores.values()))
     with engine.begin() as connection:
-        ids = _label_ids(connection)
+        ids = _label_ids(connection, summary)
         config = {**TRAINING, "publication": PUBLICATION, "note": f"published super-net trajectory {csv_path.name}"}
         insert_new_rows(connection, Supernet.__table__, arrow_rows({
             "id": [supernet_id], "search_space": ["ws64"], "subspace": ["FULL"], "name": [name],

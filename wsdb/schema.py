@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -203,7 +204,7 @@ class ProxyScore(Base):
     architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"), primary_key=True)
     protocol_id: Mapped[str] = mapped_column(ForeignKey("evaluation_protocols.id"), primary_key=True)
     metric: Mapped[str] = mapped_column(String, primary_key=True)  # validation_accuracy, ...
-    evaluation_repeat: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
+    evaluation_repeat: Mapped[int] = mapped_column(Integer, primary_key=True, server_default=text("0"))
     value: Mapped[float | None] = mapped_column(Double)
     elapsed_seconds: Mapped[float | None] = mapped_column(Double)
     evaluated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

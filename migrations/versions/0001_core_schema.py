@@ -186,7 +186,7 @@ def upgrade() -> None:
         sa.Column("architecture_id", sa.Integer(), sa.ForeignKey("architectures.id"), primary_key=True),
         sa.Column("protocol_id", sa.String(), sa.ForeignKey("evaluation_protocols.id"), primary_key=True),
         sa.Column("metric", sa.String(), primary_key=True),
-        sa.Column("evaluation_repeat", sa.Integer(), primary_key=True),
+        sa.Column("evaluation_repeat", sa.Integer(), primary_key=True, server_default=sa.text("0")),
         sa.Column("value", sa.Double()),
         sa.Column("elapsed_seconds", sa.Double()),
         _timestamp("evaluated_at", nullable=False),
