@@ -136,3 +136,22 @@ def test_allow_list_admits_numpy_and_builtins_only(tmp_path):
         load_numpy_pickle("mem", pickle.dumps(__import__("collections").OrderedDict()))
     with pytest.raises(IngestError, match="not a readable pickle"):
         load_numpy_pickle("mem", b"\x80\x04garbage")
+
+
+def test_table1_full_bns_ft_cell_from_the_warehouse(tmp_path, warehouse_url, shared_data):
+    """Seed 000 Table 1, A_FULL / BNS-FT: 0.56 +- 0.04 (mean over 5 super-nets, 1.96 sd/sqrt(n))."""
+    import numpy as np
+
+    root = copy_results(shared_data, tmp_path / "r", [(f"baseline_ft_bn/full/{s}", f"baseline_ft_bn/full/{s}") for s in range(5)])
+    with database.warehouse(warehouse_url) as engine:
+        ingest_to_share(engine, root, show_progress=False)
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT supernet_id, proxy_value, truth_validation_accuracy FROM proxy_vs_truth "
+                "WHERE epoch_budget = 108 ORDER BY supernet_id")).all()
+    by_supernet = {}
+    for supernet, proxy, truth in rows:
+        by_supernet.setdefault(supernet, []).append((proxy, truth))
+    rhos = np.array([spearmanr(*zip(*pairs)).statistic for pairs in by_supernet.values()])
+    assert len(rhos) == 5
+    assert round(rhos.mean(), 2) == 0.56 and round(1.96 * rhos.std() / np.sqrt(5), 2) == 0.04
