@@ -35,7 +35,7 @@ from google.protobuf.message import DecodeError
 from wsdb.bulk import deferred_checkpoints, insert_new_rows
 from wsdb.catalog import store_architectures
 from wsdb.errors import InvalidArchitecture, WsdbError
-from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_rows, number_occurrences, progress_bar, require_file
+from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table, number_occurrences, progress_bar, require_file
 from wsdb.ingest.nb101_metrics import ModelMetrics
 from wsdb.ingest.tfrecord import check_framing, read_records
 from wsdb.schema import GroundTruthResult
@@ -177,22 +177,22 @@ def _store_block(engine: sa.Engine, block: dict, repeats: dict, summary: IngestS
             [("nb101-cell", raw, arch.canonical_key) for raw, arch in block["cells"].items()],
         )
         records = block["records"]
-        rows = ground_truth_rows(
-            [
-                {
-                    "architecture_id": ids[records[e[0]][0]],
-                    "epoch_budget": records[e[0]][1],
-                    "benchmark_arch_id": records[e[0]][0],
-                    "repeat": record_repeats[e[0]],
-                    "epoch": e[1],
-                    "evaluation_point": e[2],
-                    "train_accuracy": e[3],
-                    "validation_accuracy": e[4],
-                    "test_accuracy": e[5],
-                    "training_seconds": e[6],
-                }
-                for e in evaluations
-            ],
+        positions, epochs, points, train, validation, test, seconds = (
+            list(column) for column in zip(*evaluations)
+        ) if evaluations else ([],) * 7
+        rows = ground_truth_table(
+            {
+                "architecture_id": [ids[records[p][0]] for p in positions],
+                "epoch_budget": [records[p][1] for p in positions],
+                "benchmark_arch_id": [records[p][0] for p in positions],
+                "repeat": [record_repeats[p] for p in positions],
+                "epoch": epochs,
+                "evaluation_point": points,
+                "train_accuracy": train,
+                "validation_accuracy": validation,
+                "test_accuracy": test,
+                "training_seconds": seconds,
+            },
             benchmark=BENCHMARK,
             dataset=DATASET,
             source=source,
