@@ -387,6 +387,123 @@ def ingest_scores_command(
     _report_ingest(summary, as_json)
 
 
+def _emit_table(table, fmt, csv_file: Optional[str], parquet_file: Optional[str], title: str | None = None) -> None:
+    from wsdb.duck import write
+
+    if csv_file and parquet_file:
+        raise WsdbError("choose one of --csv and --parquet")
+    if csv_file or parquet_file:
+        write(table, Path(csv_file or parquet_file), "csv" if csv_file else "parquet")
+        typer.echo(f"wrote {table.num_rows:,} rows to {csv_file or parquet_file}", err=True)
+        return
+    rows = table.to_pylist()
+    shown = rows if fmt.value == "json" else rows[:SHOWN_ROWS]
+    emit_rows(shown, fmt, title=title)
+    if len(shown) < len(rows):
+        typer.echo(f"({len(rows):,} rows, {SHOWN_ROWS} shown: use --csv/--parquet/--json for all)", err=True)
+
+
+SHOWN_ROWS = 100
+CsvFileOption = Annotated[Optional[str], typer.Option("--csv", help="Write the result to this CSV file.")]
+ParquetFileOption = Annotated[Optional[str], typer.Option("--parquet", help="Write the result to this Parquet file.")]
+
+
+@app.command()
+def query(
+    name: Annotated[Optional[str], typer.Argument(help="An analysis of queries/ (see --list) or a path to a .sql file")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", help="k=v, bound as a parameter (repeatable)")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the analyses with their parameters.")] = False,
+    db: DbOption = None,
+    csv_file: CsvFileOption = None,
+    parquet_file: ParquetFileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run an analysis: a SQL file with a header saying what it computes, its parameters and
+    columns. Parameters are bound, never spliced into the SQL.
+
+    Examples: wsdb query --list; wsdb query correlation --param protocol=bns-ft:4 --csv rho.csv
+    """
+    from wsdb import analysis, duck
+    from wsdb.output import Format
+
+    if list_:
+        rows = [
+            {"analysis": a.name, "computes": a.summary,
+             "parameters": ", ".join(f"{p.name}={'(required)' if p.required else repr(p.default)}" for p in a.parameters.values())}
+            for a in analysis.shipped().values()
+        ]
+        emit_rows(rows, pick_format(as_json, False))
+        return
+    if not name:
+        raise WsdbError("name an analysis (wsdb query --list shows them)")
+    chosen = analysis.load(name)
+    given = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise WsdbError(f"--param takes k=v, got {item!r}")
+        given[key.strip()] = value
+    values = chosen.bind(given)
+    con = duck.connect(database.resolve_url(db))
+    try:
+        table = duck.run(con, chosen.sql, values)
+    finally:
+        con.close()
+    _emit_table(table, Format.json if as_json else Format.table, csv_file, parquet_file, title=chosen.summary)
+
+
+@app.command()
+def sql(
+    statement: Annotated[str, typer.Argument(help="SQL to run on the warehouse (DuckDB dialect)")],
+    write_access: Annotated[bool, typer.Option("--write", help="Open the warehouse read-write (default: read-only).")] = False,
+    db: DbOption = None,
+    csv_file: CsvFileOption = None,
+    parquet_file: ParquetFileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ad-hoc SQL on the warehouse, read-only unless --write.
+
+    Example: wsdb sql "SELECT subspace, COUNT(*) FROM architecture_subspaces GROUP BY ALL"
+    """
+    from wsdb import duck
+    from wsdb.output import Format
+
+    con = duck.connect(database.resolve_url(db), read_only=not write_access)
+    try:
+        table = duck.run(con, statement)
+    finally:
+        con.close()
+    _emit_table(table, Format.json if as_json else Format.table, csv_file, parquet_file)
+
+
+@app.command()
+def export(
+    name: Annotated[str, typer.Argument(help="A table or view of the warehouse")],
+    db: DbOption = None,
+    csv_file: CsvFileOption = None,
+    parquet_file: ParquetFileOption = None,
+) -> None:
+    """Write a whole table or view to CSV or Parquet.
+
+    Example: wsdb export proxy_vs_truth --parquet proxy_vs_truth.parquet
+    """
+    from wsdb import duck
+
+    if not (csv_file or parquet_file):
+        raise WsdbError("export needs --csv FILE or --parquet FILE")
+    con = duck.connect(database.resolve_url(db))
+    try:
+        known = {n for (n,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if name not in known:
+            raise WsdbError(f"no table or view {name!r}; known: {', '.join(sorted(known))}")
+        table = duck.run(con, f'SELECT * FROM "{name}"')  # name checked against the catalog above
+    finally:
+        con.close()
+    from wsdb.output import Format
+
+    _emit_table(table, Format.table, csv_file, parquet_file)
+
+
 def _stored_facts(db: str, arch) -> dict:
     with database.warehouse(database.resolve_url(db)) as engine, engine.connect() as connection:
         arch_id = connection.execute(

@@ -1,0 +1,64 @@
+-- Top-k: among the k architectures a checkpoint ranks best (mean proxy over repeated
+-- evaluations), the best mean ground truth; its rank and percentile among all architectures of
+-- the super-net's sub-space that have ground truth, and the regret against the best of them.
+--
+-- parameters:
+--   k = 10                              how many architectures the proxy selects
+--   metric = 'validation_accuracy'      proxy metric
+--   truth = 'validation_accuracy'       ground truth used for selection quality: validation_accuracy or test_accuracy
+--   dataset = 'cifar10'                 ground-truth dataset
+--   epoch_budget = 108                  ground-truth epoch budget
+--   protocol = NULL                     only this evaluation protocol; NULL: all
+-- columns:
+--   supernet_id        super-net
+--   supernet_name      its name
+--   subspace           its sub-space
+--   checkpoint_label   checkpoint
+--   protocol_id        evaluation protocol
+--   k                  architectures selected
+--   best_truth         best mean ground truth among the k selected
+--   rank_in_subspace   its rank among the sub-space's architectures with ground truth (1 = best)
+--   architectures_ranked   how many architectures of the sub-space have ground truth
+--   percentile         100 * (1 - (rank - 1) / architectures_ranked)
+--   regret             best ground truth of the sub-space minus best_truth
+WITH truth AS (
+    SELECT architecture_id,
+           CASE WHEN $truth = 'test_accuracy' THEN test_accuracy ELSE validation_accuracy END AS value
+    FROM ground_truth_mean
+    WHERE dataset = $dataset AND epoch_budget = $epoch_budget AND evaluation_point = 'final'
+),
+scored AS (
+    SELECT c.supernet_id, p.checkpoint_id, c.label AS checkpoint_label, p.protocol_id, p.architecture_id,
+           AVG(p.value) AS proxy
+    FROM proxy_scores p JOIN checkpoints c ON c.id = p.checkpoint_id
+    WHERE p.metric = $metric AND ($protocol IS NULL OR p.protocol_id = $protocol)
+    GROUP BY ALL
+),
+selected AS (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY checkpoint_id, protocol_id ORDER BY proxy DESC, architecture_id) AS position
+    FROM scored
+),
+space AS (  -- ranks within each super-net's sub-space
+    SELECT n.id AS supernet_id, t.architecture_id, t.value,
+           RANK() OVER (PARTITION BY n.id ORDER BY t.value DESC) AS rank_in_subspace,
+           COUNT(*) OVER (PARTITION BY n.id) AS architectures_ranked,
+           MAX(t.value) OVER (PARTITION BY n.id) AS best_in_subspace
+    FROM supernets n
+    JOIN architecture_subspaces a ON a.search_space = n.search_space AND a.subspace = COALESCE(n.subspace, 'FULL')
+    JOIN truth t ON t.architecture_id = a.architecture_id
+),
+best AS (
+    SELECT s.supernet_id, s.checkpoint_label, s.protocol_id, s.checkpoint_id,
+           ARG_MAX(x.value, x.value) AS best_truth, MIN(x.rank_in_subspace) AS rank_in_subspace,
+           ANY_VALUE(x.architectures_ranked) AS architectures_ranked, ANY_VALUE(x.best_in_subspace) AS best_in_subspace,
+           COUNT(*) AS k
+    FROM selected s JOIN space x ON x.supernet_id = s.supernet_id AND x.architecture_id = s.architecture_id
+    WHERE s.position <= $k
+    GROUP BY ALL
+)
+SELECT b.supernet_id, n.name AS supernet_name, n.subspace, b.checkpoint_label, b.protocol_id, b.k,
+       b.best_truth, b.rank_in_subspace, b.architectures_ranked,
+       100.0 * (1 - (b.rank_in_subspace - 1) / b.architectures_ranked) AS percentile,
+       b.best_in_subspace - b.best_truth AS regret
+FROM best b JOIN supernets n ON n.id = b.supernet_id
+ORDER BY n.name, b.checkpoint_label, b.protocol_id

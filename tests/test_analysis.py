@@ -1,0 +1,147 @@
+"""Analyses as SQL files: header parsing, bound parameters, statistics checked against scipy,
+ad-hoc SQL (read-only by default) and export."""
+
+import json
+import shutil
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+from scipy.stats import pearsonr, spearmanr
+
+from conftest import run_cli
+from wsdb import analysis, db as database, duck
+from wsdb.errors import WsdbError
+from wsdb.ingest.common import arrow_rows, ground_truth_rows
+from wsdb.bulk import insert_new_rows
+from wsdb.populate import populate
+from wsdb.schema import Checkpoint, GroundTruthResult, ProxyScore, Supernet, utcnow
+
+
+def test_every_shipped_analysis_documents_itself():
+    shipped = analysis.shipped()
+    assert {"correlation", "top_k"} <= set(shipped)
+    for item in shipped.values():
+        assert item.summary and item.columns
+        for name in item.parameters:
+            assert f"${name}" in item.sql, (item.name, name)
+
+
+def test_header_parsing_and_binding():
+    text = "-- What it does.\n--\n-- parameters:\n--   k = 10   how many\n--   name = 'a''b'\n--   who\n-- columns:\n--   x  the x\nSELECT $k, $name, $who"
+    parsed = analysis.parse(text, "t", "t.sql")
+    assert parsed.summary == "What it does."
+    assert parsed.parameters["k"].default == 10 and parsed.parameters["name"].default == "a'b"
+    assert parsed.parameters["who"].required and parsed.columns == {"x": "the x"}
+    assert parsed.bind({"k": "3", "who": "me"}) == {"k": 3, "name": "a'b", "who": "me"}
+    with pytest.raises(WsdbError, match="needs --param who"):
+        parsed.bind({})
+    with pytest.raises(WsdbError, match="takes an integer"):
+        parsed.bind({"k": "x", "who": "me"})
+    with pytest.raises(WsdbError, match="starts with a comment"):
+        analysis.parse("SELECT 1", "t", "t.sql")
+
+
+def _synthetic_warehouse(url, cases):
+    """ws64 ground truth from a small set of values (heavy ties) and one super-net per case."""
+    database.init_database(url)
+    rng = np.random.default_rng(0)
+    truth = rng.choice([0.80, 0.81, 0.81, 0.82, 0.85, 0.9], size=64)
+    now = utcnow()
+    with database.warehouse(url) as engine, engine.begin() as connection:
+        populate(connection, "ws64")
+        ids = [i for (i,) in connection.execute(sa.text(
+            "SELECT id FROM architectures WHERE search_space = 'ws64' ORDER BY canonical_key"))]
+        insert_new_rows(connection, GroundTruthResult.__table__, ground_truth_rows(
+            [{"architecture_id": a, "benchmark_arch_id": str(a), "validation_accuracy": float(t)} for a, t in zip(ids, truth)],
+            benchmark="synthetic", dataset="cifar10", epoch_budget=200, repeat=0, epoch=200, evaluation_point="final"))
+        for case, proxy in enumerate(cases):
+            name = f"case{case}"
+            insert_new_rows(connection, Supernet.__table__, arrow_rows({
+                "id": [name], "search_space": ["ws64"], "name": [name], "config_json": ["{}"],
+                "status": ["imported"], "origin": ["imported"], "created_at": [now]}))
+            insert_new_rows(connection, Checkpoint.__table__, arrow_rows({
+                "id": [name], "supernet_id": [name], "label": ["final"], "created_at": [now]}))
+            insert_new_rows(connection, ProxyScore.__table__, arrow_rows({
+                "checkpoint_id": [name] * 64, "architecture_id": ids, "protocol_id": ["no-ft"] * 64,
+                "metric": ["validation_accuracy"] * 64, "evaluation_repeat": [0] * 64,
+                "value": [float(v) for v in proxy], "evaluated_at": [now] * 64}))
+    return truth
+
+
+def test_correlation_matches_scipy_on_random_and_heavily_tied_data(duckdb_url):
+    rng = np.random.default_rng(1)
+    cases = [rng.normal(size=64), rng.integers(0, 3, size=64), rng.integers(0, 10, size=64), np.r_[np.zeros(63), 1.0]]
+    truth = _synthetic_warehouse(duckdb_url, cases)
+    con = duck.connect(duckdb_url)
+    params = analysis.load("correlation").bind({"dataset": "cifar10", "epoch_budget": "200"})
+    rows = {r["supernet_name"]: r for r in duck.run(con, analysis.load("correlation").sql, params).to_pylist()}
+    con.close()
+    for case, proxy in enumerate(cases):
+        row = rows[f"case{case}"]
+        assert row["n"] == 64 and not row["proxy_is_constant"]
+        assert row["spearman"] == pytest.approx(spearmanr(proxy, truth).statistic, abs=1e-12)
+        assert row["pearson"] == pytest.approx(pearsonr(proxy, truth).statistic, abs=1e-12)
+
+
+def test_a_constant_proxy_is_flagged_not_correlated(duckdb_url):
+    _synthetic_warehouse(duckdb_url, [np.full(64, 0.1)])
+    con = duck.connect(duckdb_url)
+    (row,) = duck.run(con, analysis.load("correlation").sql,
+                      analysis.load("correlation").bind({"epoch_budget": "200"})).to_pylist()
+    con.close()
+    assert row["proxy_is_constant"] and row["spearman"] is None
+
+
+def test_top_k_matches_a_brute_force_count(tmp_path, duckdb_url, shared_data):
+    from wsdb.ingest.to_share import ingest_to_share
+
+    root = tmp_path / "r" / "baseline_ft_bn" / "2" / "0"
+    root.mkdir(parents=True)
+    shutil.copy(shared_data / "nb101/to_share_or_not_to_share/baseline_ft_bn/2/0/eval_results.pkl", root)
+    database.init_database(duckdb_url)
+    with database.warehouse(duckdb_url) as engine:
+        ingest_to_share(engine, tmp_path / "r", show_progress=False)
+    con = duck.connect(duckdb_url)
+    (row,) = duck.run(con, analysis.load("top_k").sql, analysis.load("top_k").bind({"k": "10"})).to_pylist()
+    pairs = con.execute(
+        "SELECT p.architecture_id, AVG(p.value), ANY_VALUE(t.validation_accuracy) FROM proxy_scores p "
+        "JOIN ground_truth_mean t ON t.architecture_id = p.architecture_id AND t.evaluation_point = 'final' "
+        "GROUP BY 1").fetchall()
+    con.close()
+    # the warehouse holds only the sample's architectures, all in A2: ranks are within them
+    top = sorted(pairs, key=lambda r: (-r[1], r[0]))[:10]
+    best = max(t for _, _, t in top)
+    truths = sorted((t for _, _, t in pairs), reverse=True)
+    assert row["k"] == 10 and row["best_truth"] == pytest.approx(best)
+    assert row["rank_in_subspace"] == truths.index(best) + 1
+    assert row["architectures_ranked"] == len(pairs)
+    assert row["regret"] == pytest.approx(truths[0] - best)
+
+
+def test_cli_query_sql_and_export(tmp_path, duckdb_url):
+    _synthetic_warehouse(duckdb_url, [np.arange(64.0)])
+    db = duckdb_url.removeprefix("duckdb:///")
+    listing = run_cli("query", "--list", "--json")
+    assert {a["analysis"] for a in json.loads(listing.stdout)} >= {"correlation", "top_k"}
+    result = run_cli("query", "correlation", "--db", db, "--param", "epoch_budget=200", "--json")
+    assert json.loads(result.stdout)[0]["n"] == 64
+    out = tmp_path / "rho.csv"
+    assert run_cli("query", "correlation", "--db", db, "--param", "epoch_budget=200", "--csv", str(out)).returncode == 0
+    assert out.read_text().splitlines()[0].startswith('"supernet_id"')
+    bad = run_cli("query", "correlation", "--db", db, "--param", "bogus=1")
+    assert bad.returncode == 1 and "has no parameter bogus" in bad.stderr
+    refused = run_cli("sql", "DELETE FROM jobs", "--db", db)
+    assert refused.returncode == 1 and "read-only" in refused.stderr
+    assert run_cli("sql", "DELETE FROM jobs", "--db", db, "--write").returncode == 0
+    counted = run_cli("sql", "SELECT COUNT(*) AS n FROM architectures", "--db", db, "--json")
+    assert json.loads(counted.stdout) == [{"n": 64}]
+    parquet = tmp_path / "gt.parquet"
+    assert run_cli("export", "ground_truth_mean", "--db", db, "--parquet", str(parquet)).returncode == 0
+    assert pq.read_table(parquet).num_rows == 64
+    missing = run_cli("export", "nope", "--db", db, "--csv", str(tmp_path / "x.csv"))
+    assert missing.returncode == 1 and "no table or view 'nope'" in missing.stderr
+    own = tmp_path / "mine.sql"
+    own.write_text("-- Architectures per space.\nSELECT search_space, COUNT(*) AS n FROM architectures GROUP BY 1")
+    assert json.loads(run_cli("query", str(own), "--db", db, "--json").stdout) == [{"search_space": "ws64", "n": 64}]
