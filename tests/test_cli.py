@@ -84,7 +84,8 @@ def test_every_command_has_help():
     for args in ((), ("init",), ("summary",), ("db", "upgrade"), ("db", "status"), ("arch", "show"),
                  ("spaces", "list"), ("spaces", "populate"), ("ingest",), ("ingest", "nasbench101"),
                  ("ingest", "nasbench201"), ("ingest", "nb201-table"), ("ingest", "ws64"), ("ingest", "ws64-trajectory"),
-                 ("ingest", "to-share"), ("ingest", "scores"), ("query",), ("sql",), ("export",)):
+                 ("ingest", "to-share"), ("ingest", "scores"), ("query",), ("sql",), ("export",),
+                 ("report",), ("report", "table1")):
         result = run_cli(*args, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, args
 

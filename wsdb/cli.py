@@ -38,6 +38,8 @@ ingest_app = typer.Typer(
 )
 app.add_typer(spaces_app, name="spaces")
 app.add_typer(ingest_app, name="ingest")
+report_app = typer.Typer(help="Reports in the layout of the seeds' tables.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 DbOption = Annotated[
     Optional[str],
@@ -403,6 +405,16 @@ def _emit_table(table, fmt, csv_file: Optional[str], parquet_file: Optional[str]
         typer.echo(f"({len(rows):,} rows, {SHOWN_ROWS} shown: use --csv/--parquet/--json for all)", err=True)
 
 
+def _parse_params(items: Optional[list[str]]) -> dict[str, str]:
+    given = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise WsdbError(f"--param takes k=v, got {item!r}")
+        given[key.strip()] = value
+    return given
+
+
 SHOWN_ROWS = 100
 CsvFileOption = Annotated[Optional[str], typer.Option("--csv", help="Write the result to this CSV file.")]
 ParquetFileOption = Annotated[Optional[str], typer.Option("--parquet", help="Write the result to this Parquet file.")]
@@ -437,13 +449,7 @@ def query(
     if not name:
         raise WsdbError("name an analysis (wsdb query --list shows them)")
     chosen = analysis.load(name)
-    given = {}
-    for item in param or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise WsdbError(f"--param takes k=v, got {item!r}")
-        given[key.strip()] = value
-    values = chosen.bind(given)
+    values = chosen.bind(_parse_params(param))
     con = duck.connect(database.resolve_url(db))
     try:
         table = duck.run(con, chosen.sql, values)
@@ -502,6 +508,39 @@ def export(
     from wsdb.output import Format
 
     _emit_table(table, Format.table, csv_file, parquet_file)
+
+
+@report_app.command("table1")
+def report_table1(
+    db: DbOption = None,
+    ci: Annotated[str, typer.Option("--ci", help="Interval: seed000 (1.96 x population sd / sqrt(n), "
+                  "as Table 1 reports) or student-t.")] = "seed000",
+    param: Annotated[Optional[list[str]], typer.Option("--param", help="k=v for the correlation analysis "
+                     "(truth, dataset, epoch_budget, metric)")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
+    csv_file: CsvFileOption = None,
+) -> None:
+    """Table 1 of ../seeds/000: per sub-space and training variant x evaluation protocol, the
+    mean Spearman rho over super-nets with a 95% CI; * marks cells where a diverged super-net
+    (constant proxy) was left out.
+
+    Example: wsdb report table1 --markdown
+    """
+    import pyarrow as pa
+
+    from wsdb import report
+    from wsdb.duck import write
+
+    cells = report.table1(database.resolve_url(db), _parse_params(param))
+    if csv_file:
+        write(pa.Table.from_pylist(report.long_rows(cells, ci)), Path(csv_file), "csv")
+        typer.echo(f"wrote {len(cells)} cells to {csv_file}", err=True)
+        return
+    rows = report.layout(cells, ci)
+    if markdown:
+        typer.echo(report.markdown(rows, ci), nl=False)
+    else:
+        emit_rows(rows, pick_format(False, False), title="Spearman rho between proxy and stand-alone accuracy")
 
 
 def _stored_facts(db: str, arch) -> dict:
