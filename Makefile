@@ -20,14 +20,7 @@ install: $(BIN)/wsdb
 
 demo: install
 	rm -f $(DEMO_DB)
-	$(BIN)/wsdb init --db $(DEMO_DB)
-	$(BIN)/wsdb summary --db $(DEMO_DB)
-	$(BIN)/wsdb arch show --space nb101 --db $(DEMO_DB) \
-	  --matrix '[[0,1,1,1,0,1,0],[0,0,0,0,0,0,1],[0,0,0,0,0,0,1],[0,0,0,0,1,0,0],[0,0,0,0,0,0,1],[0,0,0,0,0,0,1],[0,0,0,0,0,0,0]]' \
-	  --ops input,conv1x1-bn-relu,conv3x3-bn-relu,conv3x3-bn-relu,conv3x3-bn-relu,maxpool3x3,output
-	@echo
-	@echo "Wrote $(DEMO_DB). Open it with DuckDB, e.g.:"
-	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DEMO_DB)', read_only=True).sql('SELECT subspace, COUNT(*) FROM architecture_subspaces GROUP BY ALL'))\""
+	$(BIN)/wsdb demo --db $(DEMO_DB) --out .
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -8,6 +8,7 @@
 --   truth = 'validation_accuracy'       ground-truth column: validation_accuracy or test_accuracy
 --   dataset = 'cifar10'                 ground-truth dataset (NB201: cifar10-valid, cifar100, ImageNet16-120)
 --   epoch_budget = 108                  ground-truth epoch budget
+--   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own (nasbench101, nasbench201, ws64-paper)
 --   protocol = NULL                     only this evaluation protocol (e.g. bns-ft:4); NULL: all
 --   supernet = NULL                     only this super-net id; NULL: all
 -- columns:
@@ -26,6 +27,7 @@ WITH pairs AS (
            CASE WHEN $truth = 'test_accuracy' THEN p.truth_test_accuracy ELSE p.truth_validation_accuracy END AS truth
     FROM proxy_vs_truth p
     WHERE p.metric = $metric AND p.dataset = $dataset AND p.epoch_budget = $epoch_budget
+      AND p.benchmark = COALESCE($benchmark, CASE p.search_space WHEN 'nb101' THEN 'nasbench101' WHEN 'nb201' THEN 'nasbench201' WHEN 'ws64' THEN 'ws64-paper' END)
       AND ($protocol IS NULL OR p.protocol_id = $protocol)
       AND ($supernet IS NULL OR p.supernet_id = $supernet)
       AND p.proxy_value IS NOT NULL

@@ -8,6 +8,7 @@
 --   truth = 'validation_accuracy'       ground truth used for selection quality: validation_accuracy or test_accuracy
 --   dataset = 'cifar10'                 ground-truth dataset
 --   epoch_budget = 108                  ground-truth epoch budget
+--   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own (nasbench101, nasbench201, ws64-paper)
 --   protocol = NULL                     only this evaluation protocol; NULL: all
 -- columns:
 --   supernet_id        super-net
@@ -26,6 +27,7 @@ WITH truth AS (
            CASE WHEN $truth = 'test_accuracy' THEN test_accuracy ELSE validation_accuracy END AS value
     FROM ground_truth_mean
     WHERE dataset = $dataset AND epoch_budget = $epoch_budget AND evaluation_point = 'final'
+      AND benchmark = COALESCE($benchmark, CASE search_space WHEN 'nb101' THEN 'nasbench101' WHEN 'nb201' THEN 'nasbench201' WHEN 'ws64' THEN 'ws64-paper' END)
 ),
 scored AS (
     SELECT c.supernet_id, p.checkpoint_id, c.label AS checkpoint_label, p.protocol_id, p.architecture_id,

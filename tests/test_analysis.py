@@ -75,7 +75,7 @@ def test_correlation_matches_scipy_on_random_and_heavily_tied_data(duckdb_url):
     cases = [rng.normal(size=64), rng.integers(0, 3, size=64), rng.integers(0, 10, size=64), np.r_[np.zeros(63), 1.0]]
     truth = _synthetic_warehouse(duckdb_url, cases)
     con = duck.connect(duckdb_url)
-    params = analysis.load("correlation").bind({"dataset": "cifar10", "epoch_budget": "200"})
+    params = analysis.load("correlation").bind({"dataset": "cifar10", "epoch_budget": "200", "benchmark": "synthetic"})
     rows = {r["supernet_name"]: r for r in duck.run(con, analysis.load("correlation").sql, params).to_pylist()}
     con.close()
     for case, proxy in enumerate(cases):
@@ -89,7 +89,7 @@ def test_a_constant_proxy_is_flagged_not_correlated(duckdb_url):
     _synthetic_warehouse(duckdb_url, [np.full(64, 0.1)])
     con = duck.connect(duckdb_url)
     (row,) = duck.run(con, analysis.load("correlation").sql,
-                      analysis.load("correlation").bind({"epoch_budget": "200"})).to_pylist()
+                      analysis.load("correlation").bind({"epoch_budget": "200", "benchmark": "synthetic"})).to_pylist()
     con.close()
     assert row["proxy_is_constant"] and row["spearman"] is None
 
@@ -125,10 +125,11 @@ def test_cli_query_sql_and_export(tmp_path, duckdb_url):
     db = duckdb_url.removeprefix("duckdb:///")
     listing = run_cli("query", "--list", "--json")
     assert {a["analysis"] for a in json.loads(listing.stdout)} >= {"correlation", "top_k"}
-    result = run_cli("query", "correlation", "--db", db, "--param", "epoch_budget=200", "--json")
+    result = run_cli("query", "correlation", "--db", db, "--param", "epoch_budget=200", "--param", "benchmark=synthetic", "--json")
     assert json.loads(result.stdout)[0]["n"] == 64
     out = tmp_path / "rho.csv"
-    assert run_cli("query", "correlation", "--db", db, "--param", "epoch_budget=200", "--csv", str(out)).returncode == 0
+    assert run_cli("query", "correlation", "--db", db, "--param", "epoch_budget=200", "--param", "benchmark=synthetic",
+                   "--csv", str(out)).returncode == 0
     assert out.read_text().splitlines()[0].startswith('"supernet_id"')
     bad = run_cli("query", "correlation", "--db", db, "--param", "bogus=1")
     assert bad.returncode == 1 and "has no parameter bogus" in bad.stderr

@@ -40,6 +40,8 @@ app.add_typer(spaces_app, name="spaces")
 app.add_typer(ingest_app, name="ingest")
 report_app = typer.Typer(help="Reports in the layout of the seeds' tables.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
+plot_app = typer.Typer(help="PNG figures (headless matplotlib).", no_args_is_help=True)
+app.add_typer(plot_app, name="plot")
 
 DbOption = Annotated[
     Optional[str],
@@ -541,6 +543,67 @@ def report_table1(
         typer.echo(report.markdown(rows, ci), nl=False)
     else:
         emit_rows(rows, pick_format(False, False), title="Spearman rho between proxy and stand-alone accuracy")
+
+
+@plot_app.command("scatter")
+def plot_scatter(
+    supernet: Annotated[str, typer.Option("--supernet", help="Super-net id or name")],
+    out: Annotated[str, typer.Option("--out", help="PNG file to write")] = "scatter.png",
+    color_by: Annotated[str, typer.Option("--color-by", help="Architecture feature that colours the points")] = "has_input_output_edge",
+    protocol: Annotated[Optional[str], typer.Option(help="Evaluation protocol, when the super-net has several")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="Ground-truth dataset, when several")] = None,
+    epoch_budget: Annotated[Optional[int], typer.Option(help="Ground-truth budget, when several")] = None,
+    db: DbOption = None,
+) -> None:
+    """Proxy score vs mean stand-alone accuracy of one super-net's architectures, coloured by a
+    feature, with both marginal distributions.
+
+    Example: wsdb plot scatter --supernet to-share/baseline_ft_bn/full/0 --out full0.png
+    """
+    from wsdb import plots
+
+    path = plots.scatter(database.resolve_url(db), supernet, Path(out), color_by, protocol, dataset, epoch_budget)
+    typer.echo(f"wrote {path}")
+
+
+@plot_app.command("correlation")
+def plot_correlation(
+    out: Annotated[str, typer.Option("--out", help="PNG file to write")] = "correlation.png",
+    ci: Annotated[str, typer.Option("--ci", help="seed000 or student-t")] = "seed000",
+    param: Annotated[Optional[list[str]], typer.Option("--param", help="k=v for the correlation analysis")] = None,
+    db: DbOption = None,
+) -> None:
+    """Mean Spearman rho with 95% intervals per sub-space and configuration (Table 1 as a figure).
+
+    Example: wsdb plot correlation --out correlation.png
+    """
+    from wsdb import plots
+
+    path = plots.correlation(database.resolve_url(db), Path(out), ci, _parse_params(param))
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def demo(
+    db: Annotated[str, typer.Option("--db", help="The demo warehouse to create (must not exist).")] = "demo.duckdb",
+    out: Annotated[str, typer.Option("--out", help="Folder for the CSV and PNG files.")] = ".",
+) -> None:
+    """Build a warehouse from the real sample shipped with wsdb (ten published super-nets of
+    seed 000 on NB101 FULL with their ground truth, and the ws64 space) and run the headline
+    analyses: Table 1 rows, correlations (CSV), top-10 (CSV) and a scatter plot (PNG).
+
+    Example: wsdb demo --db demo.duckdb --out .
+    """
+    from wsdb.demo import build
+
+    files = build(Path(db), Path(out), say=typer.echo)
+    typer.echo("\nWrote:")
+    typer.echo(f"  {db}  (the warehouse)")
+    for path in files.values():
+        typer.echo(f"  {path}")
+    typer.echo("\nOpen the warehouse with DuckDB, for example:")
+    typer.echo(f"  wsdb sql \"SELECT * FROM proxy_vs_truth LIMIT 5\" --db {db}")
+    typer.echo(f"  python -c \"import duckdb; duckdb.connect('{db}', read_only=True).sql('FROM ground_truth_mean LIMIT 5').show()\"")
 
 
 def _stored_facts(db: str, arch) -> dict:

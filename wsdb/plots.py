@@ -1,0 +1,112 @@
+"""PNG figures (matplotlib, headless).
+
+- scatter: one super-net's proxy score against the mean stand-alone accuracy of the same
+  architectures, points coloured by a feature, with both marginal distributions (the
+  figures of ../seeds/000);
+- correlation: the Table 1 cells as mean Spearman rho with 95% intervals per sub-space and
+  configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.stats import spearmanr  # noqa: E402
+
+from wsdb import duck  # noqa: E402
+from wsdb.errors import WsdbError  # noqa: E402
+from wsdb.report import layout, table1  # noqa: E402
+
+FEATURES = ("has_input_output_edge", "num_output_inputs", "num_vertices", "num_edges", "depth",
+            "num_conv3x3", "num_conv1x1", "num_maxpool3x3", "num_skip", "num_none", "num_avgpool3x3")
+
+
+def scatter(url: str, supernet: str, out: Path, color_by: str = "has_input_output_edge",
+            protocol: str | None = None, dataset: str | None = None, epoch_budget: int | None = None) -> Path:
+    if color_by not in FEATURES:
+        raise WsdbError(f"--color-by must be one of {', '.join(FEATURES)}")
+    con = duck.connect(url)
+    try:
+        rows = con.execute(
+            f"""
+            SELECT v.proxy_value, v.truth_validation_accuracy, a.{color_by}, s.name, v.protocol_id, v.dataset, v.epoch_budget
+            FROM proxy_vs_truth v JOIN architectures a ON a.id = v.architecture_id JOIN supernets s ON s.id = v.supernet_id
+            WHERE (v.supernet_id = $supernet OR s.name = $supernet) AND v.truth_validation_accuracy IS NOT NULL
+              AND ($protocol IS NULL OR v.protocol_id = $protocol) AND ($dataset IS NULL OR v.dataset = $dataset)
+              AND ($budget IS NULL OR v.epoch_budget = $budget)
+            """,  # color_by is checked against FEATURES above; values are bound
+            {"supernet": supernet, "protocol": protocol, "dataset": dataset, "budget": epoch_budget},
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        raise WsdbError(f"no proxy scores with ground truth for super-net {supernet!r}")
+    if len({(r[4], r[5], r[6]) for r in rows}) > 1:
+        raise WsdbError("the super-net has several protocols or ground-truth datasets: choose with --protocol, "
+                        "--dataset and --epoch-budget")
+    proxy = np.array([r[0] for r in rows], dtype=float)
+    truth = np.array([r[1] for r in rows], dtype=float) * 100
+    groups = np.array([str(r[2]) for r in rows])
+    name, protocol_id, dataset_name = rows[0][3], rows[0][4], rows[0][5]
+
+    figure = plt.figure(figsize=(7.5, 7))
+    grid = figure.add_gridspec(2, 2, width_ratios=(4, 1), height_ratios=(1, 4), wspace=0.05, hspace=0.05)
+    main = figure.add_subplot(grid[1, 0])
+    top = figure.add_subplot(grid[0, 0], sharex=main)
+    right = figure.add_subplot(grid[1, 1], sharey=main)
+    for value in sorted(set(groups)):
+        chosen = groups == value
+        main.scatter(truth[chosen], proxy[chosen], s=8, alpha=0.6, label=f"{color_by} = {value}")
+        top.hist(truth[chosen], bins=40, alpha=0.5)
+        right.hist(proxy[chosen], bins=40, alpha=0.5, orientation="horizontal")
+    rho = spearmanr(proxy, truth).statistic if np.ptp(proxy) > 0 else float("nan")
+    main.set_xlabel(f"stand-alone validation accuracy (%), mean over repeats ({dataset_name})")
+    main.set_ylabel(f"super-net proxy accuracy ({protocol_id})")
+    main.legend(loc="best", fontsize=8, markerscale=2)
+    top.set_title(f"{name}: {len(proxy)} architectures, Spearman rho = {rho:.2f}", fontsize=10)
+    top.set_ylabel("count")
+    right.set_xlabel("count")
+    plt.setp(top.get_xticklabels(), visible=False)
+    plt.setp(right.get_yticklabels(), visible=False)
+    return _save(figure, out)
+
+
+def correlation(url: str, out: Path, convention: str = "seed000", params: dict | None = None) -> Path:
+    cells = table1(url, params)
+    if not cells:
+        raise WsdbError("no super-nets with proxy scores and ground truth")
+    rows = layout(cells, convention)  # fixes the order of sub-spaces and columns
+    subspaces = [r["subspace"] for r in rows]
+    columns = [c for c in rows[0] if c != "subspace"]
+    figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(subspaces) * len(columns) / 2), 4.5))
+    width = 0.8 / len(columns)
+    for offset, column in enumerate(columns):
+        means, halves, xs = [], [], []
+        for index, subspace in enumerate(subspaces):
+            if (subspace, column) in cells:
+                mean, half = cells[(subspace, column)].interval(convention)
+                means.append(mean)
+                halves.append(0 if np.isnan(half) else half)
+                xs.append(index + (offset - (len(columns) - 1) / 2) * width)
+        axis.errorbar(xs, means, yerr=halves, fmt="o", capsize=3, label=column)
+    axis.set_xticks(range(len(subspaces)), subspaces)
+    axis.set_xlabel("sub-space")
+    axis.set_ylabel("Spearman rho, mean over super-nets")
+    axis.set_title(f"proxy vs stand-alone accuracy (95% CI: {convention})")
+    axis.axhline(0, color="grey", linewidth=0.5)
+    axis.legend(title="training x evaluation", fontsize=8)
+    return _save(figure, out)
+
+
+def _save(figure, out: Path) -> Path:
+    out = Path(out)
+    if out.parent and not out.parent.exists():
+        raise WsdbError(f"cannot write {out}: folder {out.parent} does not exist")
+    figure.savefig(out, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return out
