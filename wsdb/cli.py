@@ -601,9 +601,10 @@ def demo(
     typer.echo(f"  {db}  (the warehouse)")
     for path in files.values():
         typer.echo(f"  {path}")
+    bin_dir = Path(sys.executable).parent  # the environment wsdb runs in (.venv after `make demo`)
     typer.echo("\nOpen the warehouse with DuckDB, for example:")
-    typer.echo(f"  wsdb sql \"SELECT * FROM proxy_vs_truth LIMIT 5\" --db {db}")
-    typer.echo(f"  python -c \"import duckdb; duckdb.connect('{db}', read_only=True).sql('FROM ground_truth_mean LIMIT 5').show()\"")
+    typer.echo(f"  {bin_dir / 'wsdb'} sql \"SELECT * FROM proxy_vs_truth LIMIT 5\" --db {db}")
+    typer.echo(f"  {bin_dir / 'python'} -c \"import duckdb; duckdb.connect('{db}', read_only=True).sql('FROM ground_truth_mean LIMIT 5').show()\"")
 
 
 def _stored_facts(db: str, arch) -> dict:
