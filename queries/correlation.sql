@@ -1,7 +1,9 @@
--- Spearman's rho (average ranks for ties) and Pearson's r between each checkpoint's proxy
--- scores and the mean ground truth of the same architectures, per evaluation protocol.
--- Every proxy score is a point, repeated evaluations included (as ../seeds/000 computed
--- Table 1); the ground truth is the mean over repeats at the final evaluation point.
+-- Rank correlations between each checkpoint's proxy scores and the mean ground truth of the
+-- same architectures, per evaluation protocol: Spearman's rho (average ranks for ties),
+-- Kendall's tau-b, sparse Kendall's tau (../seeds/002: ground-truth values within a
+-- threshold share a rank) and Pearson's r. Every proxy score is a point, repeated
+-- evaluations included (as ../seeds/000 computed Table 1); the ground truth is the mean over
+-- repeats at the final evaluation point.
 --
 -- parameters:
 --   metric = 'validation_accuracy'      proxy metric of proxy_scores
@@ -9,21 +11,25 @@
 --   dataset = 'cifar10'                 ground-truth dataset (NB201: cifar10-valid, cifar100, ImageNet16-120)
 --   epoch_budget = 108                  ground-truth epoch budget
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own (nasbench101, nasbench201, ws64-paper)
+--   sparse_threshold = 0.001            sparse Kendall: ground-truth accuracies (fractions) this close share a rank
 --   protocol = NULL                     only this evaluation protocol (e.g. bns-ft:4); NULL: all
 --   supernet = NULL                     only this super-net id; NULL: all
 -- columns:
 --   supernet_id          super-net
 --   supernet_name        its name
 --   subspace             its sub-space
---   checkpoint_label     checkpoint (final, epoch-N, step-N)
+--   checkpoint_id        checkpoint
+--   checkpoint_label     checkpoint label (final, epoch-N, step-N)
 --   protocol_id          evaluation protocol
 --   n                    proxy scores with ground truth
 --   spearman             Spearman's rho (NULL when the proxy is constant)
+--   kendall              Kendall's tau-b
+--   sparse_kendall       sparse Kendall's tau
 --   pearson              Pearson's r
 --   proxy_is_constant    the super-net gives every architecture the same score (diverged)
 WITH pairs AS (
     SELECT p.supernet_id, p.checkpoint_id, p.checkpoint_label, p.protocol_id,
-           p.proxy_value AS proxy,
+           p.architecture_id, p.evaluation_repeat, p.proxy_value AS proxy,
            CASE WHEN $truth = 'test_accuracy' THEN p.truth_test_accuracy ELSE p.truth_validation_accuracy END AS truth
     FROM proxy_vs_truth p
     WHERE p.metric = $metric AND p.dataset = $dataset AND p.epoch_budget = $epoch_budget
@@ -40,12 +46,25 @@ ranked AS (
              + (COUNT(*) OVER (PARTITION BY checkpoint_id, protocol_id, truth) - 1) / 2.0 AS truth_rank
     FROM pairs
     WHERE truth IS NOT NULL
+),
+per_checkpoint AS (
+    SELECT supernet_id, checkpoint_id, checkpoint_label, protocol_id,
+           COUNT(*) AS n,
+           MIN(proxy) = MAX(proxy) AS proxy_is_constant,
+           CORR(proxy_rank, truth_rank) AS spearman,
+           kendall_tau_b(LIST(proxy ORDER BY architecture_id, evaluation_repeat),
+                         LIST(truth ORDER BY architecture_id, evaluation_repeat)) AS kendall,
+           sparse_kendall_tau(LIST(proxy ORDER BY architecture_id, evaluation_repeat),
+                              LIST(truth ORDER BY architecture_id, evaluation_repeat), $sparse_threshold) AS sparse_kendall,
+           CORR(proxy, truth) AS pearson
+    FROM ranked
+    GROUP BY supernet_id, checkpoint_id, checkpoint_label, protocol_id
 )
-SELECT r.supernet_id, s.name AS supernet_name, s.subspace, r.checkpoint_label, r.protocol_id,
-       COUNT(*) AS n,
-       CASE WHEN MIN(r.proxy) = MAX(r.proxy) THEN NULL ELSE CORR(r.proxy_rank, r.truth_rank) END AS spearman,
-       CASE WHEN MIN(r.proxy) = MAX(r.proxy) THEN NULL ELSE CORR(r.proxy, r.truth) END AS pearson,
-       MIN(r.proxy) = MAX(r.proxy) AS proxy_is_constant
-FROM ranked r JOIN supernets s ON s.id = r.supernet_id
-GROUP BY r.supernet_id, s.name, s.subspace, r.checkpoint_id, r.checkpoint_label, r.protocol_id
-ORDER BY s.name, r.checkpoint_label, r.protocol_id
+SELECT c.supernet_id, s.name AS supernet_name, s.subspace, c.checkpoint_id, c.checkpoint_label, c.protocol_id, c.n,
+       CASE WHEN c.proxy_is_constant THEN NULL ELSE c.spearman END AS spearman,
+       CASE WHEN c.proxy_is_constant THEN NULL ELSE c.kendall END AS kendall,
+       CASE WHEN c.proxy_is_constant THEN NULL ELSE c.sparse_kendall END AS sparse_kendall,
+       CASE WHEN c.proxy_is_constant THEN NULL ELSE c.pearson END AS pearson,
+       c.proxy_is_constant
+FROM per_checkpoint c JOIN supernets s ON s.id = c.supernet_id
+ORDER BY s.name, c.checkpoint_label, c.protocol_id

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from scipy.stats import pearsonr, spearmanr
+from scipy.stats import kendalltau, pearsonr, spearmanr
 
 from conftest import run_cli
 from wsdb import analysis, db as database, duck
@@ -83,6 +83,7 @@ def test_correlation_matches_scipy_on_random_and_heavily_tied_data(duckdb_url):
         assert row["n"] == 64 and not row["proxy_is_constant"]
         assert row["spearman"] == pytest.approx(spearmanr(proxy, truth).statistic, abs=1e-12)
         assert row["pearson"] == pytest.approx(pearsonr(proxy, truth).statistic, abs=1e-12)
+        assert row["kendall"] == pytest.approx(kendalltau(proxy, truth).statistic, abs=1e-12)
 
 
 def test_a_constant_proxy_is_flagged_not_correlated(duckdb_url):

@@ -1,4 +1,5 @@
-"""`wsdb report table1` against the published Table 1 of ../seeds/000."""
+"""`wsdb report table1` (on the analysis correlation_summary) against the published Table 1
+of ../seeds/000, and the interval conventions against numpy/scipy."""
 
 import math
 import shutil
@@ -8,9 +9,9 @@ import pytest
 from scipy import stats
 
 from conftest import run_cli
-from wsdb import db as database
+from wsdb import analysis, db as database, duck
 from wsdb.ingest.to_share import ingest_to_share
-from wsdb.report import Cell, layout, table1
+from wsdb.report import layout, summary
 
 # ../seeds/000 Table 1: (sub-space, column) -> (mean, half width, left-out mark)
 PUBLISHED = {
@@ -36,36 +37,41 @@ def _warehouse(tmp_path, url, shared_data, subspaces):
         ingest_to_share(engine, root, show_progress=False)
 
 
-def _check(cells, subspaces):
+def _check(rows, subspaces):
+    cells = {(r["subspace"], r["column"]): r for r in rows}
     for (subspace, column), (mean, half, starred) in PUBLISHED.items():
         if subspace not in subspaces:
             continue
         cell = cells[(subspace, column)]
-        got_mean, got_half = cell.interval("seed000")
-        assert abs(got_mean - mean) <= 0.01 and abs(got_half - half) <= 0.01, (subspace, column, got_mean, got_half)
-        assert bool(cell.left_out) == starred
+        assert abs(cell["mean_spearman"] - mean) <= 0.01, (subspace, column, cell["mean_spearman"])
+        assert abs(cell["spearman_ci95_seed000"] - half) <= 0.01, (subspace, column, cell["spearman_ci95_seed000"])
+        assert bool(cell["supernets_left_out"]) == starred
 
 
 def test_full_and_nres_rows_match_the_published_table(tmp_path, duckdb_url, shared_data):
     _warehouse(tmp_path, duckdb_url, shared_data, ("FULL", "NRES"))
-    cells = table1(duckdb_url)
-    _check(cells, ("FULL", "NRES"))
-    rows = {r["subspace"]: r for r in layout(cells, "seed000")}
-    assert rows["NRES"]["NO-FT"].startswith("* 0.11 ± 0.05") and rows["FULL"]["BNS-FT"] == "0.56 ± 0.04"
+    rows = summary(duckdb_url)
+    _check(rows, ("FULL", "NRES"))
+    table = {r["subspace"]: r for r in layout(rows, "seed000")}
+    assert table["NRES"]["NO-FT"] == "* 0.11 ± 0.05" and table["FULL"]["BNS-FT"] == "0.56 ± 0.04"
     markdown = run_cli("report", "table1", "--db", duckdb_url.removeprefix("duckdb:///"), "--markdown")
     assert "| NRES | * 0.11 ± 0.05 | * 0.46 ± 0.06 | 0.56 ± 0.03 |" in markdown.stdout
+
+    # the summary's intervals, recomputed from the per-super-net correlations
+    con = duck.connect(duckdb_url)
+    per_supernet = duck.run(con, analysis.load("correlation").sql, analysis.load("correlation").bind({})).to_pylist()
+    con.close()
+    for row in rows:
+        values = [r["spearman"] for r in per_supernet if r["subspace"] == row["subspace"] and r["protocol_id"] == row["protocol_id"]
+                  and r["supernet_name"].split("/")[1].startswith(row["training_variant"]) and r["spearman"] is not None]
+        n = len(values)
+        assert row["supernets_kept"] == n
+        assert row["spearman_ci95_seed000"] == pytest.approx(1.96 * np.std(values) / math.sqrt(n))
+        low, high = stats.t.interval(0.95, n - 1, loc=np.mean(values), scale=stats.sem(values))
+        assert row["spearman_ci95_student_t"] == pytest.approx((high - low) / 2)
 
 
 @pytest.mark.slow
 def test_every_published_cell(tmp_path, duckdb_url, shared_data):
     _warehouse(tmp_path, duckdb_url, shared_data, tuple(FOLDERS))
-    _check(table1(duckdb_url), tuple(FOLDERS))
-
-
-def test_interval_conventions_against_scipy():
-    values = [0.59, 0.55, 0.49, 0.64, 0.56]
-    cell = Cell(values, 0)
-    mean, half = cell.interval("seed000")
-    assert mean == pytest.approx(np.mean(values)) and half == pytest.approx(1.96 * np.std(values) / math.sqrt(5))
-    low, high = stats.t.interval(0.95, 4, loc=np.mean(values), scale=stats.sem(values))
-    assert cell.interval("student-t")[1] == pytest.approx((high - low) / 2)
+    _check(summary(duckdb_url), tuple(FOLDERS))

@@ -14,6 +14,8 @@ computes, its parameters and its output columns:
 
 Parameters are DuckDB named parameters ($name); a default of NULL makes a parameter optional
 in the SQL's own sense (`$x IS NULL OR ...`), and a parameter without default is required.
+`-- uses: other` (like dbt's ref) runs the analysis `other` first, with the parameters the two
+share, and makes its result a table named `other` for this one.
 Analyses run on DuckDB, the analysis engine: a PostgreSQL warehouse is copied to a DuckDB file
 first (issue: `wsdb pull`).
 """
@@ -47,17 +49,28 @@ class Analysis:
     sql: str
     parameters: dict[str, Parameter] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)
+    uses: tuple[str, ...] = ()
+
+    def all_parameters(self) -> dict[str, Parameter]:
+        """Its own parameters and those of the analyses it uses."""
+        merged = {}
+        for name in self.uses:
+            merged.update(load(name).all_parameters())
+        merged.update(self.parameters)
+        return merged
 
     def bind(self, given: dict[str, str]) -> dict[str, object]:
-        """Parameter values from `--param k=v` strings, typed like the defaults."""
-        unknown = set(given) - set(self.parameters)
+        """Values of all parameters (its own and its dependencies') from `--param k=v`
+        strings, typed like the defaults."""
+        parameters = self.all_parameters()
+        unknown = set(given) - set(parameters)
         if unknown:
             raise WsdbError(
                 f"analysis {self.name} has no parameter {', '.join(sorted(unknown))}; "
-                f"it takes {', '.join(self.parameters) or 'none'}"
+                f"it takes {', '.join(parameters) or 'none'}"
             )
         values = {}
-        for name, parameter in self.parameters.items():
+        for name, parameter in parameters.items():
             if name in given:
                 values[name] = _typed(given[name], parameter.default, name)
             elif parameter.required:
@@ -106,9 +119,12 @@ def parse(text: str, name: str, path: str) -> Analysis:
             header.append(line[2:].strip() if line.startswith("-- ") or line == "--" else line[2:])
         else:
             body.append(line)
-    summary_lines, parameters, columns, section = [], {}, {}, None
+    summary_lines, parameters, columns, section, uses = [], {}, {}, None, ()
     for line in header:
         lowered = line.strip().lower()
+        if lowered.startswith("uses:"):
+            uses = tuple(n.strip() for n in line.strip()[5:].split(",") if n.strip())
+            continue
         if lowered in ("parameters:", "columns:"):
             section = lowered[:-1]
             continue
@@ -126,7 +142,7 @@ def parse(text: str, name: str, path: str) -> Analysis:
     summary = " ".join(s for s in summary_lines if s).strip()
     if not summary:
         raise WsdbError(f"{path}: an analysis starts with a comment saying what it computes")
-    return Analysis(name, path, summary, "\n".join(body).strip().rstrip(";"), parameters, columns)
+    return Analysis(name, path, summary, "\n".join(body).strip().rstrip(";"), parameters, columns, uses)
 
 
 def shipped() -> dict[str, Analysis]:
@@ -149,3 +165,15 @@ def load(name_or_path: str) -> Analysis:
     if name_or_path not in analyses:
         raise WsdbError(f"no analysis {name_or_path!r}; `wsdb query --list` shows {', '.join(analyses)}")
     return analyses[name_or_path]
+
+
+def execute(con, item: Analysis, values: dict[str, object]):
+    """Run `item` (after the analyses it uses) with bound `values`; returns an Arrow table."""
+    from wsdb import duck
+
+    for name in item.uses:
+        used = load(name)
+        table = execute(con, used, {k: v for k, v in values.items() if k in used.all_parameters()})
+        con.register(name, table)
+    own = {k: v for k, v in values.items() if k in item.parameters}
+    return duck.run(con, item.sql, own)

@@ -443,7 +443,8 @@ def query(
     if list_:
         rows = [
             {"analysis": a.name, "computes": a.summary,
-             "parameters": ", ".join(f"{p.name}={'(required)' if p.required else repr(p.default)}" for p in a.parameters.values())}
+             "parameters": ", ".join(f"{p.name}={'(required)' if p.required else repr(p.default)}"
+                                     for p in a.all_parameters().values())}
             for a in analysis.shipped().values()
         ]
         emit_rows(rows, pick_format(as_json, False))
@@ -454,7 +455,7 @@ def query(
     values = chosen.bind(_parse_params(param))
     con = duck.connect(database.resolve_url(db))
     try:
-        table = duck.run(con, chosen.sql, values)
+        table = analysis.execute(con, chosen, values)
     finally:
         con.close()
     _emit_table(table, Format.json if as_json else Format.table, csv_file, parquet_file, title=chosen.summary)
@@ -533,7 +534,7 @@ def report_table1(
     from wsdb import report
     from wsdb.duck import write
 
-    cells = report.table1(database.resolve_url(db), _parse_params(param))
+    cells = report.summary(database.resolve_url(db), _parse_params(param))
     if csv_file:
         write(pa.Table.from_pylist(report.long_rows(cells, ci)), Path(csv_file), "csv")
         typer.echo(f"wrote {len(cells)} cells to {csv_file}", err=True)

@@ -69,7 +69,7 @@ def build(db_path: Path, out_dir: Path, say=print) -> dict[str, Path]:
 
     say("\nSeed 000, Table 1 (rows the sample holds): Spearman rho between the super-nets' proxy and the "
         "mean stand-alone validation accuracy")
-    say(report.markdown(report.layout(report.table1(url), "seed000"), "seed000"))
+    say(report.markdown(report.layout(report.summary(url), "seed000"), "seed000"))
 
     correlation = analysis.load("correlation")
     con = duck.connect(url)

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.csv
 import pyarrow.parquet
 
-from wsdb import db as database
+from wsdb import db as database, statistics
 from wsdb.errors import DatabaseError, WsdbError
 
 
@@ -41,6 +41,7 @@ def connect(url: str, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         if revision is None:
             raise DatabaseError(f"{path} is not a wsdb warehouse: run `wsdb init`")
         raise DatabaseError(f"{path} holds schema {revision}, this wsdb needs {head}: run `wsdb db upgrade`")
+    statistics.register(con)
     return con
 
 
@@ -54,7 +55,7 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) ->
             warnings.simplefilter("ignore")
             return relation.to_arrow_table()
     except duckdb.Error as exc:
-        raise WsdbError(f"SQL error: {str(exc).splitlines()[0]}") from None
+        raise WsdbError(f"SQL error: {' '.join(str(exc).split())[:500]}") from None
 
 
 def write(table: pa.Table, path: Path, kind: str) -> None:

@@ -20,7 +20,7 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from wsdb import duck  # noqa: E402
 from wsdb.errors import WsdbError  # noqa: E402
-from wsdb.report import layout, table1  # noqa: E402
+from wsdb.report import _half_width, layout, summary  # noqa: E402
 
 FEATURES = ("has_input_output_edge", "num_output_inputs", "num_vertices", "num_edges", "depth",
             "num_conv3x3", "num_conv1x1", "num_maxpool3x3", "num_skip", "num_none", "num_avgpool3x3")
@@ -77,22 +77,21 @@ def scatter(url: str, supernet: str, out: Path, color_by: str = "has_input_outpu
 
 
 def correlation(url: str, out: Path, convention: str = "seed000", params: dict | None = None) -> Path:
-    cells = table1(url, params)
-    if not cells:
+    rows = summary(url, params)
+    if not rows:
         raise WsdbError("no super-nets with proxy scores and ground truth")
-    rows = layout(cells, convention)  # fixes the order of sub-spaces and columns
-    subspaces = [r["subspace"] for r in rows]
-    columns = [c for c in rows[0] if c != "subspace"]
+    table = layout(rows, convention)  # fixes the order of sub-spaces and columns
+    subspaces = [r["subspace"] for r in table]
+    columns = [c for c in table[0] if c != "subspace"]
+    cells = {(r["subspace"], r["column"]): r for r in rows}
     figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(subspaces) * len(columns) / 2), 4.5))
     width = 0.8 / len(columns)
     for offset, column in enumerate(columns):
-        means, halves, xs = [], [], []
-        for index, subspace in enumerate(subspaces):
-            if (subspace, column) in cells:
-                mean, half = cells[(subspace, column)].interval(convention)
-                means.append(mean)
-                halves.append(0 if np.isnan(half) else half)
-                xs.append(index + (offset - (len(columns) - 1) / 2) * width)
+        chosen = [(index, cells[(s, column)]) for index, s in enumerate(subspaces)
+                  if (s, column) in cells and cells[(s, column)]["mean_spearman"] is not None]
+        xs = [index + (offset - (len(columns) - 1) / 2) * width for index, _ in chosen]
+        means = [row["mean_spearman"] for _, row in chosen]
+        halves = [0 if np.isnan(h := _half_width(row, convention)) else h for _, row in chosen]
         axis.errorbar(xs, means, yerr=halves, fmt="o", capsize=3, label=column)
     axis.set_xticks(range(len(subspaces)), subspaces)
     axis.set_xlabel("sub-space")

@@ -1,0 +1,68 @@
+"""Statistics SQL cannot compute well, registered as DuckDB functions on lists.
+
+Every connection wsdb opens for analyses has them, so analyses stay SQL:
+    kendall_tau_b(list(proxy ORDER BY a), list(truth ORDER BY a))
+    sparse_kendall_tau(list(proxy ...), list(truth ...), 0.001)
+    student_t_quantile(0.975, n - 1)
+Kendall's tau-b uses scipy's O(n log n) algorithm (a SQL self-join is O(n^2): ~1 s for
+10,000 architectures, ../notes/stack.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+
+def _pair(x, y):
+    if x is None or y is None or len(x) != len(y) or len(x) < 2:
+        return None
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def kendall_tau_b(x: list[float], y: list[float]) -> float | None:
+    pair = _pair(x, y)
+    if pair is None:
+        return None
+    value = stats.kendalltau(*pair, variant="b").statistic
+    return None if math.isnan(value) else float(value)
+
+
+def shared_ranks(values: np.ndarray, threshold: float) -> np.ndarray:
+    """Ranks where values within `threshold` of the first value of their run share a rank
+    (../seeds/002's sparse ranking: negligible accuracy differences do not reorder)."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values), dtype=float)
+    group, start = 0, None
+    for index in order:
+        if start is None or values[index] - start > threshold:
+            group, start = group + 1, values[index]
+        ranks[index] = group
+    return ranks
+
+
+def sparse_kendall_tau(proxy: list[float], truth: list[float], threshold: float) -> float | None:
+    """Kendall's tau-b between the proxy and the ground truth ranked with shared ranks."""
+    pair = _pair(proxy, truth)
+    if pair is None or threshold is None:
+        return None
+    x, y = pair
+    return kendall_tau_b(list(x), list(shared_ranks(y, threshold)))
+
+
+def student_t_quantile(probability: float, degrees_of_freedom: float) -> float | None:
+    if probability is None or degrees_of_freedom is None or degrees_of_freedom < 1:
+        return None
+    return float(stats.t.ppf(probability, degrees_of_freedom))
+
+
+def register(con) -> None:
+    # null_handling="special": the functions take NULLs and return NULL where undefined.
+    for name, function, parameters in (
+        ("kendall_tau_b", kendall_tau_b, ["DOUBLE[]", "DOUBLE[]"]),
+        ("sparse_kendall_tau", sparse_kendall_tau, ["DOUBLE[]", "DOUBLE[]", "DOUBLE"]),
+        ("student_t_quantile", student_t_quantile, ["DOUBLE", "DOUBLE"]),
+    ):
+        con.create_function(name, function, parameters, "DOUBLE", null_handling="special")
