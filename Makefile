@@ -31,6 +31,7 @@ test-slow: install
 bench: install
 	$(BIN)/python bench/enumerate_nb101.py
 	$(BIN)/python bench/ingest_nb101.py
+	$(BIN)/python bench/analyses.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) build *.egg-info

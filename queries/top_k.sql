@@ -10,6 +10,7 @@
 --   epoch_budget = 108                  ground-truth epoch budget
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own (nasbench101, nasbench201, ws64-paper)
 --   protocol = NULL                     only this evaluation protocol; NULL: all
+--   runs = 1                            n of P>R (searches whose best pick is compared)
 -- columns:
 --   supernet_id        super-net
 --   supernet_name      its name
@@ -22,6 +23,8 @@
 --   architectures_ranked   how many architectures of the sub-space have ground truth
 --   percentile         100 * (1 - (rank - 1) / architectures_ranked)
 --   regret             best ground truth of the sub-space minus best_truth
+--   probability_to_surpass_random   P>R of ../seeds/002: 1 - (1 - r / r_max)^n with r the rank counted from the
+--                      worst (r_max = best), r_max = architectures_ranked, n = runs
 WITH truth AS (
     SELECT architecture_id,
            CASE WHEN $truth = 'test_accuracy' THEN test_accuracy ELSE validation_accuracy END AS value
@@ -61,6 +64,8 @@ best AS (
 SELECT b.supernet_id, n.name AS supernet_name, n.subspace, b.checkpoint_label, b.protocol_id, b.k,
        b.best_truth, b.rank_in_subspace, b.architectures_ranked,
        100.0 * (1 - (b.rank_in_subspace - 1) / b.architectures_ranked) AS percentile,
-       b.best_in_subspace - b.best_truth AS regret
+       b.best_in_subspace - b.best_truth AS regret,
+       1 - POWER(1 - (b.architectures_ranked - b.rank_in_subspace + 1) / b.architectures_ranked, $runs)
+         AS probability_to_surpass_random
 FROM best b JOIN supernets n ON n.id = b.supernet_id
 ORDER BY n.name, b.checkpoint_label, b.protocol_id

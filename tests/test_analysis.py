@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy.stats import kendalltau, pearsonr, spearmanr
 
 from conftest import run_cli
@@ -147,3 +149,101 @@ def test_cli_query_sql_and_export(tmp_path, duckdb_url):
     own = tmp_path / "mine.sql"
     own.write_text("-- Architectures per space.\nSELECT search_space, COUNT(*) AS n FROM architectures GROUP BY 1")
     assert json.loads(run_cli("query", str(own), "--db", db, "--json").stdout) == [{"search_space": "ws64", "n": 64}]
+
+
+def _run(url, name, **params):
+    con = duck.connect(url)
+    try:
+        item = analysis.load(name)
+        return analysis.execute(con, item, item.bind({k: str(v) for k, v in params.items()})).to_pylist()
+    finally:
+        con.close()
+
+
+def test_stability_over_checkpoints_and_between_supernets(duckdb_url):
+    """Two checkpoints per super-net; two super-nets of one configuration (S-Tau)."""
+    rng = np.random.default_rng(3)
+    proxies = [rng.normal(size=64) for _ in range(2)]
+    truth = _synthetic_warehouse(duckdb_url, proxies)
+    later = [p + rng.normal(scale=0.5, size=64) for p in proxies]
+    now = utcnow()
+    with database.warehouse(duckdb_url) as engine, engine.begin() as connection:
+        ids = [i for (i,) in connection.execute(sa.text(
+            "SELECT id FROM architectures WHERE search_space = 'ws64' ORDER BY canonical_key"))]
+        for case, proxy in enumerate(later):
+            insert_new_rows(connection, Checkpoint.__table__, arrow_rows({
+                "id": [f"case{case}-late"], "supernet_id": [f"case{case}"], "label": ["step-2"], "step": [2],
+                "created_at": [now]}))
+            connection.execute(sa.text("UPDATE checkpoints SET step = 1 WHERE id = :c"), {"c": f"case{case}"})
+            insert_new_rows(connection, ProxyScore.__table__, arrow_rows({
+                "checkpoint_id": [f"case{case}-late"] * 64, "architecture_id": ids, "protocol_id": ["no-ft"] * 64,
+                "metric": ["validation_accuracy"] * 64, "evaluation_repeat": [0] * 64,
+                "value": [float(v) for v in proxy], "evaluated_at": [now] * 64}))
+    rows = {r["supernet_name"]: r for r in _run(duckdb_url, "stability_checkpoints", epoch_budget=200,
+                                                benchmark="synthetic", last_k=2)}
+    for case in range(2):
+        taus = [kendalltau(p, truth).statistic for p in (proxies[case], later[case])]
+        assert rows[f"case{case}"]["checkpoints"] == 2
+        assert rows[f"case{case}"]["gt_tau_mean"] == pytest.approx(np.mean(taus))
+        assert rows[f"case{case}"]["gt_tau_std"] == pytest.approx(np.std(taus))
+    (s_tau,) = _run(duckdb_url, "stability_supernets")
+    assert s_tau["supernets"] == 2 and s_tau["pairs"] == 1 and s_tau["min_common_architectures"] == 64
+    assert s_tau["s_tau"] == pytest.approx(kendalltau(later[0], later[1]).statistic)  # newest checkpoints
+
+
+def test_bias_analyses_against_pandas_and_scipy(tmp_path, duckdb_url, shared_data):
+    from wsdb.ingest.to_share import ingest_to_share
+
+    root = tmp_path / "r" / "baseline_ft_bn" / "full" / "3"
+    root.mkdir(parents=True)
+    shutil.copy(shared_data / "nb101/to_share_or_not_to_share/baseline_ft_bn/full/3/eval_results.pkl", root)
+    database.init_database(duckdb_url)
+    with database.warehouse(duckdb_url) as engine:
+        ingest_to_share(engine, tmp_path / "r", show_progress=False)
+    con = duck.connect(duckdb_url)
+    frame = con.execute(
+        "SELECT p.architecture_id, AVG(p.value) AS proxy, ANY_VALUE(t.validation_accuracy) AS truth, "
+        "ANY_VALUE(a.has_input_output_edge) AS residual, ANY_VALUE(a.trainable_parameters) AS params "
+        "FROM proxy_scores p JOIN ground_truth_mean t ON t.architecture_id = p.architecture_id "
+        "AND t.evaluation_point = 'final' JOIN architectures a ON a.id = p.architecture_id GROUP BY 1").df()
+    con.close()
+    frame["proxy_pct"] = frame["proxy"].rank(method="min").sub(1).div(len(frame) - 1) * 100
+    frame["truth_pct"] = frame["truth"].rank(method="min").sub(1).div(len(frame) - 1) * 100
+    rows = {r["feature_value"]: r for r in _run(duckdb_url, "bias_by_feature")}
+    for value, group in frame.groupby("residual"):
+        row = rows[str(value).lower()]
+        assert row["architectures"] == len(group)
+        assert row["over_evaluation"] == pytest.approx(group["proxy_pct"].mean() - group["truth_pct"].mean())
+    assert rows["true"]["over_evaluation"] > 10  # seed 000: residual cells are over-evaluated
+    (params,) = _run(duckdb_url, "bias_parameters")
+    assert params["proxy_vs_parameters"] == pytest.approx(spearmanr(frame["proxy"], frame["params"]).statistic)
+    assert params["truth_vs_parameters"] == pytest.approx(spearmanr(frame["truth"], frame["params"]).statistic)
+    (top,) = _run(duckdb_url, "top_k", k=10, runs=3)
+    r = top["architectures_ranked"] - top["rank_in_subspace"] + 1
+    assert top["probability_to_surpass_random"] == pytest.approx(1 - (1 - r / top["architectures_ranked"]) ** 3)
+
+
+@pytest.fixture(scope="module")
+def one_supernet(tmp_path_factory):
+    url = f"duckdb:///{tmp_path_factory.mktemp('h') / 'h.duckdb'}"
+    truth = _synthetic_warehouse(url, [np.zeros(64)])
+    return url, truth
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from([0.0, 0.5, 1.0]) | st.floats(-5, 5, allow_nan=False), min_size=64, max_size=64))
+def test_correlation_sql_matches_scipy_under_hypothesis(one_supernet, proxy):
+    url, truth = one_supernet
+    with database.warehouse(url) as engine, engine.begin() as connection:
+        ids = [i for (i,) in connection.execute(sa.text(
+            "SELECT id FROM architectures WHERE search_space = 'ws64' ORDER BY canonical_key"))]
+        connection.execute(sa.text("UPDATE proxy_scores SET value = v.value FROM (SELECT UNNEST(:ids) AS id, "
+                                   "UNNEST(:values) AS value) v WHERE proxy_scores.architecture_id = v.id"),
+                           {"ids": ids, "values": [float(p) for p in proxy]})
+    (row,) = _run(url, "correlation", epoch_budget=200, benchmark="synthetic")
+    if np.ptp(proxy) == 0:
+        assert row["proxy_is_constant"] and row["spearman"] is None
+        return
+    assert row["spearman"] == pytest.approx(spearmanr(proxy, truth).statistic, abs=1e-9)
+    assert row["kendall"] == pytest.approx(kendalltau(proxy, truth).statistic, abs=1e-9)
+    assert row["pearson"] == pytest.approx(pearsonr(proxy, truth).statistic, abs=1e-9)

@@ -116,10 +116,11 @@ def parse(text: str, name: str, path: str) -> Analysis:
     header, body = [], []
     for line in text.splitlines():
         if not body and line.startswith("--"):
-            header.append(line[2:].strip() if line.startswith("-- ") or line == "--" else line[2:])
+            header.append(line[3:] if line.startswith("-- ") else line[2:])  # keep indentation
         else:
             body.append(line)
     summary_lines, parameters, columns, section, uses = [], {}, {}, None, ()
+    parameter_indent = 0
     for line in header:
         lowered = line.strip().lower()
         if lowered.startswith("uses:"):
@@ -129,16 +130,22 @@ def parse(text: str, name: str, path: str) -> Analysis:
             section = lowered[:-1]
             continue
         if section == "parameters" and line.strip():
+            indent = len(line) - len(line.lstrip())
+            if parameters and indent > parameter_indent:  # a continued description
+                last = parameters[next(reversed(parameters))]
+                last.description = f"{last.description} {line.strip()}"
+                continue
             match = _PARAMETER.match(line)
             if not match:
                 raise WsdbError(f"{path}: cannot read parameter line {line!r}")
             default, required = _literal(match.group(2))
             parameters[match.group(1)] = Parameter(match.group(1), default, required, match.group(3).strip())
+            parameter_indent = indent
         elif section == "columns" and line.strip():
             column, _, description = line.strip().partition(" ")
             columns[column] = description.strip()
         elif section is None:
-            summary_lines.append(line)
+            summary_lines.append(line.strip())
     summary = " ".join(s for s in summary_lines if s).strip()
     if not summary:
         raise WsdbError(f"{path}: an analysis starts with a comment saying what it computes")

@@ -2,6 +2,7 @@
 
 Every connection wsdb opens for analyses has them, so analyses stay SQL:
     kendall_tau_b(list(proxy ORDER BY a), list(truth ORDER BY a))
+    spearman_rho(list(x ORDER BY a), list(y ORDER BY a))
     sparse_kendall_tau(list(proxy ...), list(truth ...), 0.001)
     student_t_quantile(0.975, n - 1)
 Kendall's tau-b uses scipy's O(n log n) algorithm (a SQL self-join is O(n^2): ~1 s for
@@ -27,6 +28,14 @@ def kendall_tau_b(x: list[float], y: list[float]) -> float | None:
     if pair is None:
         return None
     value = stats.kendalltau(*pair, variant="b").statistic
+    return None if math.isnan(value) else float(value)
+
+
+def spearman_rho(x: list[float], y: list[float]) -> float | None:
+    pair = _pair(x, y)
+    if pair is None:
+        return None
+    value = stats.spearmanr(*pair).statistic
     return None if math.isnan(value) else float(value)
 
 
@@ -62,6 +71,7 @@ def register(con) -> None:
     # null_handling="special": the functions take NULLs and return NULL where undefined.
     for name, function, parameters in (
         ("kendall_tau_b", kendall_tau_b, ["DOUBLE[]", "DOUBLE[]"]),
+        ("spearman_rho", spearman_rho, ["DOUBLE[]", "DOUBLE[]"]),
         ("sparse_kendall_tau", sparse_kendall_tau, ["DOUBLE[]", "DOUBLE[]", "DOUBLE"]),
         ("student_t_quantile", student_t_quantile, ["DOUBLE", "DOUBLE"]),
     ):
