@@ -3,16 +3,15 @@
 -- truth puts it. Percentiles are within the super-net's scored architectures (100 = best);
 -- over_evaluation > 0 means the proxy ranks the group higher than its stand-alone accuracy
 -- does (seed 000 finds this for the input->output edge). Uses each super-net's newest
--- checkpoint; proxy = mean over repeated evaluations.
+-- checkpoint (newest_scores); proxy = mean over repeated evaluations.
 --
+-- uses: newest_scores
 -- parameters:
 --   feature = 'has_input_output_edge'   has_input_output_edge, num_output_inputs, num_vertices, num_edges, depth,
 --                                       num_conv3x3, num_conv1x1, num_maxpool3x3, first_vertex_op, parameter_quintile
---   metric = 'validation_accuracy'      proxy metric
 --   dataset = 'cifar10'                 ground-truth dataset
 --   epoch_budget = 108                  ground-truth epoch budget
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own
---   protocol = NULL                     only this evaluation protocol; NULL: each separately
 -- columns:
 --   supernet_name       super-net
 --   protocol_id         evaluation protocol
@@ -23,20 +22,7 @@
 --   proxy_percentile    mean percentile of the group under the proxy
 --   truth_percentile    mean percentile of the group under the ground truth
 --   over_evaluation     proxy_percentile - truth_percentile
-WITH newest AS (
-    SELECT id, supernet_id
-    FROM (SELECT k.*, ROW_NUMBER() OVER (PARTITION BY k.supernet_id
-                                         ORDER BY k.step DESC NULLS LAST, k.epoch DESC NULLS LAST, k.created_at DESC) AS r
-          FROM checkpoints k)
-    WHERE r = 1
-),
-scored AS (
-    SELECT n.supernet_id, p.protocol_id, p.architecture_id, AVG(p.value) AS proxy
-    FROM proxy_scores p JOIN newest n ON n.id = p.checkpoint_id
-    WHERE p.metric = $metric AND ($protocol IS NULL OR p.protocol_id = $protocol)
-    GROUP BY ALL
-),
-joined AS (
+WITH joined AS (
     SELECT s.*, t.validation_accuracy AS truth,
            CASE $feature
                WHEN 'has_input_output_edge' THEN CAST(a.has_input_output_edge AS VARCHAR)
@@ -52,7 +38,7 @@ joined AS (
                WHEN 'parameter_quintile' THEN
                    'Q' || CAST(NTILE(5) OVER (PARTITION BY s.supernet_id, s.protocol_id ORDER BY a.trainable_parameters) AS VARCHAR)
            END AS feature_value
-    FROM scored s
+    FROM newest_scores s
     JOIN architectures a ON a.id = s.architecture_id
     JOIN ground_truth_mean t ON t.architecture_id = s.architecture_id AND t.evaluation_point = 'final'
          AND t.dataset = $dataset AND t.epoch_budget = $epoch_budget

@@ -3,12 +3,11 @@
 -- A proxy that follows the parameter count more than the truth does favours big networks.
 -- Uses each super-net's newest checkpoint; proxy = mean over repeated evaluations.
 --
+-- uses: newest_scores
 -- parameters:
---   metric = 'validation_accuracy'      proxy metric
 --   dataset = 'cifar10'                 ground-truth dataset
 --   epoch_budget = 108                  ground-truth epoch budget
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own
---   protocol = NULL                     only this evaluation protocol; NULL: each separately
 -- columns:
 --   supernet_name            super-net
 --   protocol_id              evaluation protocol
@@ -16,19 +15,6 @@
 --   proxy_vs_parameters      Spearman's rho(proxy, trainable parameters)
 --   truth_vs_parameters      Spearman's rho(ground truth, trainable parameters)
 --   proxy_vs_truth           Spearman's rho(proxy, ground truth)
-WITH newest AS (
-    SELECT id, supernet_id
-    FROM (SELECT k.*, ROW_NUMBER() OVER (PARTITION BY k.supernet_id
-                                         ORDER BY k.step DESC NULLS LAST, k.epoch DESC NULLS LAST, k.created_at DESC) AS r
-          FROM checkpoints k)
-    WHERE r = 1
-),
-scored AS (
-    SELECT n.supernet_id, p.protocol_id, p.architecture_id, AVG(p.value) AS proxy
-    FROM proxy_scores p JOIN newest n ON n.id = p.checkpoint_id
-    WHERE p.metric = $metric AND ($protocol IS NULL OR p.protocol_id = $protocol)
-    GROUP BY ALL
-)
 SELECT n.name AS supernet_name, s.protocol_id, COUNT(*) AS architectures,
        spearman_rho(LIST(s.proxy ORDER BY s.architecture_id), LIST(a.trainable_parameters::DOUBLE ORDER BY s.architecture_id))
          AS proxy_vs_parameters,
@@ -36,7 +22,7 @@ SELECT n.name AS supernet_name, s.protocol_id, COUNT(*) AS architectures,
          AS truth_vs_parameters,
        spearman_rho(LIST(s.proxy ORDER BY s.architecture_id), LIST(t.validation_accuracy ORDER BY s.architecture_id))
          AS proxy_vs_truth
-FROM scored s
+FROM newest_scores s
 JOIN architectures a ON a.id = s.architecture_id AND a.trainable_parameters IS NOT NULL
 JOIN ground_truth_mean t ON t.architecture_id = s.architecture_id AND t.evaluation_point = 'final'
      AND t.dataset = $dataset AND t.epoch_budget = $epoch_budget

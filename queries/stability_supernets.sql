@@ -3,9 +3,7 @@
 -- seeds), each at its newest checkpoint, over the architectures both scored (mean over
 -- repeated evaluations). Pairs with fewer than 2 common architectures are skipped.
 --
--- parameters:
---   metric = 'validation_accuracy'      proxy metric
---   protocol = NULL                     only this evaluation protocol; NULL: each separately
+-- uses: newest_scores
 -- columns:
 --   search_space        search space
 --   subspace            sub-space
@@ -16,25 +14,12 @@
 --   s_tau               mean pairwise Kendall's tau
 --   s_tau_std           population standard deviation over the pairs
 --   min_common_architectures   fewest architectures a pair shares
-WITH newest AS (
-    SELECT id, supernet_id
-    FROM (SELECT k.*, ROW_NUMBER() OVER (PARTITION BY k.supernet_id
-                                         ORDER BY k.step DESC NULLS LAST, k.epoch DESC NULLS LAST, k.created_at DESC) AS r
-          FROM checkpoints k)
-    WHERE r = 1
-),
-scores AS (
-    SELECT n.supernet_id, p.protocol_id, p.architecture_id, AVG(p.value) AS proxy
-    FROM proxy_scores p JOIN newest n ON n.id = p.checkpoint_id
-    WHERE p.metric = $metric AND ($protocol IS NULL OR p.protocol_id = $protocol)
-    GROUP BY ALL
-),
-pairs AS (
+WITH pairs AS (
     SELECT a.supernet_id AS first, b.supernet_id AS second, a.protocol_id,
            COUNT(*) AS common,
            kendall_tau_b(LIST(a.proxy ORDER BY a.architecture_id), LIST(b.proxy ORDER BY a.architecture_id)) AS tau
-    FROM scores a
-    JOIN scores b ON b.architecture_id = a.architecture_id AND b.protocol_id = a.protocol_id AND a.supernet_id < b.supernet_id
+    FROM newest_scores a
+    JOIN newest_scores b ON b.architecture_id = a.architecture_id AND b.protocol_id = a.protocol_id AND a.supernet_id < b.supernet_id
     JOIN supernets s1 ON s1.id = a.supernet_id
     JOIN supernets s2 ON s2.id = b.supernet_id
     WHERE s1.search_space = s2.search_space AND s1.subspace IS NOT DISTINCT FROM s2.subspace

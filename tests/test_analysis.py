@@ -97,15 +97,20 @@ def test_a_constant_proxy_is_flagged_not_correlated(duckdb_url):
     assert row["proxy_is_constant"] and row["spearman"] is None
 
 
-def test_top_k_matches_a_brute_force_count(tmp_path, duckdb_url, shared_data):
+def _published_supernet(tmp_path, url, shared_data, folder):
+    """A warehouse holding one published to-share super-net (<method>/<space>/<seed>)."""
     from wsdb.ingest.to_share import ingest_to_share
 
-    root = tmp_path / "r" / "baseline_ft_bn" / "2" / "0"
+    root = tmp_path / "r" / folder
     root.mkdir(parents=True)
-    shutil.copy(shared_data / "nb101/to_share_or_not_to_share/baseline_ft_bn/2/0/eval_results.pkl", root)
-    database.init_database(duckdb_url)
-    with database.warehouse(duckdb_url) as engine:
+    shutil.copy(shared_data / "nb101/to_share_or_not_to_share" / folder / "eval_results.pkl", root)
+    database.init_database(url)
+    with database.warehouse(url) as engine:
         ingest_to_share(engine, tmp_path / "r", show_progress=False)
+
+
+def test_top_k_matches_a_brute_force_count(tmp_path, duckdb_url, shared_data):
+    _published_supernet(tmp_path, duckdb_url, shared_data, "baseline_ft_bn/2/0")
     con = duck.connect(duckdb_url)
     (row,) = duck.run(con, analysis.load("top_k").sql, analysis.load("top_k").bind({"k": "10"})).to_pylist()
     pairs = con.execute(
@@ -192,14 +197,7 @@ def test_stability_over_checkpoints_and_between_supernets(duckdb_url):
 
 
 def test_bias_analyses_against_pandas_and_scipy(tmp_path, duckdb_url, shared_data):
-    from wsdb.ingest.to_share import ingest_to_share
-
-    root = tmp_path / "r" / "baseline_ft_bn" / "full" / "3"
-    root.mkdir(parents=True)
-    shutil.copy(shared_data / "nb101/to_share_or_not_to_share/baseline_ft_bn/full/3/eval_results.pkl", root)
-    database.init_database(duckdb_url)
-    with database.warehouse(duckdb_url) as engine:
-        ingest_to_share(engine, tmp_path / "r", show_progress=False)
+    _published_supernet(tmp_path, duckdb_url, shared_data, "baseline_ft_bn/full/3")
     con = duck.connect(duckdb_url)
     frame = con.execute(
         "SELECT p.architecture_id, AVG(p.value) AS proxy, ANY_VALUE(t.validation_accuracy) AS truth, "
