@@ -2,8 +2,8 @@
 -- same architectures, per evaluation protocol: Spearman's rho (average ranks for ties),
 -- Kendall's tau-b, sparse Kendall's tau (../seeds/002: ground-truth values within a
 -- threshold share a rank) and Pearson's r. Every proxy score is a point, repeated
--- evaluations included (as ../seeds/000 computed Table 1); the ground truth is the mean over
--- repeats at the final evaluation point.
+-- evaluations included (as ../seeds/000 computed Table 1). The ground-truth reduction is
+-- explicit: the mean over repeats at the final evaluation point, or one chosen repeat.
 --
 -- parameters:
 --   metric = 'validation_accuracy'      proxy metric of proxy_scores
@@ -12,8 +12,11 @@
 --   epoch_budget = 108                  ground-truth epoch budget
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own (nasbench101, nasbench201, ws64-paper)
 --   sparse_threshold = 0.001            sparse Kendall: ground-truth accuracies (fractions) this close share a rank
+--   repeat = NULL                       ground truth of this repeat only (NB101 0-2, NB201 seed); NULL: mean over repeats
 --   protocol = NULL                     only this evaluation protocol (e.g. bns-ft:4); NULL: all
 --   supernet = NULL                     only this super-net id; NULL: all
+--   subspace = NULL                     only architectures of this sub-space (e.g. RES); NULL: all scored
+--   sample = NULL                       only architectures of this named sample; NULL: all scored
 -- columns:
 --   supernet_id          super-net
 --   supernet_name        its name
@@ -27,16 +30,29 @@
 --   sparse_kendall       sparse Kendall's tau
 --   pearson              Pearson's r
 --   proxy_is_constant    the super-net gives every architecture the same score (diverged)
-WITH pairs AS (
-    SELECT p.supernet_id, p.checkpoint_id, p.checkpoint_label, p.protocol_id,
-           p.architecture_id, p.evaluation_repeat, p.proxy_value AS proxy,
-           CASE WHEN $truth = 'test_accuracy' THEN p.truth_test_accuracy ELSE p.truth_validation_accuracy END AS truth
-    FROM proxy_vs_truth p
-    WHERE p.metric = $metric AND p.dataset = $dataset AND p.epoch_budget = $epoch_budget
-      AND p.benchmark = COALESCE($benchmark, CASE p.search_space WHEN 'nb101' THEN 'nasbench101' WHEN 'nb201' THEN 'nasbench201' WHEN 'ws64' THEN 'ws64-paper' END)
+WITH truth AS (
+    SELECT g.architecture_id, g.benchmark,
+           AVG(CASE WHEN $truth = 'test_accuracy' THEN g.test_accuracy ELSE g.validation_accuracy END) AS value
+    FROM ground_truth_results g
+    WHERE g.dataset = $dataset AND g.epoch_budget = $epoch_budget AND g.evaluation_point = 'final'
+      AND ($repeat IS NULL OR g.repeat = $repeat)
+    GROUP BY g.architecture_id, g.benchmark
+),
+pairs AS (
+    SELECT c.supernet_id, p.checkpoint_id, c.label AS checkpoint_label, p.protocol_id,
+           p.architecture_id, p.evaluation_repeat, p.value AS proxy, t.value AS truth
+    FROM proxy_scores p
+    JOIN checkpoints c ON c.id = p.checkpoint_id
+    JOIN architectures a ON a.id = p.architecture_id
+    JOIN truth t ON t.architecture_id = p.architecture_id
+     AND t.benchmark = COALESCE($benchmark, CASE a.search_space WHEN 'nb101' THEN 'nasbench101' WHEN 'nb201' THEN 'nasbench201' WHEN 'ws64' THEN 'ws64-paper' END)
+    WHERE p.metric = $metric AND p.value IS NOT NULL
       AND ($protocol IS NULL OR p.protocol_id = $protocol)
-      AND ($supernet IS NULL OR p.supernet_id = $supernet)
-      AND p.proxy_value IS NOT NULL
+      AND ($supernet IS NULL OR c.supernet_id = $supernet)
+      AND ($subspace IS NULL OR p.architecture_id IN
+           (SELECT architecture_id FROM architecture_subspaces WHERE subspace = $subspace))
+      AND ($sample IS NULL OR p.architecture_id IN
+           (SELECT architecture_id FROM architecture_sample_members WHERE sample_name = $sample))
 ),
 ranked AS (
     SELECT *,

@@ -245,3 +245,21 @@ def test_correlation_sql_matches_scipy_under_hypothesis(one_supernet, proxy):
     assert row["spearman"] == pytest.approx(spearmanr(proxy, truth).statistic, abs=1e-9)
     assert row["kendall"] == pytest.approx(kendalltau(proxy, truth).statistic, abs=1e-9)
     assert row["pearson"] == pytest.approx(pearsonr(proxy, truth).statistic, abs=1e-9)
+
+
+def test_correlation_by_subspace_sample_and_chosen_repeat(tmp_path, duckdb_url, shared_data):
+    _published_supernet(tmp_path, duckdb_url, shared_data, "baseline_ft_bn/full/1")
+    con = duck.connect(duckdb_url)
+    frame = con.execute(
+        "SELECT p.value AS proxy, a.has_input_output_edge AS residual, "
+        "(SELECT validation_accuracy FROM ground_truth_results g WHERE g.architecture_id = p.architecture_id "
+        " AND g.repeat = 0 AND g.evaluation_point = 'final') AS truth0 "
+        "FROM proxy_scores p JOIN architectures a ON a.id = p.architecture_id").df()
+    con.close()
+    (repeat0,) = _run(duckdb_url, "correlation", repeat=0)
+    assert repeat0["spearman"] == pytest.approx(spearmanr(frame["proxy"], frame["truth0"]).statistic)
+    (residual,) = _run(duckdb_url, "correlation", subspace="RES")
+    assert residual["n"] == int(frame["residual"].sum())
+    (sampled,) = _run(duckdb_url, "correlation", sample="to-share/baseline_ft_bn/full/1")
+    assert sampled["n"] == 1000
+    assert _run(duckdb_url, "correlation", sample="no-such-sample") == []
