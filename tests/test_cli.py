@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from conftest import run_cli
+from wsdb.db import head_revision as database_head
 
 GOLDEN = (
     "--space", "nb101",
@@ -59,7 +60,7 @@ def test_init_summary_and_status_on_a_file_named_by_wsdb_url(tmp_path):
     summary = json.loads(run_cli("summary", "--json", env=env).stdout)
     assert {row["search_space"]: row["architectures_stored"] for row in summary} == {"nb101": 0, "nb201": 6466, "ws64": 64}
     status = json.loads(run_cli("db", "status", "--json", "--db", str(path)).stdout)
-    assert status["schema"] == "0001" and status["rows"]["architecture_encodings"] == 31378
+    assert status["schema"] == database_head() and status["rows"]["architecture_encodings"] == 31378
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT COUNT(*) FROM architecture_subspaces").fetchone() == (6530,)
 

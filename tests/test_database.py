@@ -224,3 +224,21 @@ def test_foreign_keys_are_enforced(any_url):
                         "VALUES ('ws64-label', '111', 999999)"
                     )
                 )
+
+
+def test_an_old_warehouse_is_refused_until_wsdb_db_upgrade(any_url):
+    """A warehouse made at schema 0001 (before search simulations) and the real 0002 migration."""
+    from alembic import command
+
+    engine = database.create_engine(any_url)
+    config = database._alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    engine.dispose()
+    with pytest.raises(DatabaseError, match=r"holds schema 0001.*run `wsdb db upgrade`"):
+        database.open_engine(any_url)
+    assert "upgraded" in database.upgrade_database(any_url)
+    with database.warehouse(any_url) as engine, engine.connect() as connection:
+        assert "search_runs" in sa.inspect(connection).get_table_names()
+    assert "up to date" in database.upgrade_database(any_url)

@@ -16,12 +16,14 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     DateTime,
     Double,
     ForeignKey,
     Integer,
     Sequence,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -268,6 +270,47 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SearchRun(Base):
+    """One simulated search (rs, re, ws) over the ground truth a warehouse holds.
+
+    architectures_searched and best_test_accuracy state the space the regret is measured
+    against; time_unit is 'seconds' (benchmark training time) or 'queries' where the ground
+    truth has no training time.
+    """
+
+    __tablename__ = "search_runs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String)
+    search_space: Mapped[str] = mapped_column(ForeignKey("search_spaces.name"))
+    subspace: Mapped[str | None] = mapped_column(String)
+    supernet_id: Mapped[str | None] = mapped_column(ForeignKey("supernets.id"))
+    protocol_id: Mapped[str | None] = mapped_column(String)
+    sample_name: Mapped[str | None] = mapped_column(String)
+    config_json: Mapped[str] = mapped_column(Text)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    architectures_searched: Mapped[int] = mapped_column(Integer)
+    best_test_accuracy: Mapped[float] = mapped_column(Double)
+    queries: Mapped[int] = mapped_column(Integer)
+    time_unit: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# One query of a simulated search: the architecture, its accuracies, the simulated time spent
+# so far, and the test regret of the best-by-validation architecture so far. A Core table
+# without a key: append-only, millions of rows go in at once; (run_id, step) is unique.
+search_traces = Table(
+    "search_traces",
+    Base.metadata,
+    Column("run_id", String(32), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("architecture_id", Integer, nullable=False),
+    Column("simulated_time", Double, nullable=False),
+    Column("validation_accuracy", Double),
+    Column("test_accuracy", Double),
+    Column("regret", Double, nullable=False),
+)
 
 
 VIEWS = ("architecture_subspaces", "ground_truth_mean", "proxy_vs_truth")
