@@ -78,7 +78,8 @@ _ARROW_TYPES = {
     "train_accuracy": "float64", "train_loss": "float64", "validation_accuracy": "float64",
     "validation_loss": "float64", "validation_accuracy_std": "float64", "test_accuracy": "float64", "test_loss": "float64",
     "training_seconds": "float64", "value": "float64", "elapsed_seconds": "float64",
-    "seed": "int32", "position": "int32", "evaluation_repeat": "int32", "step": "int64", "size_bytes": "int64",
+    "seed": "int32", "position": "int32", "evaluation_repeat": "int32",
+    "architectures_searched": "int32", "queries": "int32", "best_test_accuracy": "float64", "step": "int64", "size_bytes": "int64",
     "created_at": "timestamp[us]", "evaluated_at": "timestamp[us]", "started_at": "timestamp[us]",
     "finished_at": "timestamp[us]",
 }

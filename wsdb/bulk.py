@@ -71,6 +71,18 @@ def insert_new_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table) 
     raise NotImplementedError(f"bulk writes support duckdb and postgresql, not {connection.dialect.name}")
 
 
+def append_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table) -> int:
+    """Append rows to a table without a key (append-only tables such as search_traces)."""
+    if rows.num_rows == 0:
+        return 0
+    if connection.dialect.name == "duckdb":
+        columns = ", ".join(f'"{c}"' for c in rows.column_names)
+        with _staged(connection, rows) as (raw, staged):
+            return _one_value(raw, f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{staged}"')
+    connection.execute(table.insert(), rows.to_pylist())
+    return rows.num_rows
+
+
 def lookup(connection: sa.Connection, table: sa.Table, key: str, value: str, keys: list, where: dict) -> dict:
     """{key: value} for the rows of `table` whose `key` is in `keys` and whose columns equal
     `where` (column -> value): one query, not one bound parameter per key."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -608,6 +609,76 @@ def demo(
     typer.echo(f"  {bin_dir / 'python'} -c \"import duckdb; duckdb.connect('{db}', read_only=True).sql('FROM ground_truth_mean LIMIT 5').show()\"")
 
 
+@app.command()
+def simulate(
+    space: Annotated[str, typer.Option("--space", help="nb101 or nb201")],
+    algorithm: Annotated[str, typer.Option("--algorithm", help="rs (random search), re (regularized evolution), "
+                         "ws (weight-sharing-guided)")],
+    subspace: Annotated[Optional[str], typer.Option(help="Search within this sub-space (e.g. A2, RES)")] = None,
+    runs: Annotated[int, typer.Option(help="Independent runs")] = 100,
+    queries: Annotated[int, typer.Option(help="Queries per run (rs, re); ws queries its whole sample")] = 10_000,
+    repeat: Annotated[str, typer.Option(help="Ground truth of a query: random (a random repeat, like the "
+                      "official API) or mean (over repeats)")] = "random",
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed and settings reproduce (and skip) runs")] = 0,
+    supernet: Annotated[Optional[str], typer.Option(help="ws: super-net id or name")] = None,
+    protocol: Annotated[Optional[str], typer.Option(help="ws: evaluation protocol of the proxy scores")] = None,
+    sample: Annotated[Optional[str], typer.Option(help="ws: the named sample to order (default: the sample "
+                      "named like the super-net)")] = None,
+    supernet_seconds: Annotated[Optional[float], typer.Option(help="ws: super-net training time, when the "
+                                "warehouse does not record it (imported super-nets)")] = None,
+    evaluation_seconds: Annotated[Optional[float], typer.Option(help="ws: time to score the sample, when not recorded")] = None,
+    benchmark: Annotated[Optional[str], typer.Option(help="Ground-truth benchmark (default: nasbench101 / nasbench201)")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="Ground-truth dataset (default: cifar10 / cifar10-valid)")] = None,
+    epoch_budget: Annotated[Optional[int], typer.Option(help="Ground-truth budget (default: 108 / 200)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Simulate searches on the ground truth the warehouse holds and store every run and its
+    trajectory (search_runs, search_traces): regret after each query against the best mean
+    test accuracy of the (sub)space.
+
+    Examples: wsdb simulate --space nb101 --algorithm re --runs 500 --queries 10000;
+    wsdb simulate --space nb101 --algorithm ws --supernet to-share/baseline_ft_bn/full/0
+    --protocol bns-ft:4 --supernet-seconds 180000 --evaluation-seconds 5000 --runs 30
+    """
+    import numpy as np
+
+    from wsdb import simulate as sim
+
+    if algorithm not in sim.ALGORITHMS:
+        raise WsdbError(f"--algorithm must be one of {', '.join(sim.ALGORITHMS)}")
+    if space not in sim.DEFAULT_BENCHMARK:
+        raise WsdbError(f"--space must be one of {', '.join(sim.DEFAULT_BENCHMARK)}")
+    if repeat not in ("random", "mean"):
+        raise WsdbError("--repeat must be random or mean")
+    default_benchmark, default_dataset, default_budget = sim.DEFAULT_BENCHMARK[space]
+    rng = np.random.default_rng(seed)
+    config = {"queries": queries, "repeat": repeat, "benchmark": benchmark or default_benchmark,
+              "dataset": dataset or default_dataset, "epoch_budget": epoch_budget or default_budget}
+    with database.warehouse(database.resolve_url(db)) as engine:
+        with engine.connect() as connection:
+            gt = sim.load_ground_truth(connection, space, subspace, config["benchmark"], config["dataset"],
+                                       config["epoch_budget"])
+            supernet_id = sample_name = None
+            if algorithm == "ws":
+                supernet_id, sample_name, order, start = sim.ws_order(
+                    connection, supernet, protocol, sample, supernet_seconds, evaluation_seconds, gt.time_unit)
+                config.update({"start_time": start})
+        if algorithm == "rs":
+            results = sim.random_search(gt, runs, queries, rng, repeat)
+        elif algorithm == "re":
+            results = sim.regularized_evolution(gt, runs, queries, rng, repeat)
+        else:
+            results = sim.ws_guided_search(gt, order, runs, rng, repeat, config["start_time"])
+        with engine.begin() as connection:
+            new_runs, rows = sim.store_runs(connection, gt, algorithm, results, config, seed, subspace,
+                                            supernet_id, protocol if algorithm == "ws" else None, sample_name)
+    final = np.mean([r["regret"][-1] for r in results]) * 100
+    typer.echo(f"{algorithm} on {space}{'/' + subspace if subspace else ''}: {len(results)} runs "
+               f"({new_runs} new, {rows:,} trace rows), {len(gt.architecture_ids):,} architectures searched, "
+               f"best mean test accuracy {gt.best_test * 100:.2f}%, final mean regret {final:.3f} points, "
+               f"time in {gt.time_unit}")
+
+
 def _stored_facts(db: str, arch) -> dict:
     with database.warehouse(database.resolve_url(db)) as engine, engine.connect() as connection:
         arch_id = connection.execute(
@@ -638,6 +709,9 @@ def main() -> None:
             typer.echo(exc.code, err=True)
     except WsdbError as exc:
         typer.echo(f"wsdb: error: {exc}", err=True)
+        status = 1
+    except Exception:  # a bug: show it, then leave the same way as every other exit
+        traceback.print_exc()
         status = 1
     # Every command has committed and disposed its engines by now. Skipping interpreter
     # finalization avoids DuckDB 2.0's nanobind "leaked instances" report, which it prints
