@@ -547,6 +547,34 @@ def report_table1(
         emit_rows(rows, pick_format(False, False), title="Spearman rho between proxy and stand-alone accuracy")
 
 
+@report_app.command("table2")
+def report_table2(
+    db: DbOption = None,
+    space: Annotated[str, typer.Option("--space", help="Search space of the simulations")] = "nb101",
+    top_k: Annotated[str, typer.Option("--top-k", help="Comma-separated k of the TOP-k budgets")] = "1,10",
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
+    csv_file: CsvFileOption = None,
+) -> None:
+    """Table 2 of ../seeds/000 from the stored simulations: per sub-space and TOP-k budget, the
+    mean regret difference RS - RE and RS - WS (x100) with a 95% CI, t-test p-value, Cohen's d.
+
+    Example: wsdb report table2 --markdown
+    """
+    import pyarrow as pa
+
+    from wsdb import report
+    from wsdb.duck import write
+
+    rows = report.table2(database.resolve_url(db), space, top_k)
+    if csv_file:
+        write(pa.Table.from_pylist(rows), Path(csv_file), "csv")
+        typer.echo(f"wrote {len(rows)} rows to {csv_file}", err=True)
+    elif markdown:
+        typer.echo(report.table2_markdown(rows), nl=False)
+    else:
+        emit_rows(rows, pick_format(False, False), title="Regret differences at the TOP-k budgets (x100)")
+
+
 @plot_app.command("scatter")
 def plot_scatter(
     supernet: Annotated[str, typer.Option("--supernet", help="Super-net id or name")],
@@ -565,6 +593,25 @@ def plot_scatter(
     from wsdb import plots
 
     path = plots.scatter(database.resolve_url(db), supernet, Path(out), color_by, protocol, dataset, epoch_budget)
+    typer.echo(f"wrote {path}")
+
+
+@plot_app.command("regret")
+def plot_regret(
+    out: Annotated[str, typer.Option("--out", help="PNG file to write")] = "regret.png",
+    space: Annotated[str, typer.Option("--space", help="Search space of the simulations")] = "nb101",
+    subspace: Annotated[Optional[str], typer.Option(help="Sub-space (default: the whole space)")] = None,
+    top_k: Annotated[str, typer.Option("--top-k", help="TOP-k budget lines")] = "1,10,20",
+    db: DbOption = None,
+) -> None:
+    """Mean test regret vs simulated time (log-log) of the stored simulations, per algorithm,
+    with 95% bands and the TOP-k budget lines.
+
+    Example: wsdb plot regret --space nb101 --out regret.png
+    """
+    from wsdb import plots
+
+    path = plots.regret(database.resolve_url(db), Path(out), space, subspace, top_k)
     typer.echo(f"wrote {path}")
 
 

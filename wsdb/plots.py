@@ -102,6 +102,45 @@ def correlation(url: str, out: Path, convention: str = "seed000", params: dict |
     return _save(figure, out)
 
 
+def regret(url: str, out: Path, search_space: str = "nb101", subspace: str | None = None, top_k: str = "1,10,20") -> Path:
+    """Mean test regret vs simulated time (log-log) per algorithm with 95% bands and the
+    TOP-k budget lines (../seeds/000 Figure 2)."""
+    from wsdb import analysis
+
+    curve, budgets = analysis.load("regret_curve"), analysis.load("regret_at_budgets")
+    con = duck.connect(url)
+    try:
+        rows = analysis.execute(con, curve, curve.bind({"search_space": search_space, **({"subspace": subspace} if subspace else {})})).to_pylist()
+        budget_rows = analysis.execute(con, budgets, budgets.bind({"search_space": search_space, "top_k": top_k})).to_pylist()
+    finally:
+        con.close()
+    rows = [r for r in rows if r["subspace"] == subspace]
+    if not rows:
+        raise WsdbError(f"no simulations of {search_space}{'/' + subspace if subspace else ''}: run `wsdb simulate` first")
+    figure, axis = plt.subplots(figsize=(8, 5))
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["algorithm"], row["supernet_name"]), []).append(row)
+    names = {"rs": "random search", "re": "regularized evolution", "ws": "WS-guided"}
+    for (algorithm, supernet), points in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1] or "")):
+        time = np.array([p["time"] for p in points])
+        mean = np.array([p["mean_regret"] for p in points]) * 100
+        half = np.array([p["ci95"] for p in points]) * 100
+        label = names[algorithm] + (f" ({supernet})" if supernet else "") + f", {max(p['runs'] for p in points)} runs"
+        line, = axis.plot(time, mean, label=label)
+        axis.fill_between(time, np.maximum(mean - half, 1e-6), mean + half, alpha=0.2, color=line.get_color())
+    for k, budget in sorted({(r["top_k"], r["budget"]) for r in budget_rows if r["subspace"] == subspace}):
+        axis.axvline(budget, color="grey", linestyle="--", linewidth=0.8)
+        axis.text(budget, axis.get_ylim()[1], f" TOP-{k}", rotation=90, va="top", fontsize=8, color="grey")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel(f"simulated time ({rows[0]['time_unit']})")
+    axis.set_ylabel("test regret (percentage points)")
+    axis.set_title(f"{search_space}{' / ' + subspace if subspace else ''}: mean test regret, 95% bands")
+    axis.legend(fontsize=8)
+    return _save(figure, out)
+
+
 def _save(figure, out: Path) -> Path:
     out = Path(out)
     if out.parent and not out.parent.exists():

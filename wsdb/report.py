@@ -95,3 +95,59 @@ def markdown(table: list[dict], convention: str) -> str:
     note = ("95% CI: 1.96 x population sd / sqrt(n) (../seeds/000)" if convention == "seed000"
             else "95% CI: Student t")
     return "\n".join(lines) + f"\n\nSpearman rho, mean over super-nets; {note}; * = a diverged super-net was left out.\n"
+
+
+# --- Table 2 of ../seeds/000: regret differences at the TOP-k budgets ------------------------
+
+
+def _difference(first: list[float], second: list[float]) -> dict:
+    """mean(first) - mean(second), x100, with a 95% CI (Student, pooled variance), the
+    independent two-sample t-test p-value, and Cohen's d with the pooled standard deviation."""
+    import numpy as np
+    from scipy import stats
+
+    a, b = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    n1, n2 = len(a), len(b)
+    if n1 < 2 or n2 < 2:
+        return {"difference": math.nan, "ci95": math.nan, "p_value": math.nan, "cohens_d": math.nan}
+    pooled = math.sqrt(((n1 - 1) * a.var(ddof=1) + (n2 - 1) * b.var(ddof=1)) / (n1 + n2 - 2))
+    difference = a.mean() - b.mean()
+    half = stats.t.ppf(0.975, n1 + n2 - 2) * pooled * math.sqrt(1 / n1 + 1 / n2)
+    p_value = stats.ttest_ind(a, b, equal_var=True).pvalue
+    return {"difference": 100 * difference, "ci95": 100 * half, "p_value": float(p_value),
+            "cohens_d": difference / pooled if pooled > 0 else math.nan}
+
+
+def table2(url: str, search_space: str = "nb101", top_k: str = "1,10") -> list[dict]:
+    """Per sub-space and TOP-k: RS - RE and RS - WS regret differences (x100)."""
+    item = analysis.load("regret_at_budgets")
+    con = duck.connect(url)
+    try:
+        rows = analysis.execute(con, item, item.bind({"search_space": search_space, "top_k": top_k})).to_pylist()
+    finally:
+        con.close()
+    groups: dict[tuple, dict[str, list[float]]] = {}
+    for row in rows:
+        if row["regret"] is not None:
+            groups.setdefault((row["subspace"] or "FULL", row["top_k"]), {}).setdefault(row["algorithm"], []).append(row["regret"])
+    out = []
+    for (subspace, k), regrets in sorted(groups.items(), key=lambda item: (ROW_ORDER.index(item[0][0])
+                                                                           if item[0][0] in ROW_ORDER else 99, item[0][1])):
+        for other in ("re", "ws"):
+            if "rs" in regrets and other in regrets:
+                out.append({"subspace": subspace, "top_k": k, "comparison": f"RS - {other.upper()}",
+                            "rs_runs": len(regrets["rs"]), "other_runs": len(regrets[other]),
+                            **_difference(regrets["rs"], regrets[other])})
+    return out
+
+
+def table2_markdown(rows: list[dict]) -> str:
+    if not rows:
+        return "(no WS-guided runs with RS/RE runs of the same space: run `wsdb simulate` first)\n"
+    lines = ["| subspace | TOP-k | comparison | difference x100 | p | d |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        p = "p < 0.01" if r["p_value"] < 0.01 else f"p = {r['p_value']:.2f}"
+        lines.append(f"| {r['subspace']} | TOP-{r['top_k']} | {r['comparison']} | {r['difference']:.2f} ± {r['ci95']:.2f} "
+                     f"| {p} | {r['cohens_d']:.2f} |")
+    return "\n".join(lines) + ("\n\nMean test-regret difference x100 at the TOP-k time budget with a 95% CI (Student, "
+                               "pooled variance), independent t-test p-value, Cohen's d with the pooled sd.\n")

@@ -70,15 +70,15 @@ class GroundTruth:
         """(validation accuracy, cost) of querying each row once."""
         validation = self.validation[rows]
         if repeat == "mean":
-            chosen = np.nanmean(validation, axis=1)
-            cost = np.ones(len(rows)) if self.seconds is None else np.nanmean(self.seconds[rows], axis=1)
+            chosen = _nanmean(validation)
+            cost = np.ones(len(rows)) if self.seconds is None else np.nan_to_num(_nanmean(self.seconds[rows]))
             return chosen, cost
         available = ~np.isnan(validation)
         # a random available repeat per query: the largest of random keys among available ones
         keys = np.where(available, rng.random(validation.shape), -1.0)
         pick = keys.argmax(axis=1)
         chosen = validation[np.arange(len(rows)), pick]
-        cost = np.ones(len(rows)) if self.seconds is None else self.seconds[rows][np.arange(len(rows)), pick]
+        cost = np.ones(len(rows)) if self.seconds is None else np.nan_to_num(self.seconds[rows][np.arange(len(rows)), pick])
         return chosen, cost
 
 
@@ -114,7 +114,7 @@ def load_ground_truth(connection: sa.Connection, space: str, subspace: str | Non
     if np.isnan(test_mean).all():  # e.g. a table of validation accuracies only: regret on validation
         test_mean = _nanmean(validation)
     return GroundTruth(space, np.asarray(ids, dtype=np.int64), encodings, validation,
-                       None if np.isnan(seconds).all() else np.nan_to_num(seconds), test_mean)
+                       None if np.isnan(seconds).all() else seconds, test_mean)
 
 
 def _nanmean(values: np.ndarray) -> np.ndarray:

@@ -1,0 +1,122 @@
+"""Search simulations: time accounting and regret on hand-made spaces with known answers,
+valid mutations, storage, reports."""
+
+import random
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import run_cli
+from wsdb import db as database
+from wsdb.simulate import (
+    GroundTruth,
+    _NB101Genotypes,
+    _NB201Genotypes,
+    random_search,
+    regularized_evolution,
+    trajectory,
+)
+from wsdb.spaces import nb101, nb201
+
+
+def hand_made():
+    """Four architectures, two repeats: validation, seconds, and mean test accuracy."""
+    return GroundTruth(
+        "nb101", np.array([10, 11, 12, 13]), ["", "", "", ""],
+        validation=np.array([[0.90, 0.90], [0.80, 0.80], [0.95, 0.95], [0.85, np.nan]]),
+        seconds=np.array([[100.0, 100.0], [10.0, 30.0], [50.0, 50.0], [5.0, np.nan]]),
+        test_mean=np.array([0.89, 0.95, 0.88, 0.84]),
+    )
+
+
+def test_time_accounting_and_regret_by_hand():
+    gt = hand_made()
+    assert gt.best_test == 0.95
+    result = trajectory(gt, np.array([1, 0, 3, 2]), np.random.default_rng(0), "mean", start_time=1000.0)
+    # times: 1000 + 20 (mean of 10, 30), + 100, + 5 (the only repeat), + 50
+    assert result["time"].tolist() == [1020.0, 1120.0, 1125.0, 1175.0]
+    # best by validation so far: arch 1 (0.80), arch 0 (0.90), still arch 0 (0.85 < 0.90), arch 2 (0.95)
+    assert result["regret"] == pytest.approx([0.0, 0.06, 0.06, 0.07])
+
+
+def test_random_repeats_never_pick_a_missing_one():
+    gt = hand_made()
+    rng = np.random.default_rng(1)
+    validation, cost = gt.draw(np.array([3] * 200), rng, "random")
+    assert (validation == 0.85).all() and (cost == 5.0).all()
+    _, cost = gt.draw(np.array([1] * 400), rng, "random")
+    assert set(cost) == {10.0, 30.0}
+
+
+def test_random_search_queries_each_architecture_once():
+    results = random_search(hand_made(), runs=5, queries=100, rng=np.random.default_rng(2), repeat="mean")
+    assert all(sorted(r["rows"].tolist()) == [0, 1, 2, 3] for r in results)
+    assert all(r["regret"][-1] == pytest.approx(0.07) for r in results)  # the 0.95-validation arch tests 0.88
+
+
+def _nb201_space():
+    classes = sorted({nb201.canonicalize(ops).canonical_encoding for ops in nb201.all_ops()})
+    # stand-alone accuracy grows with the number of 3x3 convolutions: the best is all conv3x3
+    validation = np.array([[nb201.parse_arch_str(c).count(nb201.CONV3X3) / 10] for c in classes])
+    return GroundTruth("nb201", np.arange(len(classes)), classes, validation, None, validation[:, 0] * 1.0)
+
+
+def test_nb201_evolution_finds_the_best_cell_and_mutates_one_edge():
+    gt = _nb201_space()
+    genotypes = _NB201Genotypes(gt)
+    parents, _ = genotypes.random(200, np.random.default_rng(3))
+    children, rows = genotypes.mutate(parents, np.random.default_rng(4))
+    assert ((children != parents).sum(axis=1) == 1).all() and (rows >= 0).all()
+    results = regularized_evolution(gt, runs=4, queries=300, rng=np.random.default_rng(5), repeat="mean")
+    assert all(len(r["rows"]) == 300 for r in results)
+    assert all(r["regret"][-1] == 0.0 for r in results)  # all-conv3x3 found
+    assert gt.time_unit == "queries" and results[0]["time"][-1] == 300
+
+
+def test_nb101_mutants_are_valid_cells_and_found_in_the_space(shared_data):
+    rows = random.Random(4).sample(pq.read_table(shared_data / "nb101/archs_151644.parquet").to_pylist(), 3000)
+    encodings = [nb101.canonicalize(nb101.parse_matrix(r["adjacency"]), r["operations"].split(",")).canonical_encoding
+                 for r in rows]
+    rng = np.random.default_rng(6)
+    gt = GroundTruth("nb101", np.arange(3000), encodings, rng.random((3000, 3)), rng.random((3000, 3)) * 1000,
+                     rng.random(3000))
+    genotypes = _NB101Genotypes(gt)
+    parents, _ = genotypes.random(300, rng)
+    (matrices, op_codes), found = genotypes.mutate(parents, rng)
+    names = {code: op for op, code in {"conv3x3-bn-relu": 0, "conv1x1-bn-relu": 1, "maxpool3x3": 2}.items()}
+    for matrix, codes, row in zip(matrices, op_codes, found):
+        cell = nb101.canonicalize(matrix.tolist(), ["input", *(names[c] for c in codes), "output"])  # valid, or raises
+        assert row == (encodings.index(cell.canonical_encoding) if cell.canonical_encoding in encodings else -1)
+    # 3,000 of 423,624 classes held: most mutants fall outside and cost nothing; the step cap
+    # (50 x queries) ends runs that cannot reach their budget, with the queries they made
+    results = regularized_evolution(gt, runs=3, queries=40, rng=rng, repeat="random")
+    assert all(0 < len(r["rows"]) <= 40 and np.all(np.diff(r["time"]) > 0) for r in results)
+
+
+def test_simulate_store_report_and_plot(tmp_path, duckdb_url, shared_data):
+    import shutil
+
+    root = tmp_path / "r" / "baseline_ft_bn" / "full" / "0"
+    root.mkdir(parents=True)
+    shutil.copy(shared_data / "nb101/to_share_or_not_to_share/baseline_ft_bn/full/0/eval_results.pkl", root)
+    database.init_database(duckdb_url)
+    db = duckdb_url.removeprefix("duckdb:///")
+    assert run_cli("ingest", "to-share", str(tmp_path / "r"), "--db", db).returncode == 0
+    for args in (("--algorithm", "rs", "--runs", "20", "--queries", "300"),
+                 ("--algorithm", "re", "--runs", "20", "--queries", "300"),
+                 ("--algorithm", "ws", "--runs", "20", "--supernet", "to-share/baseline_ft_bn/full/0",
+                  "--protocol", "bns-ft:4", "--supernet-seconds", "20000", "--evaluation-seconds", "100")):
+        result = run_cli("simulate", "--space", "nb101", *args, "--db", db)
+        assert result.returncode == 0, result.stderr
+        assert "1,000 architectures searched" in result.stdout  # the sample held by the warehouse
+    again = run_cli("simulate", "--space", "nb101", "--algorithm", "rs", "--runs", "20", "--queries", "300", "--db", db)
+    assert "(0 new, 0 trace rows)" in again.stdout
+    missing = run_cli("simulate", "--space", "nb101", "--algorithm", "ws", "--supernet", "to-share/baseline_ft_bn/full/0",
+                      "--protocol", "bns-ft:4", "--db", db)
+    assert missing.returncode == 1 and "pass --supernet-seconds" in missing.stderr
+    table = run_cli("report", "table2", "--db", db, "--markdown")
+    assert "| FULL | TOP-1 | RS - RE |" in table.stdout and "| FULL | TOP-10 | RS - WS |" in table.stdout
+    png = tmp_path / "regret.png"
+    assert run_cli("plot", "regret", "--db", db, "--out", str(png)).returncode == 0
+    assert png.read_bytes().startswith(b"\x89PNG")
