@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python bench/enumerate_nb101.py
 	$(BIN)/python bench/ingest_nb101.py
 	$(BIN)/python bench/analyses.py
+	$(BIN)/python bench/simulate.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) build *.egg-info

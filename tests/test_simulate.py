@@ -110,6 +110,7 @@ def test_simulate_store_report_and_plot(tmp_path, duckdb_url, shared_data):
         result = run_cli("simulate", "--space", "nb101", *args, "--db", db)
         assert result.returncode == 0, result.stderr
         assert "1,000 architectures searched" in result.stdout  # the sample held by the warehouse
+        assert "best mean test accuracy" in result.stdout and "time in seconds" in result.stdout
     again = run_cli("simulate", "--space", "nb101", "--algorithm", "rs", "--runs", "20", "--queries", "300", "--db", db)
     assert "(0 new, 0 trace rows)" in again.stdout
     missing = run_cli("simulate", "--space", "nb101", "--algorithm", "ws", "--supernet", "to-share/baseline_ft_bn/full/0",
@@ -120,3 +121,19 @@ def test_simulate_store_report_and_plot(tmp_path, duckdb_url, shared_data):
     png = tmp_path / "regret.png"
     assert run_cli("plot", "regret", "--db", db, "--out", str(png)).returncode == 0
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_missing_test_accuracies_or_times_switch_the_whole_space(duckdb_url, shared_data):
+    """A table of validation accuracies plus three fully recorded NATS runs: regret on
+    validation, time in queries, for every architecture alike."""
+    from wsdb.ingest.nb201 import ingest_nats, ingest_nb201_table
+    from wsdb.simulate import load_ground_truth
+
+    database.init_database(duckdb_url)
+    with database.warehouse(duckdb_url) as engine:
+        ingest_nb201_table(engine, shared_data / "nb201/nb201_all15625.csv")
+        ingest_nats(engine, shared_data / "nb201/nats_tss_simple_3archs", show_progress=False)
+        with engine.connect() as connection:
+            gt = load_ground_truth(connection, "nb201", None, "nasbench201", "cifar10-valid", 200)
+    assert (gt.regret_on, gt.time_unit) == ("validation", "queries")
+    assert not np.isnan(gt.test_mean).any() and len(gt.architecture_ids) == 6466

@@ -722,8 +722,8 @@ def simulate(
     final = np.mean([r["regret"][-1] for r in results]) * 100
     typer.echo(f"{algorithm} on {space}{'/' + subspace if subspace else ''}: {len(results)} runs "
                f"({new_runs} new, {rows:,} trace rows), {len(gt.architecture_ids):,} architectures searched, "
-               f"best mean test accuracy {gt.best_test * 100:.2f}%, final mean regret {final:.3f} points, "
-               f"time in {gt.time_unit}")
+               f"best mean {gt.regret_on} accuracy {gt.best_test * 100:.2f}%, final mean {gt.regret_on} regret "
+               f"{final:.3f} points, time in {gt.time_unit}")
 
 
 def _stored_facts(db: str, arch) -> dict:

@@ -49,7 +49,8 @@ class GroundTruth:
     canonical_encodings: list[str]
     validation: np.ndarray                # (n, repeats), NaN where a repeat is missing
     seconds: np.ndarray | None            # (n, repeats) training time, None: count queries
-    test_mean: np.ndarray                 # (n,)
+    test_mean: np.ndarray                 # (n,) what regret is measured on
+    regret_on: str = "test"               # test, or validation where test accuracies are missing
     best_test: float = field(init=False)
 
     def __post_init__(self):
@@ -110,11 +111,15 @@ def load_ground_truth(connection: sa.Connection, space: str, subspace: str | Non
         validation[i, j] = np.nan if val is None else val
         test[i, j] = np.nan if tst is None else tst
         seconds[i, j] = np.nan if sec is None else sec
-    test_mean = _nanmean(test)
-    if np.isnan(test_mean).all():  # e.g. a table of validation accuracies only: regret on validation
-        test_mean = _nanmean(validation)
+    # All or nothing, so that every architecture is measured alike: without a test accuracy
+    # for each of them, regret is measured on validation accuracy; without a training time for
+    # each, time counts queries.
+    test_mean, regret_on = _nanmean(test), "test"
+    if np.isnan(test_mean).any():
+        test_mean, regret_on = _nanmean(validation), "validation"
+    has_time = (~np.isnan(seconds)).any(axis=1).all()
     return GroundTruth(space, np.asarray(ids, dtype=np.int64), encodings, validation,
-                       None if np.isnan(seconds).all() else seconds, test_mean)
+                       seconds if has_time else None, test_mean, regret_on)
 
 
 def _nanmean(values: np.ndarray) -> np.ndarray:
@@ -332,6 +337,7 @@ def store_runs(connection: sa.Connection, gt: GroundTruth, algorithm: str, resul
                sample_name: str | None = None) -> tuple[int, int]:
     """Insert runs (ids derived from the configuration, seed and run number: a rerun adds
     nothing) and their traces in bulk; returns (new runs, trace rows written)."""
+    config = {**config, "regret_on": gt.regret_on}
     key = json.dumps({"algorithm": algorithm, "space": gt.search_space, "subspace": subspace, "supernet": supernet_id,
                       "protocol": protocol_id, "sample": sample_name, "seed": seed, **config}, sort_keys=True)
     ids = [uuid.uuid5(NAMESPACE, f"{key}/{run}").hex for run in range(len(results))]
