@@ -33,7 +33,7 @@ from wsdb.errors import WsdbError
 from wsdb.ingest.common import arrow_rows
 from wsdb.schema import SearchRun, search_traces, utcnow
 from wsdb.spaces import nb101, nb201
-from wsdb.spaces.nb101_fingerprint import VERTICES, FingerprintIndex, fingerprints
+from wsdb.spaces.nb101_fingerprint import VERTICES, FingerprintIndex, fingerprints, prune_mask
 
 ALGORITHMS = ("rs", "re", "ws")
 NAMESPACE = uuid.UUID("2f9d6c1e-3b7a-4c55-9e0d-5ea2c4000006")
@@ -170,15 +170,15 @@ class _NB101Genotypes:
         self.upper = np.triu(np.ones((VERTICES, VERTICES), dtype=bool), 1)
 
     def _draw_until_valid(self, count, rng, propose):
+        # Validity needs only the cheap reachability pass; the fingerprint is computed once,
+        # for the whole batch, when every cell is valid.
         matrices = np.zeros((count, VERTICES, VERTICES), dtype=np.uint8)
         ops = np.zeros((count, VERTICES - 2), dtype=np.int8)
-        keys = np.zeros(count, dtype=np.uint64)
         todo = np.arange(count)
         while len(todo):
             matrices[todo], ops[todo] = propose(todo)
-            new_keys, valid = fingerprints(matrices[todo], ops[todo])
-            keys[todo[valid]] = new_keys[valid]
-            todo = todo[~valid]
+            todo = todo[~prune_mask(matrices[todo])[1]]
+        keys, _ = fingerprints(matrices, ops)
         return (matrices, ops), self.index.lookup(keys)
 
     def random(self, count: int, rng):
