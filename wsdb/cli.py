@@ -18,6 +18,7 @@ import typer
 from wsdb import db as database
 from wsdb.errors import WsdbError
 from wsdb.output import emit_record, emit_rows, pick_format
+from wsdb.populate import FAST_SPACES
 
 app = typer.Typer(
     help="wsdb: a warehouse of canonical architectures, benchmark ground truth, super-nets and "
@@ -65,7 +66,7 @@ def init(
         typer.Option(help="Comma-separated spaces whose every architecture is stored right away "
                      "(nb201 and ws64 take about a second; '' for none; nb101 takes minutes: "
                      "use `wsdb spaces populate nb101`)."),
-    ] = "nb201,ws64",
+    ] = ",".join(FAST_SPACES),
 ) -> None:
     """Create a warehouse at the newest schema (a no-op on an up-to-date one).
 
