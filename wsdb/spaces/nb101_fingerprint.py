@@ -16,6 +16,8 @@ official hash does, so equal fingerprints mean one class up to 64-bit collisions
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from wsdb.spaces import nb101
@@ -39,16 +41,38 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def prune_mask(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(kept vertices (B, 7) bool, valid (B,) bool) for a batch of upper-triangular matrices."""
-    # Reachability in three batched squarings of (I + A): paths of up to 8 edges, more than a
-    # 7-vertex DAG has.
+_ROWS, _COLUMNS = np.triu_indices(VERTICES, 1)        # the 21 places an edge can be
+_PLACE_BITS = (1 << np.arange(len(_ROWS))).astype(np.int64)
+
+
+def _reachability(matrices: np.ndarray) -> np.ndarray:
+    """Kept vertices by three batched squarings of (I + A) (paths of up to 8 edges)."""
     reach = np.minimum(matrices.astype(np.uint8) + np.eye(VERTICES, dtype=np.uint8), 1)
     for _ in range(3):
         reach = np.minimum(np.matmul(reach, reach), 1)
-    kept = (reach[:, 0, :] > 0) & (reach[:, :, -1] > 0)
-    edges = matrices.sum(axis=(1, 2))
-    valid = kept[:, 0] & kept[:, -1] & (edges <= nb101.MAX_EDGES)
+    return (reach[:, 0, :] > 0) & (reach[:, :, -1] > 0)
+
+
+@lru_cache(maxsize=1)
+def _kept_table() -> np.ndarray:
+    """Kept-vertex bit mask of every one of the 2^21 upper-triangular matrices (2 MiB, built
+    once per process in a few seconds): pruning becomes one lookup per cell."""
+    table = np.zeros(1 << len(_ROWS), dtype=np.uint8)
+    chunk = 1 << 18
+    for start in range(0, len(table), chunk):
+        codes = np.arange(start, start + chunk, dtype=np.int64)
+        matrices = np.zeros((chunk, VERTICES, VERTICES), dtype=np.uint8)
+        matrices[:, _ROWS, _COLUMNS] = (codes[:, None] >> np.arange(len(_ROWS))) & 1
+        table[start:start + chunk] = (_reachability(matrices) * (1 << np.arange(VERTICES))).sum(axis=1)
+    return table
+
+
+def prune_mask(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(kept vertices (B, 7) bool, valid (B,) bool) for a batch of upper-triangular matrices."""
+    places = matrices[:, _ROWS, _COLUMNS].astype(np.int64)
+    kept_bits = _kept_table()[places @ _PLACE_BITS]
+    kept = ((kept_bits[:, None] >> np.arange(VERTICES)) & 1).astype(bool)
+    valid = kept[:, 0] & kept[:, -1] & (places.sum(axis=1) <= nb101.MAX_EDGES)
     return kept, valid
 
 
