@@ -87,7 +87,7 @@ def test_every_command_has_help():
                  ("ingest", "nasbench201"), ("ingest", "nb201-table"), ("ingest", "ws64"), ("ingest", "ws64-trajectory"),
                  ("ingest", "to-share"), ("ingest", "scores"), ("query",), ("sql",), ("export",),
                  ("report",), ("report", "table1"), ("plot",), ("plot", "scatter"), ("plot", "correlation"), ("demo",),
-                 ("simulate",), ("report", "table2"), ("plot", "regret")):
+                 ("simulate",), ("report", "table2"), ("plot", "regret"), ("pull",)):
         result = run_cli(*args, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, args
 

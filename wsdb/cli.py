@@ -420,6 +420,7 @@ def _parse_params(items: Optional[list[str]]) -> dict[str, str]:
 
 
 SHOWN_ROWS = 100
+DEFAULT_DUCKDB = database.DEFAULT_DATABASE
 CsvFileOption = Annotated[Optional[str], typer.Option("--csv", help="Write the result to this CSV file.")]
 ParquetFileOption = Annotated[Optional[str], typer.Option("--parquet", help="Write the result to this Parquet file.")]
 
@@ -725,6 +726,24 @@ def simulate(
                f"({new_runs} new, {rows:,} trace rows), {len(gt.architecture_ids):,} architectures searched, "
                f"best mean {gt.regret_on} accuracy {gt.best_test * 100:.2f}%, final mean {gt.regret_on} regret "
                f"{final:.3f} points, time in {gt.time_unit}")
+
+
+@app.command()
+def pull(
+    source: Annotated[str, typer.Option("--from", help="The warehouse to copy, e.g. postgresql+psycopg://user@host/db")],
+    target: Annotated[str, typer.Option("--to", help="The DuckDB file to copy into (created if missing)")] = DEFAULT_DUCKDB,
+) -> None:
+    """Copy a warehouse (typically the PostgreSQL one that workers write to) into a DuckDB file,
+    where the analyses run. Incremental: a second pull copies only new rows.
+
+    Example: wsdb pull --from postgresql+psycopg://wsdb@db.lab/wsdb --to study.duckdb
+    """
+    from wsdb.pull import pull as copy_warehouse
+
+    copied = copy_warehouse(database.resolve_url(source), database.resolve_url(target))
+    total = sum(copied.values())
+    typer.echo(f"pulled {total:,} new rows into {target}: " +
+               ", ".join(f"{name} {count:,}" for name, count in copied.items() if count))
 
 
 def _stored_facts(db: str, arch) -> dict:

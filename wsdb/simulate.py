@@ -91,7 +91,8 @@ def load_ground_truth(connection: sa.Connection, space: str, subspace: str | Non
         FROM ground_truth_results g JOIN architectures a ON a.id = g.architecture_id
         WHERE a.search_space = :space AND g.benchmark = :benchmark AND g.dataset = :dataset
           AND g.epoch_budget = :budget AND g.evaluation_point = 'final'
-          AND (:subspace IS NULL OR a.id IN (SELECT architecture_id FROM architecture_subspaces WHERE subspace = :subspace))
+          AND (CAST(:subspace AS VARCHAR) IS NULL
+               OR a.id IN (SELECT architecture_id FROM architecture_subspaces WHERE subspace = CAST(:subspace AS VARCHAR)))
         ORDER BY a.id, g.repeat
         """), {"space": space, "benchmark": benchmark, "dataset": dataset, "budget": epoch_budget, "subspace": subspace}).all()
     if not rows:
