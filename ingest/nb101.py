@@ -40,6 +40,7 @@ from wsdb.ingest.nb101_metrics import ModelMetrics
 from wsdb.ingest.tfrecord import check_framing, read_records
 from wsdb.schema import GroundTruthResult
 from wsdb.spaces import nb101
+from wsdb.spaces.canonical import CanonicalArchitecture
 
 BENCHMARK = "nasbench101"
 DATASET = "cifar10"
@@ -65,7 +66,7 @@ def decode_block(path: str, first_index: int, payloads: list[bytes]) -> dict:
     evaluation point: (record position in block, module hash, budget, epoch, point,
     train, validation, test accuracy, training seconds).
     """
-    cells: dict[str, "CanonicalArchitecture"] = {}
+    cells: dict[str, CanonicalArchitecture] = {}
     records: list[tuple[str, int]] = []
     evaluations: list[tuple] = []
     for position, payload in enumerate(payloads):

@@ -32,7 +32,7 @@ from wsdb.bulk import append_rows, insert_new_rows
 from wsdb.errors import WsdbError
 from wsdb.ingest.common import arrow_rows
 from wsdb.schema import SearchRun, search_traces, utcnow
-from wsdb.spaces import nb101, nb201
+from wsdb.spaces import nb201
 from wsdb.spaces.nb101_fingerprint import VERTICES, FingerprintIndex, fingerprints, prune_mask
 
 ALGORITHMS = ("rs", "re", "ws")
