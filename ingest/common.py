@@ -72,29 +72,6 @@ def progress_bar(total: int | None, unit: str, description: str, enabled: bool =
         yield bar
 
 
-# Column types of ground_truth_results (and the other tables ingesters fill) for Arrow.
-_ARROW_TYPES = {
-    "architecture_id": "int32", "epoch_budget": "int32", "repeat": "int32", "epoch": "int32",
-    "train_accuracy": "float64", "train_loss": "float64", "validation_accuracy": "float64",
-    "validation_loss": "float64", "validation_accuracy_std": "float64", "test_accuracy": "float64", "test_loss": "float64",
-    "training_seconds": "float64", "value": "float64", "elapsed_seconds": "float64",
-    "seed": "int32", "position": "int32", "evaluation_repeat": "int32",
-    "architectures_searched": "int32", "queries": "int32", "best_test_accuracy": "float64", "step": "int64", "size_bytes": "int64",
-    "created_at": "timestamp[us]", "evaluated_at": "timestamp[us]", "started_at": "timestamp[us]",
-    "finished_at": "timestamp[us]",
-}
-
-
-def arrow_rows(columns: dict[str, list]):
-    """A column dict -> an Arrow table typed like the warehouse columns (strings otherwise)."""
-    import pyarrow as pa
-
-    return pa.table({
-        name: pa.array(values, type=pa.type_for_alias(_ARROW_TYPES.get(name, "string")))
-        for name, values in columns.items()
-    })
-
-
 GROUND_TRUTH_COLUMNS = (
     "architecture_id", "benchmark", "dataset", "epoch_budget", "benchmark_arch_id", "repeat", "epoch",
     "evaluation_point", "train_accuracy", "train_loss", "validation_accuracy", "validation_loss",
@@ -108,10 +85,13 @@ def ground_truth_table(columns: dict[str, list], **constant):
     ingest builds ~1M rows, where a dict per row cost seconds."""
     import pyarrow as pa
 
+    from wsdb.bulk import arrow_type
+    from wsdb.schema import GroundTruthResult
+
     length = len(next(iter(columns.values()))) if columns else 0
     arrays = {}
     for name in GROUND_TRUTH_COLUMNS:
-        kind = pa.type_for_alias(_ARROW_TYPES.get(name, "string"))
+        kind = arrow_type(GroundTruthResult.__table__.c[name])
         if name in columns:
             arrays[name] = pa.array(columns[name], type=kind)
         elif name in constant:

@@ -31,7 +31,6 @@ from wsdb.errors import InvalidArchitecture
 from wsdb.ingest.common import (
     IngestError,
     IngestSummary,
-    arrow_rows,
     ground_truth_rows,
     parse_number,
     progress_bar,
@@ -275,12 +274,12 @@ def ingest_nb201_table(engine: sa.Engine, path: Path, source: str = "table") -> 
             row["architecture_id"] = ids[row.pop("key")]
         new = insert_new_rows(connection, GroundTruthResult.__table__, ground_truth_rows(
             truth, benchmark=BENCHMARK, repeat=-1, evaluation_point="final", source=f"{Path(path).name} ({source})"))
-        new_scores = insert_new_rows(connection, ZeroCostScore.__table__, arrow_rows({
+        new_scores = insert_new_rows(connection, ZeroCostScore.__table__, {
             "source": [source] * len(scores), "dataset": [s[1] for s in scores],
             "encoding_kind": ["nb201-index"] * len(scores), "encoding": [s[2] for s in scores],
             "metric": [s[3] for s in scores], "architecture_id": [ids[s[0]] for s in scores],
             "value": [s[4] for s in scores],
-        }))
+        })
     summary.new_results = new + new_scores
     summary.duplicates_skipped = len(truth) + len(scores) - summary.new_results
     return summary.finish()

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from wsdb.bulk import insert_new_rows
 from wsdb.catalog import store_architectures
 from wsdb.errors import InvalidArchitecture
-from wsdb.ingest.common import IngestError, IngestSummary, arrow_rows, read_csv_rows
+from wsdb.ingest.common import IngestError, IngestSummary, read_csv_rows
 from wsdb.schema import ZeroCostScore
 from wsdb.spaces import nb101, nb201
 
@@ -118,12 +118,12 @@ def ingest_scores(engine: sa.Engine, path: Path, space: str, source: str, datase
             scores.append((row_dataset, kind, encoding, metric, arch.canonical_key, value, elapsed))
     with engine.begin() as connection:
         ids, summary.new_architectures, _ = store_architectures(connection, archs.values())
-        summary.new_results = insert_new_rows(connection, ZeroCostScore.__table__, arrow_rows({
+        summary.new_results = insert_new_rows(connection, ZeroCostScore.__table__, {
             "source": [source] * len(scores),
             **{name: [s[i] for s in scores] for i, name in enumerate(("dataset", "encoding_kind", "encoding", "metric"))},
             "architecture_id": [ids[s[4]] for s in scores],
             "value": [s[5] for s in scores],
             "elapsed_seconds": [s[6] for s in scores],
-        }))
+        })
     summary.duplicates_skipped = len(scores) - summary.new_results
     return summary.finish()

@@ -27,7 +27,6 @@ from wsdb.errors import InvalidArchitecture
 from wsdb.ingest.common import (
     IngestError,
     IngestSummary,
-    arrow_rows,
     ground_truth_rows,
     number_occurrences,
     progress_bar,
@@ -170,25 +169,25 @@ def _store_supernet(engine, path, method, space, seed, entries, cells, summary) 
             ground_truth_rows(truth, benchmark="nasbench101", dataset="cifar10", epoch_budget=108,
                               source=f"{PUBLICATION}: {method}/{space}/{seed}"),
         )
-        insert_new_rows(connection, Supernet.__table__, arrow_rows({
+        insert_new_rows(connection, Supernet.__table__, {
             "id": [supernet_id], "search_space": ["nb101"], "subspace": [subspace], "name": [name],
             "config_json": [json.dumps(config, sort_keys=True)], "seed": [seed], "status": ["imported"],
             "origin": ["imported"], "source": [f"{PUBLICATION}; file {path}"], "created_at": [now],
-        }))
-        insert_new_rows(connection, Checkpoint.__table__, arrow_rows({
+        })
+        insert_new_rows(connection, Checkpoint.__table__, {
             "id": [checkpoint_id], "supernet_id": [supernet_id], "label": ["final"],
             "epoch": [COMMON_TRAINING["epochs"]], "created_at": [now],
-        }))
-        insert_new_rows(connection, ArchitectureSample.__table__, arrow_rows({
+        })
+        insert_new_rows(connection, ArchitectureSample.__table__, {
             "name": [name], "search_space": ["nb101"], "subspace": [subspace],
             "description": [f"the {len(archs)} architectures {PUBLICATION} scored with super-net {name}"],
             "seed": [seed], "created_at": [now],
-        }))
-        insert_new_rows(connection, ArchitectureSampleMember.__table__, arrow_rows({
+        })
+        insert_new_rows(connection, ArchitectureSampleMember.__table__, {
             "sample_name": [name] * len(archs), "position": list(range(len(archs))),
             "architecture_id": [ids[a.canonical_key] for a in archs],
-        }))
-        new_scores = insert_new_rows(connection, ProxyScore.__table__, arrow_rows({
+        })
+        new_scores = insert_new_rows(connection, ProxyScore.__table__, {
             "checkpoint_id": [checkpoint_id] * len(archs),
             "architecture_id": [ids[a.canonical_key] for a in archs],
             "protocol_id": [protocol] * len(archs),
@@ -196,7 +195,7 @@ def _store_supernet(engine, path, method, space, seed, entries, cells, summary) 
             "evaluation_repeat": number_occurrences(a.canonical_key for a in archs),
             "value": [float(e["proxy_metrics"]["final_validation_accuracy"]) for e in entries],
             "evaluated_at": [now] * len(archs),
-        }))
+        })
     summary.records_read += len(entries)
     summary.new_architectures += new_archs
     summary.new_results += new_results + new_scores

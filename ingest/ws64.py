@@ -24,7 +24,6 @@ from wsdb.errors import InvalidArchitecture
 from wsdb.ingest.common import (
     IngestError,
     IngestSummary,
-    arrow_rows,
     ground_truth_rows,
     parse_number,
     read_csv_rows,
@@ -101,23 +100,23 @@ def ingest_ws64_trajectory(engine: sa.Engine, csv_path: Path, name: str | None =
     with engine.begin() as connection:
         ids = _label_ids(connection, summary)
         config = {**TRAINING, "publication": PUBLICATION, "note": f"published super-net trajectory {csv_path.name}"}
-        insert_new_rows(connection, Supernet.__table__, arrow_rows({
+        insert_new_rows(connection, Supernet.__table__, {
             "id": [supernet_id], "search_space": ["ws64"], "subspace": ["FULL"], "name": [name],
             "config_json": [json.dumps(config, sort_keys=True)], "status": ["imported"], "origin": ["imported"],
             "source": [f"{PUBLICATION}; file {csv_path}"], "created_at": [now],
-        }))
+        })
         steps = sorted(scores)
         checkpoint_ids = {step: uuid.uuid5(NAMESPACE, f"{name}/step-{step}").hex for step in steps}
-        insert_new_rows(connection, Checkpoint.__table__, arrow_rows({
+        insert_new_rows(connection, Checkpoint.__table__, {
             "id": [checkpoint_ids[s] for s in steps], "supernet_id": [supernet_id] * len(steps),
             "label": [f"step-{s}" for s in steps], "step": steps, "created_at": [now] * len(steps),
-        }))
+        })
         flat = [(step, label, value) for step in steps for label, value in scores[step].items()]
-        summary.new_results = insert_new_rows(connection, ProxyScore.__table__, arrow_rows({
+        summary.new_results = insert_new_rows(connection, ProxyScore.__table__, {
             "checkpoint_id": [checkpoint_ids[s] for s, _, _ in flat],
             "architecture_id": [ids[label] for _, label, _ in flat],
             "protocol_id": ["published"] * len(flat), "metric": ["validation_accuracy"] * len(flat),
             "evaluation_repeat": [0] * len(flat), "value": [v for _, _, v in flat], "evaluated_at": [now] * len(flat),
-        }))
+        })
     summary.duplicates_skipped = len(flat) - summary.new_results
     return summary.finish()

@@ -15,7 +15,7 @@ from scipy.stats import kendalltau, pearsonr, spearmanr
 from conftest import run_cli
 from wsdb import analysis, db as database, duck
 from wsdb.errors import WsdbError
-from wsdb.ingest.common import arrow_rows, ground_truth_rows
+from wsdb.ingest.common import ground_truth_rows
 from wsdb.bulk import insert_new_rows
 from wsdb.populate import populate
 from wsdb.schema import Checkpoint, GroundTruthResult, ProxyScore, Supernet, utcnow
@@ -60,15 +60,15 @@ def _synthetic_warehouse(url, cases):
             benchmark="synthetic", dataset="cifar10", epoch_budget=200, repeat=0, epoch=200, evaluation_point="final"))
         for case, proxy in enumerate(cases):
             name = f"case{case}"
-            insert_new_rows(connection, Supernet.__table__, arrow_rows({
+            insert_new_rows(connection, Supernet.__table__, {
                 "id": [name], "search_space": ["ws64"], "name": [name], "config_json": ["{}"],
-                "status": ["imported"], "origin": ["imported"], "created_at": [now]}))
-            insert_new_rows(connection, Checkpoint.__table__, arrow_rows({
-                "id": [name], "supernet_id": [name], "label": ["final"], "created_at": [now]}))
-            insert_new_rows(connection, ProxyScore.__table__, arrow_rows({
+                "status": ["imported"], "origin": ["imported"], "created_at": [now]})
+            insert_new_rows(connection, Checkpoint.__table__, {
+                "id": [name], "supernet_id": [name], "label": ["final"], "created_at": [now]})
+            insert_new_rows(connection, ProxyScore.__table__, {
                 "checkpoint_id": [name] * 64, "architecture_id": ids, "protocol_id": ["no-ft"] * 64,
                 "metric": ["validation_accuracy"] * 64, "evaluation_repeat": [0] * 64,
-                "value": [float(v) for v in proxy], "evaluated_at": [now] * 64}))
+                "value": [float(v) for v in proxy], "evaluated_at": [now] * 64})
     return truth
 
 
@@ -176,14 +176,14 @@ def test_stability_over_checkpoints_and_between_supernets(duckdb_url):
         ids = [i for (i,) in connection.execute(sa.text(
             "SELECT id FROM architectures WHERE search_space = 'ws64' ORDER BY canonical_key"))]
         for case, proxy in enumerate(later):
-            insert_new_rows(connection, Checkpoint.__table__, arrow_rows({
+            insert_new_rows(connection, Checkpoint.__table__, {
                 "id": [f"case{case}-late"], "supernet_id": [f"case{case}"], "label": ["step-2"], "step": [2],
-                "created_at": [now]}))
+                "created_at": [now]})
             connection.execute(sa.text("UPDATE checkpoints SET step = 1 WHERE id = :c"), {"c": f"case{case}"})
-            insert_new_rows(connection, ProxyScore.__table__, arrow_rows({
+            insert_new_rows(connection, ProxyScore.__table__, {
                 "checkpoint_id": [f"case{case}-late"] * 64, "architecture_id": ids, "protocol_id": ["no-ft"] * 64,
                 "metric": ["validation_accuracy"] * 64, "evaluation_repeat": [0] * 64,
-                "value": [float(v) for v in proxy], "evaluated_at": [now] * 64}))
+                "value": [float(v) for v in proxy], "evaluated_at": [now] * 64})
     rows = {r["supernet_name"]: r for r in _run(duckdb_url, "stability_checkpoints", epoch_budget=200,
                                                 benchmark="synthetic", last_k=2)}
     for case in range(2):

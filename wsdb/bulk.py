@@ -17,6 +17,31 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 
+def arrow_type(column: sa.Column) -> pa.DataType:
+    """The Arrow type of a warehouse column (from its SQLAlchemy type, so no list to keep)."""
+    kind = column.type
+    if isinstance(kind, sa.BigInteger):
+        return pa.int64()
+    if isinstance(kind, sa.Integer):
+        return pa.int32()
+    if isinstance(kind, sa.Float):  # Double too
+        return pa.float64()
+    if isinstance(kind, sa.Boolean):
+        return pa.bool_()
+    if isinstance(kind, sa.DateTime):
+        return pa.timestamp("us")
+    return pa.string()
+
+
+def arrow_rows(table: sa.Table, columns: dict[str, list]) -> pa.Table:
+    """Columns (name -> values) as an Arrow table typed like `table`'s columns."""
+    return pa.table({name: pa.array(values, type=arrow_type(table.c[name])) for name, values in columns.items()})
+
+
+def _as_arrow(table: sa.Table, rows) -> pa.Table:
+    return rows if isinstance(rows, pa.Table) else arrow_rows(table, rows)
+
+
 @contextmanager
 def _staged(connection: sa.Connection, rows: pa.Table):
     """`rows` visible to the raw DuckDB connection under a unique name while in the block."""
@@ -45,9 +70,11 @@ def conflict_key(table: sa.Table, columns: list[str]) -> tuple[str, ...]:
     raise ValueError(f"rows for {table.name} carry no key of the table")
 
 
-def insert_new_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table) -> int:
-    """Insert `rows` (columns named like the table's) skipping rows whose primary or unique
-    key exists, which makes re-runs no-ops; returns the number of rows inserted."""
+def insert_new_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table | dict) -> int:
+    """Insert `rows` (an Arrow table or a dict of columns, named like the table's) skipping
+    rows whose primary or unique key exists, which makes re-runs no-ops; returns the number
+    of rows inserted."""
+    rows = _as_arrow(table, rows)
     if rows.num_rows == 0:
         return 0
     if connection.dialect.name == "duckdb":
@@ -71,8 +98,9 @@ def insert_new_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table) 
     raise NotImplementedError(f"bulk writes support duckdb and postgresql, not {connection.dialect.name}")
 
 
-def append_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table) -> int:
+def append_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table | dict) -> int:
     """Append rows to a table without a key (append-only tables such as search_traces)."""
+    rows = _as_arrow(table, rows)
     if rows.num_rows == 0:
         return 0
     if connection.dialect.name == "duckdb":

@@ -7,21 +7,11 @@ from collections.abc import Iterable
 import pyarrow as pa
 import sqlalchemy as sa
 
-from wsdb.bulk import fill_null_integers, insert_new_rows, lookup
+from wsdb.bulk import arrow_rows, fill_null_integers, insert_new_rows, lookup
 from wsdb.schema import FEATURE_COLUMNS, Architecture, ArchitectureEncoding
 from wsdb.spaces.canonical import CanonicalArchitecture
 
 _ARCHITECTURE_COLUMNS = ("search_space", "canonical_key", "canonical_encoding", "trainable_parameters", *FEATURE_COLUMNS)
-_ARROW_TYPES = {
-    "has_input_output_edge": pa.bool_(),
-    "trainable_parameters": pa.int64(),
-    "functional_key": pa.string(),
-    "search_space": pa.string(),
-    "canonical_key": pa.string(),
-    "canonical_encoding": pa.string(),
-}
-
-
 def _architecture_rows(archs: list[CanonicalArchitecture]) -> pa.Table:
     columns = {name: [] for name in _ARCHITECTURE_COLUMNS}
     for arch in archs:
@@ -31,7 +21,7 @@ def _architecture_rows(archs: list[CanonicalArchitecture]) -> pa.Table:
         columns["trainable_parameters"].append(arch.trainable_parameters)
         for name in FEATURE_COLUMNS:
             columns[name].append(arch.features.get(name))
-    return pa.table({name: pa.array(values, type=_ARROW_TYPES.get(name, pa.int32())) for name, values in columns.items()})
+    return arrow_rows(Architecture.__table__, columns)
 
 
 def architecture_ids(connection: sa.Connection, search_space: str, keys: Iterable[str]) -> dict[str, int]:
@@ -64,13 +54,11 @@ def store_architectures(
     new_encodings = insert_new_rows(
         connection,
         ArchitectureEncoding.__table__,
-        pa.table(
-            {
-                "encoding_kind": pa.array([kind for kind, _ in encoding_rows], pa.string()),
-                "encoding": pa.array([text for _, text in encoding_rows], pa.string()),
-                "architecture_id": pa.array(list(encoding_rows.values()), pa.int32()),
-            }
-        ),
+        {
+            "encoding_kind": [kind for kind, _ in encoding_rows],
+            "encoding": [text for _, text in encoding_rows],
+            "architecture_id": list(encoding_rows.values()),
+        },
     )
     return ids, new_archs, new_encodings
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from wsdb import db as database
-from wsdb.bulk import append_rows, insert_new_rows
+from wsdb.bulk import append_rows, arrow_type, insert_new_rows
 from wsdb.errors import WsdbError
 from wsdb.schema import Base, search_traces
 
@@ -29,22 +29,7 @@ def _chunks(connection: sa.Connection, table: sa.Table, where=None):
     names = [c.name for c in table.columns]
     for rows in result.partitions(CHUNK_ROWS):
         columns = list(zip(*rows)) if rows else [[] for _ in names]
-        yield pa.table({name: pa.array(list(values), type=_arrow_type(table.c[name])) for name, values in zip(names, columns)})
-
-
-def _arrow_type(column: sa.Column):
-    kind = column.type
-    if isinstance(kind, (sa.BigInteger,)):
-        return pa.int64()
-    if isinstance(kind, sa.Integer):
-        return pa.int32()
-    if isinstance(kind, (sa.Double, sa.Float)):
-        return pa.float64()
-    if isinstance(kind, sa.Boolean):
-        return pa.bool_()
-    if isinstance(kind, sa.DateTime):
-        return pa.timestamp("us")
-    return pa.string()
+        yield pa.table({name: pa.array(list(values), type=arrow_type(table.c[name])) for name, values in zip(names, columns)})
 
 
 def pull(source_url: str, target_url: str) -> dict[str, int]:

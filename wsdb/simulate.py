@@ -30,7 +30,6 @@ import sqlalchemy as sa
 
 from wsdb.bulk import append_rows, insert_new_rows
 from wsdb.errors import WsdbError
-from wsdb.ingest.common import arrow_rows
 from wsdb.schema import SearchRun, search_traces, utcnow
 from wsdb.spaces import nb201
 from wsdb.spaces.nb101_fingerprint import VERTICES, FingerprintIndex, fingerprints, prune_mask
@@ -348,7 +347,7 @@ def store_runs(connection: sa.Connection, gt: GroundTruth, algorithm: str, resul
     if not fresh:
         return 0, 0
     now = utcnow()
-    insert_new_rows(connection, SearchRun.__table__, arrow_rows({
+    insert_new_rows(connection, SearchRun.__table__, {
         "id": [r for r, _ in fresh], "algorithm": [algorithm] * len(fresh), "search_space": [gt.search_space] * len(fresh),
         "subspace": [subspace] * len(fresh), "supernet_id": [supernet_id] * len(fresh),
         "protocol_id": [protocol_id] * len(fresh), "sample_name": [sample_name] * len(fresh),
@@ -356,7 +355,7 @@ def store_runs(connection: sa.Connection, gt: GroundTruth, algorithm: str, resul
         "architectures_searched": [len(gt.architecture_ids)] * len(fresh),
         "best_test_accuracy": [gt.best_test] * len(fresh), "queries": [len(r["rows"]) for _, r in fresh],
         "time_unit": [gt.time_unit] * len(fresh), "created_at": [now] * len(fresh),
-    }))
+    })
     lengths = [len(r["rows"]) for _, r in fresh]
     traces = pa.table({
         "run_id": pa.array(np.repeat([r for r, _ in fresh], lengths).astype(str)),
