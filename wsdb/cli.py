@@ -456,11 +456,8 @@ def query(
         raise WsdbError("name an analysis (wsdb query --list shows them)")
     chosen = analysis.load(name)
     values = chosen.bind(_parse_params(param))
-    con = duck.connect(database.resolve_url(db))
-    try:
+    with duck.connect(database.resolve_url(db)) as con:
         table = analysis.execute(con, chosen, values)
-    finally:
-        con.close()
     _emit_table(table, Format.json if as_json else Format.table, csv_file, parquet_file, title=chosen.summary)
 
 
@@ -480,11 +477,8 @@ def sql(
     from wsdb import duck
     from wsdb.output import Format
 
-    con = duck.connect(database.resolve_url(db), read_only=not write_access)
-    try:
+    with duck.connect(database.resolve_url(db), read_only=not write_access) as con:
         table = duck.run(con, statement)
-    finally:
-        con.close()
     _emit_table(table, Format.json if as_json else Format.table, csv_file, parquet_file)
 
 
@@ -500,19 +494,15 @@ def export(
     Example: wsdb export proxy_vs_truth --parquet proxy_vs_truth.parquet
     """
     from wsdb import duck
+    from wsdb.output import Format
 
     if not (csv_file or parquet_file):
         raise WsdbError("export needs --csv FILE or --parquet FILE")
-    con = duck.connect(database.resolve_url(db))
-    try:
+    with duck.connect(database.resolve_url(db)) as con:
         known = {n for (n,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if name not in known:
             raise WsdbError(f"no table or view {name!r}; known: {', '.join(sorted(known))}")
         table = duck.run(con, f'SELECT * FROM "{name}"')  # name checked against the catalog above
-    finally:
-        con.close()
-    from wsdb.output import Format
-
     _emit_table(table, Format.table, csv_file, parquet_file)
 
 

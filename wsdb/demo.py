@@ -72,13 +72,10 @@ def build(db_path: Path, out_dir: Path, say=print) -> dict[str, Path]:
     say(report.markdown(report.layout(report.summary(url), "seed000"), "seed000"))
 
     correlation = analysis.load("correlation")
-    con = duck.connect(url)
-    try:
+    with duck.connect(url) as con:
         per_supernet = duck.run(con, correlation.sql, correlation.bind({}))
         ws64 = duck.run(con, correlation.sql, correlation.bind({"dataset": "cifar10", "epoch_budget": "200"}))
         top = duck.run(con, analysis.load("top_k").sql, analysis.load("top_k").bind({"k": "10"}))
-    finally:
-        con.close()
     files = {"correlations": out_dir / "demo_correlations.csv", "scatter": out_dir / "demo_scatter.png",
              "top_k": out_dir / "demo_top10.csv"}
     duck.write(per_supernet, files["correlations"], "csv")

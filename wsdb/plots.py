@@ -30,8 +30,7 @@ def scatter(url: str, supernet: str, out: Path, color_by: str = "has_input_outpu
             protocol: str | None = None, dataset: str | None = None, epoch_budget: int | None = None) -> Path:
     if color_by not in FEATURES:
         raise WsdbError(f"--color-by must be one of {', '.join(FEATURES)}")
-    con = duck.connect(url)
-    try:
+    with duck.connect(url) as con:
         rows = con.execute(
             f"""
             SELECT v.proxy_value, v.truth_validation_accuracy, a.{color_by}, s.name, v.protocol_id, v.dataset, v.epoch_budget
@@ -42,8 +41,6 @@ def scatter(url: str, supernet: str, out: Path, color_by: str = "has_input_outpu
             """,  # color_by is checked against FEATURES above; values are bound
             {"supernet": supernet, "protocol": protocol, "dataset": dataset, "budget": epoch_budget},
         ).fetchall()
-    finally:
-        con.close()
     if not rows:
         raise WsdbError(f"no proxy scores with ground truth for super-net {supernet!r}")
     if len({(r[4], r[5], r[6]) for r in rows}) > 1:
@@ -108,12 +105,9 @@ def regret(url: str, out: Path, search_space: str = "nb101", subspace: str | Non
     from wsdb import analysis
 
     curve, budgets = analysis.load("regret_curve"), analysis.load("regret_at_budgets")
-    con = duck.connect(url)
-    try:
+    with duck.connect(url) as con:
         rows = analysis.execute(con, curve, curve.bind({"search_space": search_space, **({"subspace": subspace} if subspace else {})})).to_pylist()
         budget_rows = analysis.execute(con, budgets, budgets.bind({"search_space": search_space, "top_k": top_k})).to_pylist()
-    finally:
-        con.close()
     rows = [r for r in rows if r["subspace"] == subspace]
     if not rows:
         raise WsdbError(f"no simulations of {search_space}{'/' + subspace if subspace else ''}: run `wsdb simulate` first")

@@ -33,11 +33,8 @@ COLUMN_TITLES = {
 def summary(url: str, params: dict[str, str] | None = None) -> list[dict]:
     """Rows of correlation_summary, each with its Table 1 column title."""
     item = analysis.load("correlation_summary")
-    con = duck.connect(url)
-    try:
+    with duck.connect(url) as con:
         rows = analysis.execute(con, item, item.bind(params or {})).to_pylist()
-    finally:
-        con.close()
     for row in rows:
         row["column"] = COLUMN_TITLES.get((row["training_variant"], row["protocol_id"]),
                                           f"{row['training_variant']} / {row['protocol_id']}")
@@ -121,11 +118,8 @@ def _difference(first: list[float], second: list[float]) -> dict:
 def table2(url: str, search_space: str = "nb101", top_k: str = "1,10") -> list[dict]:
     """Per sub-space and TOP-k: RS - RE and RS - WS regret differences (x100)."""
     item = analysis.load("regret_at_budgets")
-    con = duck.connect(url)
-    try:
+    with duck.connect(url) as con:
         rows = analysis.execute(con, item, item.bind({"search_space": search_space, "top_k": top_k})).to_pylist()
-    finally:
-        con.close()
     groups: dict[tuple, dict[str, list[float]]] = {}
     for row in rows:
         if row["regret"] is not None:
