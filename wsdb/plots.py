@@ -20,7 +20,7 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from wsdb import duck  # noqa: E402
 from wsdb.errors import WsdbError  # noqa: E402
-from wsdb.report import _half_width, layout, summary  # noqa: E402
+from wsdb.report import half_width, layout, summary  # noqa: E402
 
 FEATURES = ("has_input_output_edge", "num_output_inputs", "num_vertices", "num_edges", "depth",
             "num_conv3x3", "num_conv1x1", "num_maxpool3x3", "num_skip", "num_none", "num_avgpool3x3")
@@ -88,7 +88,7 @@ def correlation(url: str, out: Path, convention: str = "seed000", params: dict |
                   if (s, column) in cells and cells[(s, column)]["mean_spearman"] is not None]
         xs = [index + (offset - (len(columns) - 1) / 2) * width for index, _ in chosen]
         means = [row["mean_spearman"] for _, row in chosen]
-        halves = [0 if np.isnan(h := _half_width(row, convention)) else h for _, row in chosen]
+        halves = [0 if np.isnan(h := half_width(row, convention)) else h for _, row in chosen]
         axis.errorbar(xs, means, yerr=halves, fmt="o", capsize=3, label=column)
     axis.set_xticks(range(len(subspaces)), subspaces)
     axis.set_xlabel("sub-space")

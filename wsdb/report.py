@@ -42,7 +42,7 @@ def summary(url: str, params: dict[str, str] | None = None) -> list[dict]:
     return rows
 
 
-def _half_width(row: dict, convention: str) -> float:
+def half_width(row: dict, convention: str) -> float:
     if convention not in CONVENTIONS:
         raise WsdbError(f"--ci must be one of {', '.join(CONVENTIONS)}")
     value = row[CONVENTIONS[convention]]
@@ -65,7 +65,7 @@ def layout(rows: list[dict], convention: str) -> list[dict]:
             if row is None or row["mean_spearman"] is None:
                 line[column] = ""
                 continue
-            half = _half_width(row, convention)
+            half = half_width(row, convention)
             star = "* " if row["supernets_left_out"] else ""
             mean = row["mean_spearman"]
             line[column] = f"{star}{mean:.2f} ± {half:.2f}" if not math.isnan(half) else f"{star}{mean:.2f}"
@@ -78,7 +78,7 @@ def long_rows(rows: list[dict], convention: str) -> list[dict]:
     return [
         {"subspace": r["subspace"], "column": r["column"], "supernets_kept": r["supernets_kept"],
          "supernets_left_out": r["supernets_left_out"], "mean_spearman": r["mean_spearman"],
-         "ci95_half_width": _half_width(r, convention), "convention": convention}
+         "ci95_half_width": half_width(r, convention), "convention": convention}
         for r in rows
     ]
 
