@@ -40,14 +40,15 @@ class _AllowListUnpickler(pickle.Unpickler):
         raise _Refused(f"refusing to load {module}.{name}")
 
 
-def load_numpy_pickle(path, data: bytes | None = None, also_allow: frozenset = frozenset()):
+def load_numpy_pickle(path, data: bytes | None = None, also_allow: frozenset = frozenset(), encoding: str = "ASCII"):
     """Load a pickle that may hold only numpy arrays/scalars and builtin containers (plus
-    the (module, name) pairs of `also_allow`)."""
+    the (module, name) pairs of `also_allow`); encoding="latin1" reads Python 2 pickles
+    such as the CIFAR batches."""
     try:
         if data is None:
             with open(path, "rb") as f:
                 data = f.read()
-        unpickler = _AllowListUnpickler(io.BytesIO(data))
+        unpickler = _AllowListUnpickler(io.BytesIO(data), encoding=encoding)
         unpickler.extra = frozenset(also_allow)
         return unpickler.load()
     except _Refused as exc:

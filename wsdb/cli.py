@@ -17,7 +17,7 @@ import typer
 
 from wsdb import db as database
 from wsdb.errors import WsdbError
-from wsdb.output import emit_record, emit_rows, pick_format
+from wsdb.output import Format, emit_record, emit_rows, pick_format
 from wsdb.populate import FAST_SPACES
 
 app = typer.Typer(
@@ -734,6 +734,112 @@ def pull(
     total = sum(copied.values())
     typer.echo(f"pulled {total:,} new rows into {target}: " +
                ", ".join(f"{name} {count:,}" for name, count in copied.items() if count))
+
+
+@app.command("run-supernet")
+def run_supernet_command(
+    space: Annotated[Optional[str], typer.Option("--space", help="nb101, nb201 or ws64")] = None,
+    subspace: Annotated[Optional[str], typer.Option(help="Train on this sub-space only (nb101: A1-A4, FULL, RES, NRES)")] = None,
+    sampler: Annotated[Optional[str], typer.Option(help="uniform (over encodings, SPOS), random-a (over canonical "
+                       "architectures), fairnas, pro-rata (to parameter count)")] = None,
+    avg: Annotated[Optional[int], typer.Option("--avg", help="AVG-k: architectures per batch, losses averaged")] = None,
+    slicing: Annotated[Optional[str], typer.Option(help="nb101 dynamic channels: first (first c) or interpolate")] = None,
+    single_kernel: Annotated[Optional[bool], typer.Option("--single-kernel/--no-single-kernel",
+                             help="nb101 SINGLE-K: the 1x1 kernel is the centre of the 3x3")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Training epochs")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Batch size")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option("--lr", help="Initial learning rate")] = None,
+    channels: Annotated[Optional[int], typer.Option(help="Initial channels (nb101 stem, nb201 C, ws64 cell)")] = None,
+    cells: Annotated[Optional[int], typer.Option(help="Cells per stack (nb101), per stage (nb201), in all (ws64)")] = None,
+    train_portion: Annotated[Optional[float], typer.Option(help="Portion of the training split used")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="cifar10, cifar10-valid, cifar100, ImageNet16-120, npz, synthetic")] = None,
+    checkpoint_every: Annotated[Optional[int], typer.Option(help="Save a checkpoint every N epochs (and at the end)")] = None,
+    config_file: Annotated[Optional[Path], typer.Option("--config", help="YAML file of configuration keys "
+                           "(README: every key); options given here override it")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of weights, sampling and data order (kept outside the configuration)")] = 0,
+    name: Annotated[Optional[str], typer.Option(help="A name for the super-net (unique names help later commands)")] = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", help="Continue this super-net (id or name) from its "
+                      "newest checkpoint, whose sha256 must match")] = None,
+    checkpoint_dir: Annotated[str, typer.Option(help="Directory or fsspec URI for checkpoint files")] = "checkpoints",
+    data_dir: Annotated[Optional[str], typer.Option(help="Where the dataset lies (or an .npz file for --dataset npz)")] = None,
+    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:1 (default: CUDA when available)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress output")] = False,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Train a super-net, saving a checkpoint every N epochs (file + sha256 in the warehouse).
+
+    The super-net row holds the full configuration, host, device and code version; a failed
+    run is marked failed with its error. Checkpoints are loaded back only through torch's
+    weights-only allow-list and only if their sha256 matches.
+
+    Examples: wsdb run-supernet --space nb101 --subspace A3 --sampler pro-rata --epochs 432;
+    wsdb run-supernet --space nb201 --dataset synthetic --epochs 2 --channels 4 --cells 1;
+    wsdb run-supernet --resume 3f2a...
+    """
+    from wsdb.trainers.config import make_config, read_config_file
+    from wsdb.trainers.train import RunOptions, resume_supernet, run_supernet
+
+    url = database.resolve_url(db)
+    options = RunOptions(checkpoint_dir, data_dir, device, progress=not quiet)
+    if resume:
+        supernet_id = resume_supernet(url, resume, options)
+    else:
+        values = read_config_file(config_file) if config_file else {}
+        given = {"space": space, "subspace": subspace, "sampler": sampler, "architectures_per_batch": avg,
+                 "slicing": slicing, "single_kernel": single_kernel, "epochs": epochs, "batch_size": batch_size,
+                 "learning_rate": learning_rate, "initial_channels": channels, "cells_per_stack": cells,
+                 "train_portion": train_portion, "dataset": dataset, "checkpoint_every": checkpoint_every}
+        values.update({k: v for k, v in given.items() if v is not None})
+        supernet_id = run_supernet(url, make_config(values), seed, name, options)
+    with database.warehouse(url) as engine, engine.connect() as connection:
+        row = connection.execute(sa.text(
+            "SELECT s.id, s.status, s.training_seconds, COUNT(c.id) AS checkpoints FROM supernets s "
+            "LEFT JOIN checkpoints c ON c.supernet_id = s.id WHERE s.id = :id GROUP BY ALL"), {"id": supernet_id}).one()
+    record = dict(row._mapping)
+    if as_json:
+        emit_record(record, Format.json)
+    else:
+        typer.echo(f"super-net {record['id']}: {record['status']}, {record['checkpoints']} checkpoint(s), "
+                   f"{record['training_seconds']:.1f} s")
+
+
+@app.command()
+def evaluate(
+    supernet: Annotated[str, typer.Option(help="Super-net id or name")],
+    protocol: Annotated[str, typer.Option(help="no-ft, bns-ft[:BATCHES] (default 4) or ft[:STEPS] (default 100)")] = "bns-ft:4",
+    sample: Annotated[Optional[str], typer.Option(help="Score this named architecture sample")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", help="Score N canonical architectures drawn uniformly from the "
+                 "super-net's (sub)space (saved as sample random/<space>/<subspace>/<N>/<seed>)")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the --n draw")] = 0,
+    checkpoint: Annotated[str, typer.Option(help="latest, all, a label (epoch-12) or an epoch number")] = "latest",
+    save_predictions: Annotated[bool, typer.Option("--save-predictions", help="Also write every image's prediction "
+                                "and loss to an HDF5 file beside the checkpoint")] = False,
+    data_dir: Annotated[Optional[str], typer.Option(help="Where the dataset lies (as for run-supernet)")] = None,
+    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ... (default: CUDA when available)")] = None,
+    batch_size: Annotated[int, typer.Option(help="Validation batch size")] = 1000,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress output")] = False,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Score architectures with a trained super-net and store their validation accuracy and
+    loss as proxy scores of the checkpoint and protocol. Already scored ones are skipped (a
+    rerun is a no-op). Checkpoint files must match their sha256 and load through torch's
+    weights-only allow-list.
+
+    Examples: wsdb evaluate --supernet 3f2a... --protocol bns-ft:4 --n 1000;
+    wsdb evaluate --supernet my-net --protocol no-ft --sample to-share/baseline_ft_bn/full/0 --checkpoint all
+    """
+    from wsdb.trainers.evaluate import evaluate_supernet
+
+    summary = evaluate_supernet(database.resolve_url(db), supernet, protocol, sample, n, seed, checkpoint,
+                                save_predictions, data_dir, device, batch_size, progress=not quiet)
+    if as_json:
+        emit_record(dict(vars(summary)), Format.json)
+    else:
+        typer.echo(summary.line())
+        for uri in summary.prediction_files:
+            typer.echo(f"predictions: {uri}")
 
 
 def _stored_facts(db: str, arch) -> dict:

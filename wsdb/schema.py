@@ -212,6 +212,24 @@ class ProxyScore(Base):
     evaluated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class PredictionFile(Base):
+    """Per-image predictions and losses of an evaluation, in an HDF5 file outside the
+    database (datasets: architecture_ids, labels, predictions, losses)."""
+
+    __tablename__ = "prediction_files"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "protocol_id", "sample_name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    checkpoint_id: Mapped[str] = mapped_column(ForeignKey("checkpoints.id"))
+    protocol_id: Mapped[str] = mapped_column(ForeignKey("evaluation_protocols.id"))
+    sample_name: Mapped[str] = mapped_column(ForeignKey("architecture_samples.name"))
+    uri: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    architectures: Mapped[int] = mapped_column(Integer)
+    images: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class ZeroCostScore(Base):
     """A score computed for an architecture without a super-net (zero-cost and training-free
     proxies such as synflow, NASWOT, NTK; anything published per encoding), keyed by the raw

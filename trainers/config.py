@@ -1,0 +1,128 @@
+"""The full configuration of a super-net training run, validated once here.
+
+Defaults follow the seeds: nb101 as ../seeds/000 (RMSProp in TensorFlow convention, lr 0.2
+cosine to 0, momentum 0.9, epsilon 1, weight decay 1e-4, batch 256, 16 initial channels, BN
+momentum 0.003 = TF's 0.997), ws64 as ../seeds/004 (SGD lr 0.025 cosine to 0.001, momentum
+0.9, weight decay 1e-3, BN momentum 0.4), nb201 as the NAS-Bench-201 paper's one-shot
+baselines (SGD lr 0.025 cosine to 0.001, momentum 0.9, weight decay 5e-4). The seed is kept
+out of the configuration (super-nets of one configuration differ only by seed, which is
+what the analyses group by).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from wsdb.errors import WsdbError
+
+SPACES = ("nb101", "nb201", "ws64")
+SAMPLERS = ("uniform", "random-a", "fairnas", "pro-rata")
+OPTIMIZERS = ("rmsprop", "sgd")
+DATASETS = ("cifar10", "cifar10-valid", "cifar100", "ImageNet16-120", "synthetic", "npz")
+SCHEDULES = ("cosine", "constant")
+
+SPACE_DEFAULTS: dict[str, dict] = {
+    "nb101": {"optimizer": "rmsprop", "learning_rate": 0.2, "lr_min": 0.0, "weight_decay": 1e-4, "epochs": 432,
+              "epsilon": 1.0, "bn_momentum": 0.003, "initial_channels": 16, "cells_per_stack": 3,
+              "dataset": "cifar10"},
+    "nb201": {"optimizer": "sgd", "learning_rate": 0.025, "lr_min": 0.001, "weight_decay": 5e-4, "epochs": 250,
+              "bn_momentum": 0.1, "initial_channels": 16, "cells_per_stack": 5, "dataset": "cifar10-valid"},
+    "ws64": {"optimizer": "sgd", "learning_rate": 0.025, "lr_min": 0.001, "weight_decay": 1e-3, "epochs": 200,
+             "bn_momentum": 0.4, "initial_channels": 16, "cells_per_stack": 4, "dataset": "cifar10"},
+}
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    space: str
+    subspace: str = "FULL"
+    sampler: str = "uniform"
+    architectures_per_batch: int = 1  # AVG-k: losses of k architectures averaged per step
+    slicing: str = "first"  # nb101 dynamic channels: first c, or "interpolate" (seed 002)
+    single_kernel: bool = False  # nb101 SINGLE-K: 1x1 kernel = centre of the 3x3 kernel
+    initial_channels: int = 16  # nb101 stem / nb201 C / ws64 cell channels
+    cells_per_stack: int = 3  # nb101 cells per stack, nb201 N, ws64 number of cells
+    node_merge: str = "concat"  # ws64 cell output
+    bn_momentum: float = 0.1  # PyTorch convention
+    bn_eps: float = 1e-5
+    bn_affine: bool = True
+    bn_track_running_stats: bool = True
+    optimizer: str = "sgd"
+    learning_rate: float = 0.025
+    lr_min: float = 0.0
+    lr_schedule: str = "cosine"
+    momentum: float = 0.9
+    epsilon: float = 1.0  # RMSProp, inside the square root (TensorFlow)
+    rms_decay: float = 0.9
+    weight_decay: float = 1e-4
+    batch_size: int = 256
+    epochs: int = 432
+    train_portion: float = 1.0
+    dataset: str = "cifar10"
+    synthetic_images: int = 2048  # synthetic dataset: training images (validation: a quarter)
+    checkpoint_every: int = 1  # epochs
+    extra: dict = field(default_factory=dict)  # free-form notes kept with the configuration
+
+    def as_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainingConfig":
+        return make_config(json.loads(text))
+
+
+def _problem(config: TrainingConfig) -> str | None:
+    checks = [
+        (config.space in SPACES, f"space must be one of {', '.join(SPACES)}, not {config.space!r}"),
+        (config.sampler in SAMPLERS, f"sampler must be one of {', '.join(SAMPLERS)}, not {config.sampler!r}"),
+        (config.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {config.optimizer!r}"),
+        (config.dataset in DATASETS, f"dataset must be one of {', '.join(DATASETS)}, not {config.dataset!r}"),
+        (config.lr_schedule in SCHEDULES, f"lr_schedule must be one of {', '.join(SCHEDULES)}"),
+        (config.slicing in ("first", "interpolate"), "slicing must be 'first' or 'interpolate'"),
+        (config.node_merge in ("concat", "sum"), "node_merge must be 'concat' or 'sum'"),
+        (config.architectures_per_batch >= 1, "architectures_per_batch must be at least 1"),
+        (config.epochs >= 1 and config.batch_size >= 1, "epochs and batch_size must be positive"),
+        (0.0 < config.train_portion <= 1.0, "train_portion must be in (0, 1]"),
+        (config.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
+        (config.initial_channels >= 1 and config.cells_per_stack >= 1, "channels and cells must be positive"),
+        (not (config.sampler == "fairnas" and config.architectures_per_batch > 1),
+         "fairnas trains its own group of architectures per step: leave architectures_per_batch at 1"),
+        (not (config.single_kernel and config.space != "nb101"), "single_kernel applies to nb101 only"),
+        (not (config.slicing != "first" and config.space != "nb101"), "slicing applies to nb101 only"),
+    ]
+    return next((message for ok, message in checks if not ok), None)
+
+
+def make_config(values: dict) -> TrainingConfig:
+    """Configuration from plain values (YAML file, CLI options): space defaults first."""
+    values = {k: v for k, v in values.items() if v is not None}
+    space = values.get("space")
+    if space not in SPACES:
+        raise WsdbError(f"space must be one of {', '.join(SPACES)}, not {space!r}")
+    known = {f.name for f in fields(TrainingConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise WsdbError(f"unknown configuration key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    config = TrainingConfig(**{**SPACE_DEFAULTS[space], **values})
+    problem = _problem(config)
+    if problem:
+        raise WsdbError(f"configuration: {problem}")
+    return config
+
+
+def read_config_file(path: Path) -> dict:
+    """A YAML (or JSON) file of configuration keys."""
+    import yaml
+
+    try:
+        values = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise WsdbError(f"{path}: no such configuration file") from None
+    except yaml.YAMLError as error:
+        raise WsdbError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(values, dict):
+        raise WsdbError(f"{path}: expected a mapping of configuration keys")
+    return values

@@ -1,0 +1,355 @@
+"""`wsdb evaluate`: score architectures with a trained super-net under a protocol.
+
+Protocols (../seeds/000 section 4.1, ../seeds/002):
+- no-ft: the super-net's weights and running batch-norm statistics as they are;
+- bns-ft[:B]: batch-norm statistics re-estimated for the architecture as the exact average
+  over B training batches (default 4), weights untouched;
+- ft[:S]: S steps of SGD (lr 0.01, momentum 0.9) on the architecture alone, then validate.
+Every protocol works on a copy of the state it changes: the stored super-net, and the
+model in memory between two architectures, are never altered (tests check it).
+
+Scores land in proxy_scores (validation_accuracy and validation_loss, elapsed seconds)
+under the checkpoint and protocol; what is already scored is skipped, so a rerun is a
+no-op and an interrupted evaluation continues where it stopped. `save_predictions` writes
+each image's predicted class and loss to an HDF5 file (prediction_files table).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlalchemy as sa
+import torch
+import torch.nn.functional as F
+
+from wsdb.bulk import insert_new_rows
+from wsdb.db import warehouse
+from wsdb.errors import WsdbError
+from wsdb.schema import (
+    ArchitectureSample,
+    ArchitectureSampleMember,
+    EvaluationProtocol,
+    PredictionFile,
+    ProxyScore,
+    utcnow,
+)
+from wsdb.trainers import records
+from wsdb.trainers.checkpoints import load_checkpoint, write_bytes
+from wsdb.trainers.config import TrainingConfig
+from wsdb.trainers.data import Dataset, load_dataset
+from wsdb.trainers.layers import ParameterUsage, SlicedBatchNorm, batchnorm_layers, recording
+from wsdb.trainers.optim import MaskedOptimizer
+from wsdb.trainers.sampling import load_pool
+from wsdb.trainers.spaces import training_space
+from wsdb.trainers.train import pick_device
+
+FINE_TUNING = {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "weight_decay": 0.0}
+FLUSH_EVERY = 25  # architectures per transaction
+
+
+@dataclass(frozen=True)
+class Protocol:
+    id: str
+    name: str
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        if self.name == "no-ft":
+            return "use the super-net's running batch-norm statistics as they are"
+        if self.name == "bns-ft":
+            return (f"re-estimate batch-norm statistics as a cumulative average over {self.parameters['batches']} "
+                    "training batches, then validate")
+        return f"fine-tune the architecture's weights for {self.parameters['steps']} SGD steps, then validate"
+
+
+def parse_protocol(text: str) -> Protocol:
+    match = re.fullmatch(r"(no-ft|bns-ft|ft)(?::(\d+))?", text.strip())
+    if not match or (match[1] == "no-ft" and match[2]):
+        raise WsdbError(f"--protocol {text!r}: expected no-ft, bns-ft[:BATCHES] or ft[:STEPS]")
+    name, count = match[1], match[2]
+    if name == "no-ft":
+        return Protocol("no-ft", "no-ft")
+    if name == "bns-ft":
+        batches = int(count or 4)
+        return Protocol(f"bns-ft:{batches}", "bns-ft", {"batches": batches})
+    steps = int(count or 100)
+    return Protocol(f"ft:{steps}", "ft", {"steps": steps, **FINE_TUNING})
+
+
+@dataclass
+class Score:
+    accuracy: float
+    loss: float
+    seconds: float
+    predictions: np.ndarray | None = None
+    losses: np.ndarray | None = None
+
+
+class Evaluator:
+    """Scores cells with one super-net state in memory."""
+
+    def __init__(self, model: torch.nn.Module, data: Dataset, config: TrainingConfig, protocol: Protocol,
+                 device: torch.device, seed: int, batch_size: int = 1000) -> None:
+        self.model, self.data, self.config, self.protocol = model, data, config, protocol
+        self.device, self.seed, self.batch_size = device, seed, batch_size
+
+    def _training_batches(self, count: int, architecture_id: int):
+        """Fixed training batches for one architecture (same ones at every rerun)."""
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + architecture_id)
+        n, size = len(self.data.train), min(self.config.batch_size, len(self.data.train))
+        for _ in range(count):
+            indices = torch.randint(0, n, (size,), generator=generator)
+            yield self.data.training_batch(indices, generator)
+
+    def _reestimate_batch_norm(self, cell, architecture_id: int) -> None:
+        layers = batchnorm_layers(self.model)
+        for layer in layers:
+            if isinstance(layer, SlicedBatchNorm):
+                layer.restart_statistics()
+                layer.cumulative = True
+            else:
+                layer.reset_running_stats()
+                layer.momentum = None  # PyTorch's cumulative moving average
+        self.model.train()
+        try:
+            with torch.no_grad():
+                for x, _ in self._training_batches(self.protocol.parameters["batches"], architecture_id):
+                    self.model(x, cell)
+        finally:
+            for layer in layers:
+                if isinstance(layer, SlicedBatchNorm):
+                    layer.cumulative = False
+                else:
+                    layer.momentum = self.config.bn_momentum
+
+    def _fine_tune(self, cell, architecture_id: int) -> None:
+        optimizer = MaskedOptimizer(self.model.named_parameters(), TrainingConfig(space=self.config.space, **FINE_TUNING))
+        usage = ParameterUsage()
+        self.model.train()
+        for x, y in self._training_batches(self.protocol.parameters["steps"], architecture_id):
+            usage.clear()
+            with recording(usage):
+                F.cross_entropy(self.model(x, cell), y).backward()
+            optimizer.step(FINE_TUNING["learning_rate"], usage)
+            self.model.zero_grad(set_to_none=True)
+
+    def score(self, cell, architecture_id: int, keep_predictions: bool = False) -> Score:
+        started = time.perf_counter()
+        saved = None
+        if self.protocol.name != "no-ft":
+            saved = {k: v.clone() for k, v in self.model.state_dict().items()}
+        try:
+            if self.protocol.name == "bns-ft":
+                self._reestimate_batch_norm(cell, architecture_id)
+            elif self.protocol.name == "ft":
+                self._fine_tune(cell, architecture_id)
+            self.model.eval()
+            losses, predictions = [], []
+            with torch.inference_mode():
+                for x, y in self.data.validation_batches(self.batch_size):
+                    logits = self.model(x, cell).float()
+                    losses.append(F.cross_entropy(logits, y, reduction="none"))
+                    predictions.append(logits.argmax(1))
+            losses_t, predictions_t = torch.cat(losses), torch.cat(predictions)
+            accuracy = float((predictions_t == self.data.valid.labels).float().mean())
+            score = Score(accuracy, float(losses_t.mean()), 0.0)
+            if keep_predictions:
+                score.predictions = predictions_t.cpu().numpy().astype(np.int16)
+                score.losses = losses_t.cpu().numpy().astype(np.float32)
+        finally:
+            if saved is not None:
+                self.model.load_state_dict(saved)
+        score.seconds = time.perf_counter() - started
+        return score
+
+
+# --- the warehouse side ------------------------------------------------------------------
+
+
+def ensure_protocol(connection: sa.Connection, protocol: Protocol) -> None:
+    insert_new_rows(connection, EvaluationProtocol.__table__, {
+        "id": [protocol.id], "name": [protocol.name], "parameters_json": [json.dumps(protocol.parameters, sort_keys=True)],
+        "description": [protocol.description],
+    })
+
+
+def random_sample(connection: sa.Connection, space: str, subspace: str, n: int, seed: int) -> str:
+    """The sample of n distinct canonical architectures of the (sub)space drawn with `seed`
+    from what the warehouse holds; made once, reused afterwards."""
+    name = f"random/{space}/{subspace}/{n}/{seed}"
+    exists = connection.execute(sa.select(ArchitectureSample.name).where(ArchitectureSample.name == name)).all()
+    if exists:
+        return name
+    pool = load_pool(connection, space, subspace)
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(pool), size=min(n, len(pool)), replace=False)
+    insert_new_rows(connection, ArchitectureSample.__table__, {
+        "name": [name], "search_space": [space], "subspace": [subspace], "seed": [seed], "created_at": [utcnow()],
+        "description": [f"{len(chosen)} canonical {space} architectures of {subspace} drawn uniformly with seed {seed} "
+                        f"from the {len(pool)} the warehouse held"],
+    })
+    insert_new_rows(connection, ArchitectureSampleMember.__table__, {
+        "sample_name": [name] * len(chosen), "position": list(range(len(chosen))),
+        "architecture_id": [pool.architecture_ids[i] for i in chosen],
+    })
+    return name
+
+
+def sample_architectures(connection: sa.Connection, name: str, space: str) -> list[tuple[int, str]]:
+    """(architecture id, canonical encoding) of a sample, first occurrence order, distinct."""
+    sample = connection.execute(sa.select(ArchitectureSample.search_space).where(ArchitectureSample.name == name)).all()
+    if not sample:
+        raise WsdbError(f"no architecture sample named {name!r} (wsdb sql \"SELECT name FROM architecture_samples\")")
+    if sample[0][0] != space:
+        raise WsdbError(f"sample {name!r} holds {sample[0][0]} architectures, the super-net is {space}")
+    rows = connection.execute(sa.text(
+        "SELECT m.architecture_id, a.canonical_encoding FROM architecture_sample_members m "
+        "JOIN architectures a ON a.id = m.architecture_id WHERE m.sample_name = :name ORDER BY m.position"
+    ), {"name": name}).all()
+    return list(dict.fromkeys((r[0], r[1]) for r in rows))
+
+
+def _select_checkpoints(checkpoints: list, which: str) -> list:
+    if not checkpoints:
+        return []
+    if which == "latest":
+        return [checkpoints[-1]]
+    if which == "all":
+        return checkpoints
+    chosen = [c for c in checkpoints if c.label == which or (which.isdigit() and c.epoch == int(which))]
+    if not chosen:
+        raise WsdbError(f"--checkpoint {which!r}: no such checkpoint; have {', '.join(c.label for c in checkpoints)}")
+    return chosen
+
+
+@dataclass
+class EvaluationSummary:
+    supernet_id: str
+    sample: str
+    protocol: str
+    checkpoints: int = 0
+    scored: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    prediction_files: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"super-net {self.supernet_id}, sample {self.sample}, protocol {self.protocol}: "
+                f"{self.checkpoints} checkpoint(s), {self.scored} architectures scored, {self.skipped} already scored, "
+                f"{self.seconds:.1f} s")
+
+
+def _already_scored(connection, checkpoint_id: str, protocol_id: str) -> set[int]:
+    return {r[0] for r in connection.execute(
+        sa.select(ProxyScore.architecture_id).where(
+            ProxyScore.checkpoint_id == checkpoint_id, ProxyScore.protocol_id == protocol_id,
+            ProxyScore.metric == "validation_accuracy", ProxyScore.evaluation_repeat == 0))}
+
+
+def _has_prediction_file(connection, checkpoint_id: str, protocol_id: str, sample: str) -> bool:
+    return connection.execute(sa.select(PredictionFile.id).where(
+        PredictionFile.checkpoint_id == checkpoint_id, PredictionFile.protocol_id == protocol_id,
+        PredictionFile.sample_name == sample)).all() != []
+
+
+def _store_scores(url: str, checkpoint_id: str, protocol_id: str, scored: list[tuple[int, Score]]) -> None:
+    now = utcnow()
+    rows = [(a, metric, value, s.seconds) for a, s in scored
+            for metric, value in (("validation_accuracy", s.accuracy), ("validation_loss", s.loss))]
+    with warehouse(url) as engine, engine.begin() as connection:
+        insert_new_rows(connection, ProxyScore.__table__, {
+            "checkpoint_id": [checkpoint_id] * len(rows), "architecture_id": [r[0] for r in rows],
+            "protocol_id": [protocol_id] * len(rows), "metric": [r[1] for r in rows],
+            "evaluation_repeat": [0] * len(rows), "value": [r[2] for r in rows],
+            "elapsed_seconds": [r[3] for r in rows], "evaluated_at": [now] * len(rows),
+        })
+
+
+def _write_predictions(url: str, checkpoint, protocol_id: str, sample: str, labels: np.ndarray,
+                       scored: list[tuple[int, Score]]) -> str:
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        f.attrs["checkpoint_id"], f.attrs["protocol"], f.attrs["sample"] = checkpoint.id, protocol_id, sample
+        f.create_dataset("architecture_ids", data=np.array([a for a, _ in scored], dtype=np.int64))
+        f.create_dataset("labels", data=labels.astype(np.int16))
+        f.create_dataset("predictions", data=np.stack([s.predictions for _, s in scored]), compression="gzip")
+        f.create_dataset("losses", data=np.stack([s.losses for _, s in scored]), compression="gzip")
+    safe_sample = re.sub(r"[^A-Za-z0-9._-]+", "_", sample)
+    uri = f"{checkpoint.uri.rsplit('/', 1)[0]}/predictions/{checkpoint.label}.{protocol_id.replace(':', '-')}.{safe_sample}.h5"
+    sha256, size = write_bytes(uri, buffer.getvalue())
+    with warehouse(url) as engine, engine.begin() as connection:
+        insert_new_rows(connection, PredictionFile.__table__, {
+            "id": [uuid.uuid4().hex], "checkpoint_id": [checkpoint.id], "protocol_id": [protocol_id],
+            "sample_name": [sample], "uri": [uri], "sha256": [sha256], "size_bytes": [size],
+            "architectures": [len(scored)], "images": [len(labels)], "created_at": [utcnow()],
+        })
+    return uri
+
+
+def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str | None = None, n: int | None = None,
+                      seed: int = 0, checkpoint: str = "latest", save_predictions: bool = False,
+                      data_dir: str | None = None, device: str | None = None, batch_size: int = 1000,
+                      progress: bool = True) -> EvaluationSummary:
+    protocol = parse_protocol(protocol_text)
+    if (sample is None) == (n is None):
+        raise WsdbError("give exactly one of --sample NAME or --n COUNT")
+    with warehouse(url) as engine, engine.begin() as connection:
+        row = records.supernet_row(connection, supernet)
+        if row.origin != "trained":
+            raise WsdbError(f"super-net {row.id} was imported without weights: it cannot evaluate")
+        ensure_protocol(connection, protocol)
+        subspace = row.subspace or "FULL"
+        sample = sample or random_sample(connection, row.search_space, subspace, n, seed)
+        architectures = sample_architectures(connection, sample, row.search_space)
+        checkpoints = _select_checkpoints(records.checkpoints_of(connection, row.id), checkpoint)
+    if not checkpoints:
+        raise WsdbError(f"super-net {row.id} has no checkpoint yet")
+    config = TrainingConfig.from_json(row.config_json)
+    torch_device = pick_device(device)
+    space = training_space(config.space)
+    data = load_dataset(config.dataset, data_dir, torch_device, config.train_portion, config.synthetic_images)
+    summary = EvaluationSummary(row.id, sample, protocol.id)
+    started = time.perf_counter()
+    for ckpt in checkpoints:
+        summary.checkpoints += 1
+        with warehouse(url) as engine, engine.connect() as connection:
+            done = _already_scored(connection, ckpt.id, protocol.id)
+            want_file = save_predictions and not _has_prediction_file(connection, ckpt.id, protocol.id, sample)
+        todo = [(a, e) for a, e in architectures if want_file or a not in done]
+        summary.skipped += len(architectures) - len(todo)
+        if not todo:
+            continue
+        state = load_checkpoint(ckpt.uri, ckpt.sha256, f"checkpoint {ckpt.label} of super-net {row.id}")
+        model = space.build_supernet(config, data.num_classes).to(torch_device)
+        model.load_state_dict(state["model"])
+        model = model.to(memory_format=torch.channels_last)
+        evaluator = Evaluator(model, data, config, protocol, torch_device, row.seed or 0, batch_size)
+        pending, kept = [], []
+        for i, (architecture_id, encoding) in enumerate(todo, start=1):
+            score = evaluator.score(space.decode(encoding), architecture_id, keep_predictions=want_file)
+            if architecture_id not in done:
+                pending.append((architecture_id, score))
+            if want_file:
+                kept.append((architecture_id, score))
+            if len(pending) >= FLUSH_EVERY or i == len(todo):
+                _store_scores(url, ckpt.id, protocol.id, pending)
+                summary.scored += len(pending)
+                pending = []
+            if progress and (sys.stderr.isatty() or i % 100 == 0 or i == len(todo)):
+                print(f"{ckpt.label}: {i}/{len(todo)} architectures, last {score.accuracy:.4f} in {score.seconds:.2f} s",
+                      end="\r" if sys.stderr.isatty() and i < len(todo) else "\n", file=sys.stderr)
+        if want_file:
+            summary.prediction_files.append(
+                _write_predictions(url, ckpt, protocol.id, sample, data.valid.labels.cpu().numpy(), kept))
+    summary.seconds = time.perf_counter() - started
+    return summary

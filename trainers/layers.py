@@ -1,0 +1,232 @@
+"""Layers whose weights are shared by every architecture of a super-net.
+
+A super-net layer holds the largest weight any architecture needs and runs, for the sampled
+architecture, on a part of it: the first c channels (Guo et al. 2019, seeds 000/002), or a
+linear interpolation of all channels (seed 002's variant), or the centre of a 3x3 kernel for
+a 1x1 convolution (SINGLE-K, seed 000). `effective_weight` is that part as a plain tensor, so
+a standalone network can be given exactly the weights the super-net computes with (the
+equivalence test).
+
+Which parameter entries an architecture used is recorded while a `ParameterUsage` is active:
+the optimizer updates only those (no gradient, no weight decay, no optimizer-state change
+for the rest: ../seeds/000 section 3).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+SLICING_MODES = ("first", "interpolate")
+
+
+class ParameterUsage:
+    """Boolean masks of the parameter entries used since the last `clear()`.
+
+    A parameter absent from `masks` was used whole (or not at all: then its grad is None).
+    """
+
+    def __init__(self) -> None:
+        self.masks: dict[nn.Parameter, torch.Tensor] = {}
+        self.whole: set[nn.Parameter] = set()
+
+    def mark(self, parameter: nn.Parameter, index: tuple | None = None) -> None:
+        if index is None:
+            self.whole.add(parameter)
+            return
+        mask = self.masks.get(parameter)
+        if mask is None:
+            mask = self.masks[parameter] = torch.zeros(parameter.shape, dtype=torch.bool, device=parameter.device)
+        mask[index] = True
+
+    def mask_of(self, parameter: nn.Parameter) -> torch.Tensor | None:
+        """None when the whole parameter was used."""
+        if parameter in self.whole:
+            return None
+        return self.masks.get(parameter)
+
+    def clear(self) -> None:
+        self.masks.clear()
+        self.whole.clear()
+
+
+_usage: contextvars.ContextVar[ParameterUsage | None] = contextvars.ContextVar("parameter_usage", default=None)
+
+
+@contextmanager
+def recording(usage: ParameterUsage):
+    token = _usage.set(usage)
+    try:
+        yield usage
+    finally:
+        _usage.reset(token)
+
+
+def mark_used(parameter: nn.Parameter, index: tuple | None = None) -> None:
+    usage = _usage.get()
+    if usage is not None:
+        usage.mark(parameter, index)
+
+
+@lru_cache(maxsize=None)
+def _averaging_matrix(full: int, size: int) -> torch.Tensor:
+    """size x full matrix averaging `full` channels into `size` (adaptive average pooling
+    along the channel axis: the moving average of seed 002's interpolation)."""
+    matrix = torch.zeros(size, full)
+    for i in range(size):
+        start = (i * full) // size
+        end = -((-(i + 1) * full) // size)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+@dataclass(frozen=True)
+class BatchNormSettings:
+    """momentum in PyTorch convention (TensorFlow's 0.997 is 0.003 here)."""
+
+    momentum: float = 0.1
+    eps: float = 1e-5
+    affine: bool = True
+    track_running_stats: bool = True
+
+
+class SlicedBatchNorm(nn.Module):
+    """Batch norm over the first c of `channels` channels (statistics and affine sliced).
+
+    With `cumulative` set (BNS-FT), running statistics become the exact average over the
+    batches seen since `restart_statistics()` instead of an exponential moving average.
+    """
+
+    def __init__(self, channels: int, settings: BatchNormSettings) -> None:
+        super().__init__()
+        self.channels = channels
+        self.settings = settings
+        if settings.affine:
+            self.weight = nn.Parameter(torch.ones(channels))
+            self.bias = nn.Parameter(torch.zeros(channels))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if settings.track_running_stats:
+            self.register_buffer("running_mean", torch.zeros(channels))
+            self.register_buffer("running_var", torch.ones(channels))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+        self.cumulative = False
+        self.batches_seen = 0
+
+    def restart_statistics(self) -> None:
+        if self.running_mean is not None:
+            self.running_mean.zero_()
+            self.running_var.fill_(1.0)
+        self.batches_seen = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        weight = bias = None
+        if self.weight is not None:
+            weight, bias = self.weight[:c], self.bias[:c]
+            mark_used(self.weight, (slice(0, c),))
+            mark_used(self.bias, (slice(0, c),))
+        tracking = self.running_mean is not None
+        use_batch_statistics = self.training or not tracking
+        momentum = self.settings.momentum
+        if self.training and self.cumulative:
+            self.batches_seen += 1
+            momentum = 1.0 / self.batches_seen
+        return F.batch_norm(
+            x,
+            self.running_mean[:c] if tracking else None,
+            self.running_var[:c] if tracking else None,
+            weight,
+            bias,
+            use_batch_statistics,
+            momentum,
+            self.settings.eps,
+        )
+
+    def standalone(self, c: int) -> nn.BatchNorm2d:
+        """A plain BatchNorm2d holding this layer's first c channels."""
+        s = self.settings
+        bn = nn.BatchNorm2d(c, eps=s.eps, momentum=s.momentum, affine=s.affine, track_running_stats=s.track_running_stats)
+        with torch.no_grad():
+            if s.affine:
+                bn.weight.copy_(self.weight[:c])
+                bn.bias.copy_(self.bias[:c])
+            if s.track_running_stats:
+                bn.running_mean.copy_(self.running_mean[:c])
+                bn.running_var.copy_(self.running_var[:c])
+        return bn
+
+
+class SlicedConv2d(nn.Module):
+    """A bias-free convolution with max_out x max_in x k x k weights, run on part of them."""
+
+    def __init__(self, max_in: int, max_out: int, kernel: int, slicing: str = "first",
+                 stride: int = 1, dilation: int = 1, groups_per_channel: bool = False) -> None:
+        super().__init__()
+        if slicing not in SLICING_MODES:
+            raise ValueError(f"slicing must be one of {SLICING_MODES}, not {slicing!r}")
+        self.kernel, self.slicing, self.stride, self.dilation = kernel, slicing, stride, dilation
+        self.depthwise = groups_per_channel
+        self.weight = nn.Parameter(torch.empty(max_out, 1 if groups_per_channel else max_in, kernel, kernel))
+        nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")
+
+    def effective_weight(self, c_out: int, c_in: int, kernel: int | None = None) -> torch.Tensor:
+        """The weight used at c_out x c_in channels (kernel 1 of a 3x3 weight: its centre)."""
+        w = self.weight
+        full_out, full_in = w.shape[0], w.shape[1]
+        if self.depthwise:
+            c_in = 1
+        k = self.kernel if kernel is None else kernel
+        k0 = (self.kernel - k) // 2
+        if self.slicing == "first" or (c_out == full_out and c_in == full_in):
+            mark_used(w, (slice(0, c_out), slice(0, c_in), slice(k0, k0 + k), slice(k0, k0 + k)))
+            return w[:c_out, :c_in, k0:k0 + k, k0:k0 + k]
+        mark_used(w)
+        w = w[:, :, k0:k0 + k, k0:k0 + k]
+        if c_out != full_out:
+            w = torch.einsum("of,fikl->oikl", _averaging_matrix(full_out, c_out).to(w), w)
+        if c_in != full_in:
+            w = torch.einsum("if,ofkl->oikl", _averaging_matrix(full_in, c_in).to(w), w)
+        return w
+
+    def forward(self, x: torch.Tensor, c_out: int, kernel: int | None = None) -> torch.Tensor:
+        k = self.kernel if kernel is None else kernel
+        weight = self.effective_weight(c_out, x.shape[1], k)
+        padding = self.dilation * (k - 1) // 2
+        return F.conv2d(x, weight, None, self.stride, padding, self.dilation, x.shape[1] if self.depthwise else 1)
+
+    def standalone(self, c_out: int, c_in: int, kernel: int | None = None) -> nn.Conv2d:
+        k = self.kernel if kernel is None else kernel
+        groups = c_in if self.depthwise else 1
+        conv = nn.Conv2d(c_in, c_out, k, self.stride, self.dilation * (k - 1) // 2, self.dilation, groups, bias=False)
+        with torch.no_grad():
+            conv.weight.copy_(self.effective_weight(c_out, c_in, k))
+        return conv
+
+
+def batchnorm_layers(module: nn.Module) -> list[nn.Module]:
+    return [m for m in module.modules() if isinstance(m, (SlicedBatchNorm, nn.modules.batchnorm._BatchNorm))]
+
+
+def chosen_operations_state(supernet_state: dict, cell) -> dict:
+    """A super-net state with, on every edge (`...edges.<i>.<op>...`), only the operation the
+    cell chose, named as a standalone network names it (`...edges.<i>...`)."""
+    state = {}
+    for name, value in supernet_state.items():
+        parts = name.split(".")
+        if "edges" in parts:
+            k = parts.index("edges")
+            if cell[int(parts[k + 1])] != parts[k + 2]:
+                continue
+            name = ".".join(parts[:k + 2] + parts[k + 3:])
+        state[name] = value
+    return state

@@ -1,0 +1,74 @@
+"""The warehouse rows a training or evaluation worker writes: super-nets, checkpoints.
+
+Each write is its own short transaction on a freshly opened engine, so a DuckDB file is
+locked only for the moment of the write (other processes can read it in between) and a
+PostgreSQL warehouse sees every state change at once.
+"""
+
+from __future__ import annotations
+
+import platform
+import socket
+
+import sqlalchemy as sa
+import torch
+
+import wsdb
+from wsdb.db import warehouse
+from wsdb.errors import WsdbError
+from wsdb.schema import Checkpoint, Supernet, utcnow
+
+
+def code_version() -> str:
+    return f"wsdb {wsdb.__version__}; torch {torch.__version__}; python {platform.python_version()}"
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def register_supernet(url: str, supernet_id: str, space: str, subspace: str, name: str | None,
+                      config_json: str, seed: int, device: torch.device) -> None:
+    with warehouse(url) as engine, engine.begin() as connection:
+        connection.execute(sa.insert(Supernet), [{
+            "id": supernet_id, "search_space": space, "subspace": subspace, "name": name,
+            "config_json": config_json, "seed": seed, "status": "running", "origin": "trained",
+            "code_version": code_version(), "host": socket.gethostname(), "device": describe_device(device),
+            "created_at": utcnow(), "started_at": utcnow(),
+        }])
+
+
+def supernet_row(connection: sa.Connection, supernet: str) -> sa.Row:
+    """The super-net row with this id (or name)."""
+    table = Supernet.__table__
+    rows = connection.execute(sa.select(table).where(sa.or_(table.c.id == supernet, table.c.name == supernet))).all()
+    if not rows:
+        raise WsdbError(f"no super-net with id or name {supernet!r}")
+    if len(rows) > 1:
+        raise WsdbError(f"{len(rows)} super-nets are named {supernet!r}: give the id")
+    return rows[0]
+
+
+def update_supernet(url: str, supernet_id: str, **values) -> None:
+    with warehouse(url) as engine, engine.begin() as connection:
+        connection.execute(sa.update(Supernet).where(Supernet.id == supernet_id).values(**values))
+
+
+def add_checkpoint(url: str, checkpoint_id: str, supernet_id: str, label: str, epoch: int, step: int,
+                   uri: str, sha256: str, size: int) -> None:
+    with warehouse(url) as engine, engine.begin() as connection:
+        connection.execute(sa.insert(Checkpoint), [{
+            "id": checkpoint_id, "supernet_id": supernet_id, "label": label, "epoch": epoch, "step": step,
+            "uri": uri, "sha256": sha256, "size_bytes": size, "created_at": utcnow(),
+        }])
+
+
+def checkpoints_of(connection: sa.Connection, supernet_id: str) -> list[sa.Row]:
+    """The super-net's checkpoints that have a file, oldest first."""
+    table = Checkpoint.__table__
+    return connection.execute(
+        sa.select(table).where(table.c.supernet_id == supernet_id, table.c.uri.is_not(None))
+        .order_by(table.c.epoch, table.c.step)
+    ).all()

@@ -1,0 +1,86 @@
+"""Which architectures a super-net trains at each step (the samplers the seeds compare).
+
+- uniform: uniform over encodings (SPOS / Random-NAS, seed 002), rejected until valid and
+  inside the sub-space;
+- random-a: uniform over canonical architectures of the (sub)space (seed 000's baseline,
+  seed 002's Random-A);
+- pro-rata: canonical architectures with probability proportional to the benchmark
+  network's parameter count (seed 000, after Luo et al. 2019);
+- fairnas: per step, a group in which every position takes each operation exactly once
+  (Chu et al. 2019, adapted to topologies as seed 002), gradients summed over the group;
+- AVG-k (`architectures_per_batch` = k): k draws per step, losses averaged.
+
+random-a and pro-rata draw from the canonical architectures the warehouse holds for the
+(sub)space (`wsdb spaces populate nb101` stores all 423,624 NB101 classes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+
+from wsdb.errors import WsdbError
+from wsdb.trainers.config import TrainingConfig
+
+
+@dataclass
+class CandidatePool:
+    """Canonical architectures of a (sub)space: ids, encodings, benchmark parameter counts."""
+
+    architecture_ids: list[int]
+    encodings: list[str]
+
+    def __len__(self) -> int:
+        return len(self.encodings)
+
+
+def load_pool(connection: sa.Connection, space: str, subspace: str) -> CandidatePool:
+    rows = connection.execute(
+        sa.text(
+            "SELECT a.id, a.canonical_encoding FROM architectures a "
+            "JOIN architecture_subspaces s ON s.architecture_id = a.id "
+            "WHERE a.search_space = :space AND s.subspace = :subspace ORDER BY a.id"
+        ),
+        {"space": space, "subspace": subspace},
+    ).all()
+    if not rows:
+        hint = " (run `wsdb spaces populate nb101`)" if space == "nb101" else ""
+        raise WsdbError(f"the warehouse holds no {space} architectures in sub-space {subspace}{hint}")
+    return CandidatePool([r[0] for r in rows], [r[1] for r in rows])
+
+
+class ArchitectureSampler:
+    """Draws the cells of each training step from one numpy Generator (saved on checkpoints)."""
+
+    def __init__(self, space, config: TrainingConfig, rng: np.random.Generator, pool: CandidatePool | None = None):
+        self.space, self.config, self.rng = space, config, rng
+        self._cells: dict[int, object] = {}
+        self.pool = pool
+        self.probabilities = None
+        if config.sampler in ("random-a", "pro-rata") and pool is None:
+            raise WsdbError(f"sampler {config.sampler} needs the canonical architectures of the sub-space")
+        if config.sampler == "pro-rata":
+            counts = np.array([space.benchmark_parameters(self._cell(i)) for i in range(len(pool))], dtype=np.float64)
+            self.probabilities = counts / counts.sum()
+
+    def _cell(self, index: int):
+        cell = self._cells.get(index)
+        if cell is None:
+            cell = self._cells[index] = self.space.decode(self.pool.encodings[index])
+        return cell
+
+    def _draw(self):
+        sampler = self.config.sampler
+        if sampler == "uniform":
+            return self.space.random_cell(self.rng, self.config.subspace)
+        if sampler == "random-a":
+            return self._cell(int(self.rng.integers(len(self.pool))))
+        return self._cell(int(self.rng.choice(len(self.pool), p=self.probabilities)))
+
+    def next_group(self) -> list:
+        """The cells trained together in the next step."""
+        if self.config.sampler == "fairnas":
+            return self.space.fair_group(self.rng, self.config.subspace)
+        return [self._draw() for _ in range(self.config.architectures_per_batch)]

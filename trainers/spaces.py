@@ -1,0 +1,136 @@
+"""What training needs to know about each search space: its super-net, how to decode a
+stored canonical encoding into the cell the super-net runs, how to draw encodings
+uniformly (SPOS / Random-NAS) and FairNAS groups, and the benchmark network's size.
+
+NB101 cells always run in their canonical form (pruned, canonical vertex order), so every
+isomorphism class uses one path of the super-net whichever encoding was drawn: uniform
+sampling over encodings changes how often a class is trained, not which weights it uses.
+NB201 and ws64 run the drawn encoding as it is (NB201 trains isomorphic cells separately,
+like the benchmark).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from torch import nn
+
+from wsdb.errors import InvalidArchitecture, WsdbError
+from wsdb.spaces import nb101 as nb101_space
+from wsdb.spaces import nb201 as nb201_space
+from wsdb.spaces import ws64 as ws64_space
+from wsdb.trainers import nb101, nb201, ws64
+from wsdb.trainers.config import TrainingConfig
+from wsdb.trainers.layers import BatchNormSettings
+
+
+def batch_norm_settings(config: TrainingConfig) -> BatchNormSettings:
+    return BatchNormSettings(config.bn_momentum, config.bn_eps, config.bn_affine, config.bn_track_running_stats)
+
+
+@dataclass(frozen=True)
+class NB101Training:
+    name = "nb101"
+    upper_triangle = [(i, j) for i in range(7) for j in range(i + 1, 7)]
+
+    def build_supernet(self, config: TrainingConfig, num_classes: int) -> nn.Module:
+        macro = nb101.Macro(config.initial_channels, 3, config.cells_per_stack, num_classes, batch_norm_settings(config))
+        return nb101.NB101Supernet(macro, config.slicing, config.single_kernel)
+
+    def decode(self, encoding: str):
+        return nb101_space.decode(encoding)
+
+    def _raw_topology(self, rng: np.random.Generator) -> list[list[int]]:
+        while True:
+            bits = rng.integers(0, 2, len(self.upper_triangle))
+            if bits.sum() <= nb101_space.MAX_EDGES:
+                matrix = [[0] * 7 for _ in range(7)]
+                for (i, j), bit in zip(self.upper_triangle, bits):
+                    matrix[i][j] = int(bit)
+                return matrix
+
+    def _canonical(self, matrix, ops, subspace: str):
+        try:
+            arch = nb101_space.canonicalize(matrix, ops)
+        except InvalidArchitecture:
+            return None
+        return nb101_space.decode(arch.canonical_encoding) if subspace in arch.subspaces else None
+
+    def random_cell(self, rng: np.random.Generator, subspace: str):
+        """Uniform over valid encodings of the sub-space (nasbench's random_spec, rejected
+        until valid), as the canonical cell."""
+        while True:
+            ops = ["input", *(nb101_space.OPERATIONS[k] for k in rng.integers(0, 3, 5)), "output"]
+            cell = self._canonical(self._raw_topology(rng), ops, subspace)
+            if cell is not None:
+                return cell
+
+    def fair_group(self, rng: np.random.Generator, subspace: str) -> list:
+        """FairNAS adapted to a topology space (seed 002): one valid topology, then three
+        cells in which every vertex takes each operation exactly once."""
+        while True:
+            matrix = self._raw_topology(rng)
+            orders = [rng.permutation(3) for _ in range(5)]
+            cells = [
+                self._canonical(matrix, ["input", *(nb101_space.OPERATIONS[order[k]] for order in orders), "output"], subspace)
+                for k in range(3)
+            ]
+            if all(cell is not None for cell in cells):
+                return cells
+
+    def benchmark_parameters(self, cell) -> int:
+        return nb101.parameter_count(cell)
+
+
+@dataclass(frozen=True)
+class EdgeSpaceTraining:
+    """Spaces whose cells are one operation per edge (nb201, ws64)."""
+
+    name: str
+    operations: tuple
+    num_edges: int
+
+    def build_supernet(self, config: TrainingConfig, num_classes: int) -> nn.Module:
+        bn = batch_norm_settings(config)
+        if self.name == "nb201":
+            return nb201.NB201Supernet(nb201.Macro(config.initial_channels, config.cells_per_stack, num_classes, bn))
+        return ws64.WS64Supernet(ws64.Macro(48, config.initial_channels, config.cells_per_stack, num_classes,
+                                            config.node_merge, bn))
+
+    def decode(self, encoding: str):
+        if self.name == "nb201":
+            return nb201_space.parse_arch_str(encoding)
+        return ws64_space.parse_label(encoding)
+
+    def random_cell(self, rng: np.random.Generator, subspace: str):
+        return tuple(self.operations[k] for k in rng.integers(0, len(self.operations), self.num_edges))
+
+    def fair_group(self, rng: np.random.Generator, subspace: str) -> list:
+        orders = [rng.permutation(len(self.operations)) for _ in range(self.num_edges)]
+        return [tuple(self.operations[order[k]] for order in orders) for k in range(len(self.operations))]
+
+    def benchmark_parameters(self, cell) -> int:
+        if self.name == "nb201":
+            return nb201.parameter_count(cell)
+        return _ws64_parameters(cell)
+
+
+@lru_cache(maxsize=None)
+def _ws64_parameters(cell) -> int:
+    return sum(p.numel() for p in ws64.WS64Network(cell).parameters())
+
+
+TRAINING_SPACES = {
+    "nb101": NB101Training(),
+    "nb201": EdgeSpaceTraining("nb201", nb201_space.OPERATIONS, len(nb201_space.EDGES)),
+    "ws64": EdgeSpaceTraining("ws64", ws64_space.OPERATIONS, len(ws64_space.EDGES)),
+}
+
+
+def training_space(name: str):
+    try:
+        return TRAINING_SPACES[name]
+    except KeyError:
+        raise WsdbError(f"no super-net for search space {name!r}; known: {', '.join(TRAINING_SPACES)}") from None

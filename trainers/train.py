@@ -1,0 +1,228 @@
+"""`wsdb run-supernet`: train a super-net, checkpoint it, record everything in the warehouse.
+
+A run owns three sources of randomness, all saved in every checkpoint: torch's global
+generator only initialises the weights (seeded), a numpy Generator draws architectures, a
+torch Generator orders and augments the data. Resuming from a checkpoint restores model,
+optimizer, schedule position and both generators, so a resumed run computes exactly what
+the uninterrupted run would have (tests/test_trainers.py checks it on CPU).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from wsdb.db import warehouse
+from wsdb.errors import WsdbError
+from wsdb.schema import utcnow
+from wsdb.spaces.registry import get_space
+from wsdb.trainers import records
+from wsdb.trainers.checkpoints import load_checkpoint, location_uri, save_checkpoint
+from wsdb.trainers.config import TrainingConfig
+from wsdb.trainers.data import Dataset, load_dataset
+from wsdb.trainers.layers import ParameterUsage, recording
+from wsdb.trainers.optim import MaskedOptimizer, learning_rate
+from wsdb.trainers.sampling import ArchitectureSampler, load_pool
+from wsdb.trainers.spaces import training_space
+
+
+@dataclass
+class RunOptions:
+    checkpoint_dir: str = "checkpoints"
+    data_dir: str | None = None
+    device: str | None = None
+    progress: bool = True
+    stop_after_epochs: int | None = None  # leave the run resumable after this many epochs
+
+
+def pick_device(requested: str | None) -> torch.device:
+    if requested:
+        device = torch.device(requested)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise WsdbError(f"--device {requested}: CUDA is not available on this machine")
+        return device
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def validate_subspace(space: str, subspace: str) -> None:
+    known = get_space(space).subspaces
+    if subspace not in known:
+        raise WsdbError(f"{space} has no sub-space {subspace!r}; known: {', '.join(known)}")
+
+
+class Trainer:
+    """Everything one training run holds in memory."""
+
+    def __init__(self, url: str, supernet_id: str, config: TrainingConfig, seed: int, options: RunOptions,
+                 device: torch.device) -> None:
+        self.url, self.supernet_id, self.config, self.seed, self.options = url, supernet_id, config, seed, options
+        self.device = device
+        self.space = training_space(config.space)
+        self.data: Dataset = load_dataset(config.dataset, options.data_dir, device, config.train_portion,
+                                          config.synthetic_images)
+        torch.manual_seed(seed)
+        self.model = self.space.build_supernet(config, self.data.num_classes).to(device)
+        self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = MaskedOptimizer(self.model.named_parameters(), config)
+        pool = None
+        if config.sampler in ("random-a", "pro-rata"):
+            with warehouse(url) as engine, engine.connect() as connection:
+                pool = load_pool(connection, config.space, config.subspace)
+        self.sampler = ArchitectureSampler(self.space, config, np.random.Generator(np.random.PCG64(seed)), pool)
+        self.data_generator = torch.Generator().manual_seed(seed)
+        self.usage = ParameterUsage()
+        self.epoch = 0
+        self.step = 0
+        n = len(self.data.train)
+        self.batch_size = min(config.batch_size, n)
+        self.steps_per_epoch = n // self.batch_size
+        self.total_steps = self.steps_per_epoch * config.epochs
+
+    # --- state ----------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        return {
+            "supernet_id": self.supernet_id, "epoch": self.epoch, "step": self.step,
+            "config": self.config.as_json(), "seed": self.seed,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "sampler_rng": self.sampler.rng.bit_generator.state, "data_rng": self.data_generator.get_state(),
+        }
+
+    def restore(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.sampler.rng.bit_generator.state = state["sampler_rng"]
+        self.data_generator.set_state(state["data_rng"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+
+    # --- training -------------------------------------------------------------------------
+
+    def train_step(self, indices: torch.Tensor) -> tuple[float, float]:
+        cells = self.sampler.next_group()
+        x, y = self.data.training_batch(indices, self.data_generator)
+        self.usage.clear()
+        loss_sum, correct = 0.0, 0
+        with recording(self.usage):
+            for cell in cells:
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+                    logits = self.model(x, cell)
+                    loss = F.cross_entropy(logits.float(), y)
+                (loss / len(cells)).backward()
+                loss_sum += loss.item()
+                correct += int((logits.argmax(1) == y).sum())
+        self.optimizer.step(learning_rate(self.config, self.step, self.total_steps), self.usage)
+        self.model.zero_grad(set_to_none=True)
+        self.step += 1
+        return loss_sum / len(cells), correct / (len(cells) * len(y))
+
+    def train_epoch(self) -> dict:
+        self.model.train()
+        order = torch.randperm(len(self.data.train), generator=self.data_generator)
+        started, losses, accuracy = time.perf_counter(), [], []
+        bar = _progress_bar(self.steps_per_epoch, f"epoch {self.epoch + 1}/{self.config.epochs}", self.options.progress)
+        for k in range(self.steps_per_epoch):
+            loss, acc = self.train_step(order[k * self.batch_size:(k + 1) * self.batch_size])
+            losses.append(loss)
+            accuracy.append(acc)
+            bar.update(1)
+        bar.close()
+        self.epoch += 1
+        seconds = time.perf_counter() - started
+        return {"loss": float(np.mean(losses)), "accuracy": float(np.mean(accuracy)), "seconds": seconds,
+                "images_per_second": self.steps_per_epoch * self.batch_size / seconds}
+
+    def save(self) -> None:
+        label = f"epoch-{self.epoch}"
+        uri = f"{location_uri(self.options.checkpoint_dir)}/{self.supernet_id}/{label}.pt"
+        sha256, size = save_checkpoint(uri, self.state())
+        records.add_checkpoint(self.url, uuid.uuid4().hex, self.supernet_id, label, self.epoch, self.step, uri, sha256, size)
+
+    def run(self) -> str:
+        """Train to the configured epochs (or `stop_after_epochs` more); returns the status."""
+        started = time.perf_counter()
+        done_here = 0
+        while self.epoch < self.config.epochs:
+            if self.options.stop_after_epochs is not None and done_here >= self.options.stop_after_epochs:
+                return "stopped"
+            figures = self.train_epoch()
+            done_here += 1
+            if self.epoch % self.config.checkpoint_every == 0 or self.epoch == self.config.epochs:
+                self.save()
+            remaining = (time.perf_counter() - started) / done_here * (self.config.epochs - self.epoch)
+            if self.options.progress:
+                print(f"epoch {self.epoch}/{self.config.epochs}  loss {figures['loss']:.4f}  "
+                      f"accuracy {figures['accuracy']:.4f}  {figures['images_per_second']:.0f} img/s  "
+                      f"ETA {_clock(remaining)}", file=sys.stderr)
+        return "finished"
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _progress_bar(total: int, description: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=description, unit="step", leave=False, disable=not (enabled and sys.stderr.isatty()))
+
+
+def _run_and_record(url: str, trainer_factory, supernet_id: str) -> str:
+    """Build and run a trainer; the super-net row says how it ended (failed: with the error)."""
+    started = time.perf_counter()
+    try:
+        trainer = trainer_factory()
+        status = trainer.run()
+    except BaseException as error:
+        message = f"{type(error).__name__}: {error}"
+        records.update_supernet(url, supernet_id, status="failed", error=message[:2000], finished_at=utcnow())
+        raise
+    values = {"status": status, "error": None}
+    if status == "finished":
+        values["finished_at"] = utcnow()
+    with warehouse(url) as engine, engine.connect() as connection:
+        previous = records.supernet_row(connection, supernet_id).training_seconds or 0.0
+    records.update_supernet(url, supernet_id, training_seconds=previous + time.perf_counter() - started, **values)
+    return supernet_id
+
+
+def run_supernet(url: str, config: TrainingConfig, seed: int = 0, name: str | None = None,
+                 options: RunOptions | None = None) -> str:
+    """Register a super-net and train it; returns its id."""
+    options = options or RunOptions()
+    validate_subspace(config.space, config.subspace)
+    device = pick_device(options.device)
+    supernet_id = uuid.uuid4().hex
+    records.register_supernet(url, supernet_id, config.space, config.subspace, name, config.as_json(), seed, device)
+    return _run_and_record(url, lambda: Trainer(url, supernet_id, config, seed, options, device), supernet_id)
+
+
+def resume_supernet(url: str, supernet: str, options: RunOptions | None = None) -> str:
+    """Continue a stopped or failed run from its newest checkpoint (sha256 verified)."""
+    options = options or RunOptions()
+    with warehouse(url) as engine, engine.connect() as connection:
+        row = records.supernet_row(connection, supernet)
+        if row.origin != "trained":
+            raise WsdbError(f"super-net {row.id} was imported, not trained here: nothing to resume")
+        if row.status == "finished":
+            raise WsdbError(f"super-net {row.id} has finished training: nothing to resume")
+        newest = (records.checkpoints_of(connection, row.id) or [None])[-1]
+    config, device = TrainingConfig.from_json(row.config_json), pick_device(options.device)
+    state = load_checkpoint(newest.uri, newest.sha256, f"super-net {row.id}") if newest else None
+    records.update_supernet(url, row.id, status="running", error=None, host=socket.gethostname(),
+                            device=records.describe_device(device))
+
+    def make() -> Trainer:
+        trainer = Trainer(url, row.id, config, row.seed or 0, options, device)
+        if state is not None:
+            trainer.restore(state)
+        return trainer
+
+    return _run_and_record(url, make, row.id)
