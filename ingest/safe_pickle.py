@@ -23,7 +23,11 @@ _ALLOWED = {
         (f"{prefix}.multiarray", "scalar"),
         (f"{prefix}.numeric", "_frombuffer"),
     )
-} | {("numpy", "ndarray"), ("numpy", "dtype")}
+} | {("numpy", "ndarray"), ("numpy", "dtype")} | {
+    # Protocol-2 pickles written by Python 3 spell bytes as _codecs.encode(text, "latin1"):
+    # a pure function (CIFAR-style batches re-saved by Python 3 use it).
+    ("_codecs", "encode"),
+}
 _ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "str", "bytes", "bool", "slice", "range"}
 
 
