@@ -33,6 +33,9 @@ bench: install
 	$(BIN)/python bench/ingest_nb101.py
 	$(BIN)/python bench/analyses.py
 	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/supernet_nb101.py
+	$(BIN)/python bench/supernet_nb101.py --cells canonical
+	$(BIN)/python bench/parameter_counts.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) build *.egg-info
