@@ -96,6 +96,12 @@ class BatchNormSettings:
     track_running_stats: bool = True
 
 
+def batch_norm(channels: int, settings: BatchNormSettings) -> nn.BatchNorm2d:
+    """A plain BatchNorm2d with these settings (the standalone networks' batch norm)."""
+    return nn.BatchNorm2d(channels, eps=settings.eps, momentum=settings.momentum, affine=settings.affine,
+                          track_running_stats=settings.track_running_stats)
+
+
 class SlicedBatchNorm(nn.Module):
     """Batch norm over the first c of `channels` channels (statistics and affine sliced).
 
@@ -155,7 +161,7 @@ class SlicedBatchNorm(nn.Module):
     def standalone(self, c: int) -> nn.BatchNorm2d:
         """A plain BatchNorm2d holding this layer's first c channels."""
         s = self.settings
-        bn = nn.BatchNorm2d(c, eps=s.eps, momentum=s.momentum, affine=s.affine, track_running_stats=s.track_running_stats)
+        bn = batch_norm(c, s)
         with torch.no_grad():
             if s.affine:
                 bn.weight.copy_(self.weight[:c])

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wsdb.spaces import nb101 as space
-from wsdb.trainers.layers import BatchNormSettings, SlicedBatchNorm, SlicedConv2d
+from wsdb.trainers.layers import BatchNormSettings, batch_norm, SlicedBatchNorm, SlicedConv2d
 
 Cell = tuple[tuple[tuple[int, ...], ...], tuple[str, ...]]  # pruned (matrix, ops)
 KERNEL = {space.CONV3X3: 3, space.CONV1X1: 1}
@@ -105,13 +105,10 @@ class Macro:
         return self.initial_channels * 2 ** (self.stacks - 1)
 
 
-def _batch_norm(c: int, bn: BatchNormSettings) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(c, eps=bn.eps, momentum=bn.momentum, affine=bn.affine, track_running_stats=bn.track_running_stats)
-
 
 class ConvBNReLU(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, bn: BatchNormSettings) -> None:
-        super().__init__(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False), _batch_norm(c_out, bn), nn.ReLU())
+        super().__init__(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False), batch_norm(c_out, bn), nn.ReLU())
 
 
 class StandaloneCell(nn.Module):

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wsdb.spaces import nb201 as space
-from wsdb.trainers.layers import BatchNormSettings, chosen_operations_state
+from wsdb.trainers.layers import BatchNormSettings, batch_norm, chosen_operations_state
 
 Cell = tuple[str, ...]  # the 6 edge operations in space.EDGES order
 CONV_KERNEL = {space.CONV1X1: 1, space.CONV3X3: 3}
@@ -33,13 +33,10 @@ class Macro:
     bn: BatchNormSettings = field(default_factory=BatchNormSettings)
 
 
-def _batch_norm(c: int, bn: BatchNormSettings) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(c, eps=bn.eps, momentum=bn.momentum, affine=bn.affine, track_running_stats=bn.track_running_stats)
-
 
 class ReLUConvBN(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, bn: BatchNormSettings) -> None:
-        super().__init__(nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), _batch_norm(c_out, bn))
+        super().__init__(nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), batch_norm(c_out, bn))
 
 
 class AvgPool3x3(nn.Module):
@@ -100,7 +97,7 @@ class _Skeleton(nn.Module):
     def __init__(self, macro: Macro, make_cell) -> None:
         super().__init__()
         c = macro.channels
-        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), _batch_norm(c, macro.bn))
+        self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False), batch_norm(c, macro.bn))
         layers: list[nn.Module] = []
         for stage in range(3):
             if stage > 0:
@@ -108,7 +105,7 @@ class _Skeleton(nn.Module):
                 c *= 2
             layers.extend(make_cell(c) for _ in range(macro.cells_per_stage))
         self.layers = nn.ModuleList(layers)
-        self.head = nn.Sequential(_batch_norm(c, macro.bn), nn.ReLU())
+        self.head = nn.Sequential(batch_norm(c, macro.bn), nn.ReLU())
         self.classifier = nn.Linear(c, macro.num_classes)
 
     def _run(self, x: torch.Tensor, cell_call) -> torch.Tensor:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wsdb.spaces import ws64 as space
-from wsdb.trainers.layers import BatchNormSettings, chosen_operations_state
+from wsdb.trainers.layers import BatchNormSettings, batch_norm, chosen_operations_state
 
 Cell = tuple[str, str, str]  # operations of O(0,1), O(0,2), O(1,2)
 NODE_MERGES = ("concat", "sum")
@@ -40,9 +40,6 @@ class Macro:
         return 2 * self.channels if self.node_merge == "concat" else self.channels
 
 
-def _batch_norm(c: int, bn: BatchNormSettings) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(c, eps=bn.eps, momentum=bn.momentum, affine=bn.affine, track_running_stats=bn.track_running_stats)
-
 
 def _depthwise_pointwise(c: int, kernel: int, dilation: int, bn: BatchNormSettings) -> list[nn.Module]:
     padding = dilation * (kernel - 1) // 2
@@ -50,7 +47,7 @@ def _depthwise_pointwise(c: int, kernel: int, dilation: int, bn: BatchNormSettin
         nn.ReLU(),
         nn.Conv2d(c, c, kernel, 1, padding, dilation, groups=c, bias=False),
         nn.Conv2d(c, c, 1, bias=False),
-        _batch_norm(c, bn),
+        batch_norm(c, bn),
     ]
 
 
@@ -76,7 +73,7 @@ class _CellBase(nn.Module):
     def __init__(self, c_in: int, macro: Macro) -> None:
         super().__init__()
         self.preprocess = nn.Sequential(nn.ReLU(), nn.Conv2d(c_in, macro.channels, 1, bias=False),
-                                        _batch_norm(macro.channels, macro.bn))
+                                        batch_norm(macro.channels, macro.bn))
         self.node_merge = macro.node_merge
 
     def run(self, x: torch.Tensor, edge) -> torch.Tensor:
@@ -114,8 +111,8 @@ class _Skeleton(nn.Module):
             raise ValueError(f"node_merge must be one of {NODE_MERGES}, not {macro.node_merge!r}")
         s = macro.stem_channels
         self.stem = nn.Sequential(
-            nn.Conv2d(3, s, 3, padding=1, bias=False), _batch_norm(s, macro.bn), nn.ReLU(),
-            nn.Conv2d(s, s, 3, padding=1, bias=False), _batch_norm(s, macro.bn),
+            nn.Conv2d(3, s, 3, padding=1, bias=False), batch_norm(s, macro.bn), nn.ReLU(),
+            nn.Conv2d(s, s, 3, padding=1, bias=False), batch_norm(s, macro.bn),
         )
         c_in = [s] + [macro.cell_output_channels] * (macro.cells - 1)
         self.cells = nn.ModuleList(make_cell(c) for c in c_in)

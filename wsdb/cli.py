@@ -752,7 +752,8 @@ def run_supernet_command(
     channels: Annotated[Optional[int], typer.Option(help="Initial channels (nb101 stem, nb201 C, ws64 cell)")] = None,
     cells: Annotated[Optional[int], typer.Option(help="Cells per stack (nb101), per stage (nb201), in all (ws64)")] = None,
     train_portion: Annotated[Optional[float], typer.Option(help="Portion of the training split used")] = None,
-    dataset: Annotated[Optional[str], typer.Option(help="cifar10, cifar10-valid, cifar100, ImageNet16-120, npz, synthetic")] = None,
+    dataset: Annotated[Optional[str], typer.Option(
+        help="cifar10, cifar10-valid, cifar100, ImageNet16-120, npz, synthetic")] = None,
     checkpoint_every: Annotated[Optional[int], typer.Option(help="Save a checkpoint every N epochs (and at the end)")] = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", help="YAML file of configuration keys "
                            "(README: every key); options given here override it")] = None,
