@@ -30,4 +30,4 @@ def peak_rss_mb() -> float:
 
 
 def report(**figures) -> None:
-    print(json.dumps({**figures, "device": device()}))
+    print(json.dumps({"device": device(), **figures}))

@@ -20,6 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, report  # noqa: E402
+from _common import device as host_device  # noqa: E402
 
 from wsdb.trainers.config import make_config  # noqa: E402
 from wsdb.trainers.evaluate import Evaluator, parse_protocol  # noqa: E402
@@ -90,7 +91,7 @@ def main() -> None:
         bns_ft_seconds_per_architecture=round(float(np.mean(seconds)), 2),
         validation_images=len(trainer.data.valid),
         targets={"training_images_per_second": 560, "bns_ft_seconds_per_architecture": 6.0},
-        torch_device=describe_device(device),
+        device=f"{describe_device(device)} (host: {host_device()})",
         torch=torch.__version__,
     )
 
