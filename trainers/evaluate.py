@@ -44,7 +44,7 @@ from wsdb.trainers import records
 from wsdb.trainers.checkpoints import load_checkpoint, write_bytes
 from wsdb.trainers.config import TrainingConfig
 from wsdb.trainers.data import Dataset, load_dataset
-from wsdb.trainers.layers import ParameterUsage, SlicedBatchNorm, batchnorm_layers, recording
+from wsdb.trainers.layers import ParameterUsage, batchnorm_layers, recording
 from wsdb.trainers.optim import MaskedOptimizer
 from wsdb.trainers.sampling import load_pool
 from wsdb.trainers.spaces import training_space
@@ -100,6 +100,7 @@ class Evaluator:
                  device: torch.device, seed: int, batch_size: int = 1000) -> None:
         self.model, self.data, self.config, self.protocol = model, data, config, protocol
         self.device, self.seed, self.batch_size = device, seed, batch_size
+        self._validation: list[tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def _training_batches(self, count: int, architecture_id: int):
         """Fixed training batches for one architecture (same ones at every rerun)."""
@@ -111,24 +112,18 @@ class Evaluator:
 
     def _reestimate_batch_norm(self, cell, architecture_id: int) -> None:
         layers = batchnorm_layers(self.model)
+        momenta = [layer.momentum for layer in layers]
         for layer in layers:
-            if isinstance(layer, SlicedBatchNorm):
-                layer.restart_statistics()
-                layer.cumulative = True
-            else:
-                layer.reset_running_stats()
-                layer.momentum = None  # PyTorch's cumulative moving average
+            layer.reset_running_stats()
+            layer.momentum = None  # the exact average over the batches since the reset
         self.model.train()
         try:
             with torch.no_grad():
                 for x, _ in self._training_batches(self.protocol.parameters["batches"], architecture_id):
                     self.model(x, cell)
         finally:
-            for layer in layers:
-                if isinstance(layer, SlicedBatchNorm):
-                    layer.cumulative = False
-                else:
-                    layer.momentum = self.config.bn_momentum
+            for layer, momentum in zip(layers, momenta):
+                layer.momentum = momentum
 
     def _fine_tune(self, cell, architecture_id: int) -> None:
         optimizer = MaskedOptimizer(self.model.named_parameters(), TrainingConfig(space=self.config.space, **FINE_TUNING))
@@ -141,11 +136,24 @@ class Evaluator:
             optimizer.step(FINE_TUNING["learning_rate"], usage)
             self.model.zero_grad(set_to_none=True)
 
+    def _changed_by_protocol(self) -> list[torch.Tensor]:
+        """The tensors the protocol overwrites: batch-norm buffers (bns-ft), or everything (ft)."""
+        if self.protocol.name == "bns-ft":
+            return list(self.model.buffers())
+        if self.protocol.name == "ft":
+            return list(self.model.state_dict().values())
+        return []
+
+    def _validation_batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The normalized validation set, made once: every architecture sees the same images."""
+        if self._validation is None:
+            self._validation = list(self.data.validation_batches(self.batch_size))
+        return self._validation
+
     def score(self, cell, architecture_id: int, keep_predictions: bool = False) -> Score:
         started = time.perf_counter()
-        saved = None
-        if self.protocol.name != "no-ft":
-            saved = {k: v.clone() for k, v in self.model.state_dict().items()}
+        changed = self._changed_by_protocol()
+        saved = [t.clone() for t in changed]
         try:
             if self.protocol.name == "bns-ft":
                 self._reestimate_batch_norm(cell, architecture_id)
@@ -154,7 +162,7 @@ class Evaluator:
             self.model.eval()
             losses, predictions = [], []
             with torch.inference_mode():
-                for x, y in self.data.validation_batches(self.batch_size):
+                for x, y in self._validation_batches():
                     logits = self.model(x, cell).float()
                     losses.append(F.cross_entropy(logits, y, reduction="none"))
                     predictions.append(logits.argmax(1))
@@ -165,8 +173,9 @@ class Evaluator:
                 score.predictions = predictions_t.cpu().numpy().astype(np.int16)
                 score.losses = losses_t.cpu().numpy().astype(np.float32)
         finally:
-            if saved is not None:
-                self.model.load_state_dict(saved)
+            with torch.no_grad():
+                for tensor, copy in zip(changed, saved):
+                    tensor.copy_(copy)
         score.seconds = time.perf_counter() - started
         return score
 

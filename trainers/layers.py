@@ -105,14 +105,15 @@ def batch_norm(channels: int, settings: BatchNormSettings) -> nn.BatchNorm2d:
 class SlicedBatchNorm(nn.Module):
     """Batch norm over the first c of `channels` channels (statistics and affine sliced).
 
-    With `cumulative` set (BNS-FT), running statistics become the exact average over the
-    batches seen since `restart_statistics()` instead of an exponential moving average.
+    Speaks nn.BatchNorm2d's interface where evaluation needs it: `reset_running_stats()`, and
+    `momentum = None` for the exact average over the batches seen since the reset (BNS-FT).
     """
 
     def __init__(self, channels: int, settings: BatchNormSettings) -> None:
         super().__init__()
         self.channels = channels
         self.settings = settings
+        self.momentum = settings.momentum
         if settings.affine:
             self.weight = nn.Parameter(torch.ones(channels))
             self.bias = nn.Parameter(torch.zeros(channels))
@@ -125,14 +126,13 @@ class SlicedBatchNorm(nn.Module):
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
-        self.cumulative = False
-        self.batches_seen = 0
+        self.batches_tracked = 0
 
-    def restart_statistics(self) -> None:
+    def reset_running_stats(self) -> None:
         if self.running_mean is not None:
             self.running_mean.zero_()
             self.running_var.fill_(1.0)
-        self.batches_seen = 0
+        self.batches_tracked = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = x.shape[1]
@@ -142,19 +142,19 @@ class SlicedBatchNorm(nn.Module):
             mark_used(self.weight, (slice(0, c),))
             mark_used(self.bias, (slice(0, c),))
         tracking = self.running_mean is not None
-        use_batch_statistics = self.training or not tracking
-        momentum = self.settings.momentum
-        if self.training and self.cumulative:
-            self.batches_seen += 1
-            momentum = 1.0 / self.batches_seen
+        momentum = self.momentum
+        if self.training and tracking:
+            self.batches_tracked += 1
+            if momentum is None:
+                momentum = 1.0 / self.batches_tracked
         return F.batch_norm(
             x,
             self.running_mean[:c] if tracking else None,
             self.running_var[:c] if tracking else None,
             weight,
             bias,
-            use_batch_statistics,
-            momentum,
+            self.training or not tracking,
+            momentum or 0.0,
             self.settings.eps,
         )
 
@@ -173,24 +173,20 @@ class SlicedBatchNorm(nn.Module):
 
 
 class SlicedConv2d(nn.Module):
-    """A bias-free convolution with max_out x max_in x k x k weights, run on part of them."""
+    """A bias-free stride-1 convolution with max_out x max_in x k x k weights, run on part of them."""
 
-    def __init__(self, max_in: int, max_out: int, kernel: int, slicing: str = "first",
-                 stride: int = 1, dilation: int = 1, groups_per_channel: bool = False) -> None:
+    def __init__(self, max_in: int, max_out: int, kernel: int, slicing: str = "first") -> None:
         super().__init__()
         if slicing not in SLICING_MODES:
             raise ValueError(f"slicing must be one of {SLICING_MODES}, not {slicing!r}")
-        self.kernel, self.slicing, self.stride, self.dilation = kernel, slicing, stride, dilation
-        self.depthwise = groups_per_channel
-        self.weight = nn.Parameter(torch.empty(max_out, 1 if groups_per_channel else max_in, kernel, kernel))
+        self.kernel, self.slicing = kernel, slicing
+        self.weight = nn.Parameter(torch.empty(max_out, max_in, kernel, kernel))
         nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")
 
     def effective_weight(self, c_out: int, c_in: int, kernel: int | None = None) -> torch.Tensor:
         """The weight used at c_out x c_in channels (kernel 1 of a 3x3 weight: its centre)."""
         w = self.weight
         full_out, full_in = w.shape[0], w.shape[1]
-        if self.depthwise:
-            c_in = 1
         k = self.kernel if kernel is None else kernel
         k0 = (self.kernel - k) // 2
         if self.slicing == "first" or (c_out == full_out and c_in == full_in):
@@ -205,15 +201,12 @@ class SlicedConv2d(nn.Module):
         return w
 
     def forward(self, x: torch.Tensor, c_out: int, kernel: int | None = None) -> torch.Tensor:
-        k = self.kernel if kernel is None else kernel
-        weight = self.effective_weight(c_out, x.shape[1], k)
-        padding = self.dilation * (k - 1) // 2
-        return F.conv2d(x, weight, None, self.stride, padding, self.dilation, x.shape[1] if self.depthwise else 1)
+        weight = self.effective_weight(c_out, x.shape[1], kernel)
+        return F.conv2d(x, weight, padding=weight.shape[-1] // 2)
 
     def standalone(self, c_out: int, c_in: int, kernel: int | None = None) -> nn.Conv2d:
         k = self.kernel if kernel is None else kernel
-        groups = c_in if self.depthwise else 1
-        conv = nn.Conv2d(c_in, c_out, k, self.stride, self.dilation * (k - 1) // 2, self.dilation, groups, bias=False)
+        conv = nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False)
         with torch.no_grad():
             conv.weight.copy_(self.effective_weight(c_out, c_in, k))
         return conv
@@ -221,6 +214,23 @@ class SlicedConv2d(nn.Module):
 
 def batchnorm_layers(module: nn.Module) -> list[nn.Module]:
     return [m for m in module.modules() if isinstance(m, (SlicedBatchNorm, nn.modules.batchnorm._BatchNorm))]
+
+
+class EdgeChoiceSupernet:
+    """Mixin of super-nets whose cells choose one operation per edge (nb201, ws64): edges are
+    ModuleDicts named `...edges.<i>.<op>...`, the network skeleton provides `_run` and `macro`,
+    and `standalone_network(cell, macro)` is the benchmark's network of one cell."""
+
+    standalone_network: type
+
+    def forward(self, x: torch.Tensor, cell) -> torch.Tensor:
+        return self._run(x, lambda layer, t: layer(t, cell))
+
+    def standalone(self, cell) -> nn.Module:
+        """The standalone network of `cell` holding the weights this super-net uses for it."""
+        net = self.standalone_network(cell, self.macro)
+        net.load_state_dict(chosen_operations_state(self.state_dict(), cell))
+        return net
 
 
 def chosen_operations_state(supernet_state: dict, cell) -> dict:

@@ -195,12 +195,13 @@ class SuperVertex(nn.Module):
         if single_kernel:
             self.conv1x1.conv = self.conv3x3.conv
 
+    def layer(self, op: str) -> SlicedConvBNReLU | None:
+        """The layer of a convolution op (None: max-pool has no weights)."""
+        return {space.CONV3X3: self.conv3x3, space.CONV1X1: self.conv1x1}.get(op)
+
     def operate(self, op: str, x: torch.Tensor, c: int) -> torch.Tensor:
-        if op == space.CONV3X3:
-            return self.conv3x3(x, c)
-        if op == space.CONV1X1:
-            return self.conv1x1(x, c, kernel=1)
-        return max_pool_3x3(x)
+        layer = self.layer(op)
+        return max_pool_3x3(x) if layer is None else layer(x, c, KERNEL[op])
 
 
 class SuperCell(nn.Module):
@@ -213,16 +214,15 @@ class SuperCell(nn.Module):
         )
         self.output_projection = SlicedConvBNReLU(c_in, c_out, 1, bn, slicing)
 
-    def _project(self, n: int):
-        def project(v: int, x: torch.Tensor, c: int) -> torch.Tensor:
-            layer = self.output_projection if v == n - 1 else self.vertices[v - 1].projection
-            return layer(x, c)
-        return project
+    def _projection(self, v: int, n: int) -> SlicedConvBNReLU:
+        """The projection of the cell input into vertex v of an n-vertex cell."""
+        return self.output_projection if v == n - 1 else self.vertices[v - 1].projection
 
     def forward(self, x: torch.Tensor, cell: Cell) -> torch.Tensor:
         matrix, ops = cell
+        n = len(matrix)
         channels = vertex_channels(self.c_in, self.c_out, matrix)
-        return run_cell(matrix, channels, x, self._project(len(matrix)),
+        return run_cell(matrix, channels, x, lambda v, t, c: self._projection(v, n)(t, c),
                         lambda v, t, c: self.vertices[v - 1].operate(ops[v], t, c))
 
     def standalone(self, cell: Cell, bn: BatchNormSettings) -> StandaloneCell:
@@ -231,10 +231,9 @@ class SuperCell(nn.Module):
         out = StandaloneCell(cell, self.c_in, self.c_out, bn)
         for v in range(1, n):
             if matrix[0][v]:
-                layer = self.output_projection if v == n - 1 else self.vertices[v - 1].projection
-                out.projections[str(v)] = layer.standalone(self.c_in, out.channels[v])
+                out.projections[str(v)] = self._projection(v, n).standalone(self.c_in, out.channels[v])
             if v < n - 1 and ops[v] in KERNEL:
-                layer = self.vertices[v - 1].conv3x3 if ops[v] == space.CONV3X3 else self.vertices[v - 1].conv1x1
+                layer = self.vertices[v - 1].layer(ops[v])
                 out.operations[str(v)] = layer.standalone(out.channels[v], out.channels[v], KERNEL[ops[v]])
         return out
 

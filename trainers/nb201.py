@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wsdb.spaces import nb201 as space
-from wsdb.trainers.layers import BatchNormSettings, batch_norm, chosen_operations_state
+from wsdb.trainers.layers import BatchNormSettings, EdgeChoiceSupernet, batch_norm
 
 Cell = tuple[str, ...]  # the 6 edge operations in space.EDGES order
 CONV_KERNEL = {space.CONV1X1: 1, space.CONV3X3: 3}
@@ -107,6 +107,7 @@ class _Skeleton(nn.Module):
         self.layers = nn.ModuleList(layers)
         self.head = nn.Sequential(batch_norm(c, macro.bn), nn.ReLU())
         self.classifier = nn.Linear(c, macro.num_classes)
+        self.macro = macro
 
     def _run(self, x: torch.Tensor, cell_call) -> torch.Tensor:
         x = self.stem(x)
@@ -137,18 +138,11 @@ class SuperCell201(nn.Module):
         return run_cell(x, lambda i, t: None if cell[i] == space.NONE else self.edges[i][cell[i]](t))
 
 
-class NB201Supernet(_Skeleton):
+class NB201Supernet(EdgeChoiceSupernet, _Skeleton):
+    standalone_network = NB201Network
+
     def __init__(self, macro: Macro = Macro()) -> None:
         super().__init__(macro, lambda c: SuperCell201(c, macro.bn))
-        self.macro = macro
-
-    def forward(self, x: torch.Tensor, cell: Cell) -> torch.Tensor:
-        return self._run(x, lambda layer, t: layer(t, cell))
-
-    def standalone(self, cell: Cell) -> NB201Network:
-        net = NB201Network(cell, self.macro)
-        net.load_state_dict(chosen_operations_state(self.state_dict(), cell))
-        return net
 
 
 def parameter_count(cell: Cell, macro: Macro = Macro()) -> int:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wsdb.spaces import ws64 as space
-from wsdb.trainers.layers import BatchNormSettings, batch_norm, chosen_operations_state
+from wsdb.trainers.layers import BatchNormSettings, EdgeChoiceSupernet, batch_norm
 
 Cell = tuple[str, str, str]  # operations of O(0,1), O(0,2), O(1,2)
 NODE_MERGES = ("concat", "sum")
@@ -134,14 +134,8 @@ class WS64Network(_Skeleton):
         return self._run(x, lambda layer, t: layer(t))
 
 
-class WS64Supernet(_Skeleton):
+class WS64Supernet(EdgeChoiceSupernet, _Skeleton):
+    standalone_network = WS64Network
+
     def __init__(self, macro: Macro = Macro()) -> None:
         super().__init__(macro, lambda c: SuperCell64(c, macro))
-
-    def forward(self, x: torch.Tensor, cell: Cell) -> torch.Tensor:
-        return self._run(x, lambda layer, t: layer(t, cell))
-
-    def standalone(self, cell: Cell) -> WS64Network:
-        net = WS64Network(cell, self.macro)
-        net.load_state_dict(chosen_operations_state(self.state_dict(), cell))
-        return net
