@@ -16,12 +16,14 @@ import uuid
 from dataclasses import dataclass
 
 import numpy as np
+import sqlalchemy as sa
 import torch
 import torch.nn.functional as F
 
 from wsdb.db import warehouse
 from wsdb.errors import WsdbError
-from wsdb.schema import utcnow
+from wsdb.ingest.common import progress_bar
+from wsdb.schema import Supernet, utcnow
 from wsdb.spaces.registry import get_space
 from wsdb.trainers import records
 from wsdb.trainers.checkpoints import load_checkpoint, location_uri, save_checkpoint
@@ -104,19 +106,21 @@ class Trainer:
 
     # --- training -------------------------------------------------------------------------
 
-    def train_step(self, indices: torch.Tensor) -> tuple[float, float]:
+    def train_step(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimizer step; returns the mean loss and accuracy over its cells as tensors on
+        the device (read once per epoch: no synchronisation per step on a GPU)."""
         cells = self.sampler.next_group()
         x, y = self.data.training_batch(indices, self.data_generator)
         self.usage.clear()
-        loss_sum, correct = 0.0, 0
+        loss_sum = correct = 0
         with recording(self.usage):
             for cell in cells:
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
                     logits = self.model(x, cell)
                     loss = F.cross_entropy(logits.float(), y)
                 (loss / len(cells)).backward()
-                loss_sum += loss.item()
-                correct += int((logits.argmax(1) == y).sum())
+                loss_sum = loss_sum + loss.detach()
+                correct = correct + (logits.argmax(1) == y).sum()
         self.optimizer.step(learning_rate(self.config, self.step, self.total_steps), self.usage)
         self.model.zero_grad(set_to_none=True)
         self.step += 1
@@ -125,17 +129,19 @@ class Trainer:
     def train_epoch(self) -> dict:
         self.model.train()
         order = torch.randperm(len(self.data.train), generator=self.data_generator)
-        started, losses, accuracy = time.perf_counter(), [], []
-        bar = _progress_bar(self.steps_per_epoch, f"epoch {self.epoch + 1}/{self.config.epochs}", self.options.progress)
-        for k in range(self.steps_per_epoch):
-            loss, acc = self.train_step(order[k * self.batch_size:(k + 1) * self.batch_size])
-            losses.append(loss)
-            accuracy.append(acc)
-            bar.update(1)
-        bar.close()
+        started = time.perf_counter()
+        loss_total = accuracy_total = 0
+        with progress_bar(self.steps_per_epoch, "step", f"epoch {self.epoch + 1}/{self.config.epochs}",
+                          self.options.progress) as bar:
+            for k in range(self.steps_per_epoch):
+                loss, accuracy = self.train_step(order[k * self.batch_size:(k + 1) * self.batch_size])
+                loss_total = loss_total + loss
+                accuracy_total = accuracy_total + accuracy
+                bar.update(1)
         self.epoch += 1
         seconds = time.perf_counter() - started
-        return {"loss": float(np.mean(losses)), "accuracy": float(np.mean(accuracy)), "seconds": seconds,
+        return {"loss": float(loss_total) / self.steps_per_epoch,
+                "accuracy": float(accuracy_total) / self.steps_per_epoch, "seconds": seconds,
                 "images_per_second": self.steps_per_epoch * self.batch_size / seconds}
 
     def save(self) -> None:
@@ -168,12 +174,6 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def _progress_bar(total: int, description: str, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=description, unit="step", leave=False, disable=not (enabled and sys.stderr.isatty()))
-
-
 def _run_and_record(url: str, trainer_factory, supernet_id: str) -> str:
     """Build and run a trainer; the super-net row says how it ended (failed: with the error)."""
     started = time.perf_counter()
@@ -187,9 +187,9 @@ def _run_and_record(url: str, trainer_factory, supernet_id: str) -> str:
     values = {"status": status, "error": None}
     if status == "finished":
         values["finished_at"] = utcnow()
-    with warehouse(url) as engine, engine.connect() as connection:
-        previous = records.supernet_row(connection, supernet_id).training_seconds or 0.0
-    records.update_supernet(url, supernet_id, training_seconds=previous + time.perf_counter() - started, **values)
+    elapsed = time.perf_counter() - started
+    records.update_supernet(url, supernet_id, training_seconds=sa.func.coalesce(Supernet.training_seconds, 0.0) + elapsed,
+                            **values)
     return supernet_id
 
 
