@@ -441,7 +441,6 @@ def query(
     Examples: wsdb query --list; wsdb query correlation --param protocol=bns-ft:4 --csv rho.csv
     """
     from wsdb import analysis, duck
-    from wsdb.output import Format
 
     if list_:
         rows = [
@@ -475,7 +474,6 @@ def sql(
     Example: wsdb sql "SELECT subspace, COUNT(*) FROM architecture_subspaces GROUP BY ALL"
     """
     from wsdb import duck
-    from wsdb.output import Format
 
     with duck.connect(database.resolve_url(db), read_only=not write_access) as con:
         table = duck.run(con, statement)
@@ -494,7 +492,6 @@ def export(
     Example: wsdb export proxy_vs_truth --parquet proxy_vs_truth.parquet
     """
     from wsdb import duck
-    from wsdb.output import Format
 
     if not (csv_file or parquet_file):
         raise WsdbError("export needs --csv FILE or --parquet FILE")
