@@ -209,23 +209,35 @@ def module_hash(matrix: Matrix, ops: Ops) -> str:
 def canonical_order(matrix: Matrix, hashes: list[str]) -> list[int]:
     """A topological order that picks, among ready vertices, the smallest vertex hash.
 
-    Equal hashes mark vertices that refinement cannot tell apart (automorphic in every
-    NB101 cell), so the choice between them does not change the resulting encoding.
+    Vertices with equal hashes are alike to refinement, yet where they sit relative to the
+    vertices already placed can differ (two symmetric branches: after the first branch's
+    head, its own child must come before the other branch's). So each such tie is tried and
+    the order giving the smallest relabelled matrix wins; the result is the same for every
+    numbering of the cell. Ties are rare and small (at most 5 intermediate vertices).
     """
     n = len(matrix)
-    missing_preds = [sum(matrix[u][v] for u in range(n)) for v in range(n)]
-    ready = [0]
-    order = []
-    while ready:
-        ready.sort(key=lambda v: (hashes[v], v))
-        v = ready.pop(0)
-        order.append(v)
-        for w in range(n):
-            if matrix[v][w]:
-                missing_preds[w] -= 1
-                if missing_preds[w] == 0:
-                    ready.append(w)
-    return order
+    best: tuple | None = None
+
+    def extend(order: list[int], missing_preds: list[int], ready: list[int]) -> None:
+        nonlocal best
+        if not ready:
+            key = tuple(tuple(matrix[i][j] for j in order) for i in order)
+            if best is None or key < best[0]:
+                best = (key, order)
+            return
+        lowest = min(hashes[v] for v in ready)
+        for v in sorted(v for v in ready if hashes[v] == lowest):
+            missing = list(missing_preds)
+            still_ready = [u for u in ready if u != v]
+            for w in range(n):
+                if matrix[v][w]:
+                    missing[w] -= 1
+                    if missing[w] == 0:
+                        still_ready.append(w)
+            extend(order + [v], missing, still_ready)
+
+    extend([], [sum(matrix[u][v] for u in range(n)) for v in range(n)], [0])
+    return best[1]
 
 
 def encode(matrix: Matrix, ops: Ops) -> str:
