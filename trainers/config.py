@@ -66,8 +66,11 @@ class TrainingConfig:
     checkpoint_every: int = 1  # epochs
     extra: dict = field(default_factory=dict)  # free-form notes kept with the configuration
 
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
     def as_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return json.dumps(self.as_dict(), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "TrainingConfig":

@@ -48,7 +48,7 @@ from wsdb.trainers.layers import ParameterUsage, batchnorm_layers, recording
 from wsdb.trainers.optim import MaskedOptimizer
 from wsdb.trainers.sampling import load_pool
 from wsdb.trainers.spaces import training_space
-from wsdb.trainers.train import pick_device
+from wsdb.trainers.train import check_keep_going, pick_device
 
 FINE_TUNING = {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "weight_decay": 0.0}
 FLUSH_EVERY = 25  # architectures per transaction
@@ -308,7 +308,10 @@ def _write_predictions(url: str, checkpoint, protocol_id: str, sample: str, labe
 def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str | None = None, n: int | None = None,
                       seed: int = 0, checkpoint: str = "latest", save_predictions: bool = False,
                       data_dir: str | None = None, device: str | None = None, batch_size: int = 1000,
-                      progress: bool = True) -> EvaluationSummary:
+                      progress: bool = True, keep_going=None) -> EvaluationSummary:
+    """Score a sample (or N random architectures) with checkpoints of a trained super-net.
+    `keep_going` is asked before each architecture (a worker's lease); False raises
+    RunInterrupted (scores are stored every FLUSH_EVERY architectures; a rerun skips them)."""
     protocol = parse_protocol(protocol_text)
     if (sample is None) == (n is None):
         raise WsdbError("give exactly one of --sample NAME or --n COUNT")
@@ -345,6 +348,7 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
         evaluator = Evaluator(model, data, config, protocol, torch_device, row.seed or 0, batch_size)
         pending, kept = [], []
         for i, (architecture_id, encoding) in enumerate(todo, start=1):
+            check_keep_going(keep_going)
             score = evaluator.score(space.decode(encoding), architecture_id, keep_predictions=want_file)
             if architecture_id not in done:
                 pending.append((architecture_id, score))

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import sqlalchemy as sa
@@ -42,6 +43,17 @@ class RunOptions:
     device: str | None = None
     progress: bool = True
     stop_after_epochs: int | None = None  # leave the run resumable after this many epochs
+    keep_going: Callable[[], bool] | None = None  # asked before every step; False interrupts the run
+
+
+class RunInterrupted(Exception):
+    """The run was asked to stop (its worker lost the job's lease or is being stopped). The
+    super-net row is left alone: the job's next holder may already be running it."""
+
+
+def check_keep_going(keep_going: Callable[[], bool] | None) -> None:
+    if keep_going is not None and not keep_going():
+        raise RunInterrupted("asked to stop")
 
 
 def pick_device(requested: str | None) -> torch.device:
@@ -134,6 +146,7 @@ class Trainer:
         with progress_bar(self.steps_per_epoch, "step", f"epoch {self.epoch + 1}/{self.config.epochs}",
                           self.options.progress) as bar:
             for k in range(self.steps_per_epoch):
+                check_keep_going(self.options.keep_going)
                 loss, accuracy = self.train_step(order[k * self.batch_size:(k + 1) * self.batch_size])
                 loss_total = loss_total + loss
                 accuracy_total = accuracy_total + accuracy
@@ -145,6 +158,7 @@ class Trainer:
                 "images_per_second": self.steps_per_epoch * self.batch_size / seconds}
 
     def save(self) -> None:
+        check_keep_going(self.options.keep_going)
         label = f"epoch-{self.epoch}"
         uri = f"{location_uri(self.options.checkpoint_dir)}/{self.supernet_id}/{label}.pt"
         sha256, size = save_checkpoint(uri, self.state())
@@ -180,6 +194,8 @@ def _run_and_record(url: str, trainer_factory, supernet_id: str) -> str:
     try:
         trainer = trainer_factory()
         status = trainer.run()
+    except RunInterrupted:
+        raise
     except BaseException as error:
         message = f"{type(error).__name__}: {error}"
         records.update_supernet(url, supernet_id, status="failed", error=message[:2000], finished_at=utcnow())
@@ -194,12 +210,13 @@ def _run_and_record(url: str, trainer_factory, supernet_id: str) -> str:
 
 
 def run_supernet(url: str, config: TrainingConfig, seed: int = 0, name: str | None = None,
-                 options: RunOptions | None = None) -> str:
-    """Register a super-net and train it; returns its id."""
+                 options: RunOptions | None = None, supernet_id: str | None = None) -> str:
+    """Register a super-net (under a given id, e.g. one a training job chose at submission)
+    and train it; returns its id."""
     options = options or RunOptions()
     validate_subspace(config.space, config.subspace)
     device = pick_device(options.device)
-    supernet_id = uuid.uuid4().hex
+    supernet_id = supernet_id or uuid.uuid4().hex
     records.register_supernet(url, supernet_id, config.space, config.subspace, name, config.as_json(), seed, device)
     return _run_and_record(url, lambda: Trainer(url, supernet_id, config, seed, options, device), supernet_id)
 

@@ -16,9 +16,11 @@ import sqlalchemy as sa
 import typer
 
 from wsdb import db as database
+from wsdb.cli_options import CsvOption, DbOption, JsonOption
 from wsdb.errors import WsdbError
 from wsdb.output import Format, emit_record, emit_rows, pick_format
 from wsdb.populate import FAST_SPACES
+from wsdb.queue_cli import jobs_app, submit_app, worker
 
 app = typer.Typer(
     help="wsdb: a warehouse of canonical architectures, benchmark ground truth, super-nets and "
@@ -44,18 +46,10 @@ report_app = typer.Typer(help="Reports in the layout of the seeds' tables.", no_
 app.add_typer(report_app, name="report")
 plot_app = typer.Typer(help="PNG figures (headless matplotlib).", no_args_is_help=True)
 app.add_typer(plot_app, name="plot")
+app.add_typer(submit_app, name="submit")
+app.add_typer(jobs_app, name="jobs")
+app.command("worker")(worker)
 
-DbOption = Annotated[
-    Optional[str],
-    typer.Option(
-        "--db",
-        help="Warehouse: a DuckDB file path or a SQLAlchemy URL (postgresql+psycopg://...). "
-        "Default: $WSDB_URL, else ./wsdb.duckdb.",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
 
 
 @app.command()

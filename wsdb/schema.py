@@ -270,13 +270,17 @@ class ArchitectureSampleMember(Base):
 
 
 class Job(Base):
-    """Work for training/evaluation workers (claimed with a lease, retried on expiry)."""
+    """Work for training/evaluation workers (claimed with a lease, reclaimed on expiry).
+
+    attempts counts the claims that count against max_attempts (a worker that releases its
+    job on SIGTERM gives its claim back); job_attempts has a row for every claim.
+    """
 
     __tablename__ = "jobs"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String)  # train, evaluate
     payload_json: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String)  # queued, running, done, failed
+    status: Mapped[str] = mapped_column(String)  # queued, running, done, failed, cancelled
     priority: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
@@ -288,6 +292,27 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sweep: Mapped[str | None] = mapped_column(Text)  # the sweep that submitted it
+    name: Mapped[str | None] = mapped_column(Text)  # readable: the super-net it trains or evaluates
+    depends_on: Mapped[str | None] = mapped_column(String(32))  # claimable once that job is done
+
+
+class JobAttempt(Base):
+    """One claim of a job by a worker: where it ran and how it ended (running, done, failed,
+    lost: its lease expired, released: the worker gave it back on SIGTERM)."""
+
+    __tablename__ = "job_attempts"
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)  # counts every claim, from 1
+    worker: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str | None] = mapped_column(Text)
+    cluster_job: Mapped[str | None] = mapped_column(Text)  # e.g. Slurm 1234_7
+    outcome: Mapped[str] = mapped_column(String)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class SearchRun(Base):

@@ -1,0 +1,108 @@
+"""Sweeps: the training jobs of a study, from one YAML file, and evaluation jobs after them.
+
+    name: subspaces            # the sweep's name: `wsdb jobs --sweep`, super-net names
+    base: {space: nb101, epochs: 432}          # configuration keys of every run
+    grid:                      # every combination; `seed` or any configuration key
+      seed: [0, 1, 2, 3, 4]
+      subspace: [A1, A2, A3, A4, FULL, RES, NRES]
+    variants:                  # optional: named sets of configuration keys, crossed with the grid
+      baseline: {}
+      fairnas: {sampler: fairnas}
+    evaluate:                  # optional: evaluation jobs, each claimable once its training is done
+      - {protocol: "bns-ft:4", n: 1000}
+
+Every configuration is validated here, at submission, so a typo fails before any job is
+queued. Each training job carries the id its super-net will have: a job claimed again
+after a crash resumes that super-net instead of starting another. Super-nets are named
+`<sweep>/<variant>/<key>=<value>,...` (grid keys in file order; no variant part when the
+sweep has no variants).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from pathlib import Path
+
+from wsdb import jobs
+from wsdb.errors import WsdbError
+from wsdb.trainers.config import TrainingConfig, make_config, read_config_file
+
+SWEEP_KEYS = ("name", "base", "grid", "variants", "evaluate")
+EVALUATION_KEYS = ("protocol", "n", "sample", "seed", "checkpoint", "save_predictions", "batch_size")
+
+
+def read_sweep(path: Path) -> dict:
+    sweep = read_config_file(path)
+    unknown = sorted(set(sweep) - set(SWEEP_KEYS))
+    if unknown:
+        raise WsdbError(f"{path}: unknown sweep key(s) {', '.join(unknown)}; a sweep has {', '.join(SWEEP_KEYS)}")
+    return sweep
+
+
+def _mapping(value, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise WsdbError(f"sweep: {what} must be a mapping")
+    return value
+
+
+def _grid(grid: dict) -> list[dict]:
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise WsdbError(f"sweep: grid key {key!r} must be a non-empty list")
+    return [dict(zip(grid, combination)) for combination in itertools.product(*grid.values())]
+
+
+def evaluation_payload(supernet_id: str, values: dict) -> dict:
+    """An evaluate job's payload, checked as `wsdb evaluate` checks its options."""
+    from wsdb.trainers.evaluate import parse_protocol
+
+    unknown = sorted(set(values) - set(EVALUATION_KEYS))
+    if unknown:
+        raise WsdbError(f"evaluation: unknown key(s) {', '.join(unknown)}; known: {', '.join(EVALUATION_KEYS)}")
+    if "protocol" not in values:
+        raise WsdbError("evaluation: give a protocol (no-ft, bns-ft:B, ft:S)")
+    if (values.get("n") is None) == (values.get("sample") is None):
+        raise WsdbError("evaluation: give exactly one of n or sample")
+    parse_protocol(str(values["protocol"]))
+    return {"supernet": supernet_id, "protocol": str(values["protocol"]), "n": values.get("n"),
+            "sample": values.get("sample"), "seed": int(values.get("seed", 0)),
+            "checkpoint": str(values.get("checkpoint", "latest")),
+            "save_predictions": bool(values.get("save_predictions", False)),
+            "batch_size": int(values.get("batch_size", 1000))}
+
+
+def expand(sweep: dict, checkpoint_dir: str, priority: int = 0, max_attempts: int = 3) -> list[jobs.NewJob]:
+    """The sweep's jobs: one training job per (variant, grid point), and its evaluations."""
+    name = sweep.get("name")
+    if not name or not isinstance(name, str):
+        raise WsdbError("sweep: give it a name (name: ... in the file, or --name)")
+    base = _mapping(sweep.get("base"), "base")
+    variants = _mapping(sweep.get("variants"), "variants") or {"": {}}
+    evaluations = sweep.get("evaluate") or []
+    if isinstance(evaluations, dict):
+        evaluations = [evaluations]
+    points = _grid(_mapping(sweep.get("grid"), "grid"))
+    new_jobs: list[jobs.NewJob] = []
+    for variant, values in variants.items():
+        for point in points:
+            settings = {**base, **_mapping(values, f"variant {variant!r}"), **point}
+            seed = int(settings.pop("seed", 0))
+            try:
+                config: TrainingConfig = make_config(settings)
+            except WsdbError as error:
+                raise WsdbError(f"sweep {name}, variant {variant}, {point}: {error}") from None
+            label = ",".join(f"{k}={v}" for k, v in point.items())
+            run_name = "/".join(part for part in (name, variant, label) if part)
+            supernet_id = uuid.uuid4().hex
+            training = jobs.NewJob("train", {"supernet_id": supernet_id, "config": config.as_dict(), "seed": seed,
+                                             "name": run_name, "checkpoint_dir": checkpoint_dir},
+                                   name=run_name, sweep=name, priority=priority, max_attempts=max_attempts)
+            new_jobs.append(training)
+            for evaluation in evaluations:
+                payload = evaluation_payload(supernet_id, _mapping(evaluation, "an evaluate entry"))
+                new_jobs.append(jobs.NewJob("evaluate", payload, name=f"{run_name} {payload['protocol']}", sweep=name,
+                                            priority=priority, max_attempts=max_attempts, depends_on=training.id))
+    return new_jobs
