@@ -10,6 +10,7 @@ array as processes on this machine (how the tests exercise this path without Slu
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -57,6 +58,8 @@ def launch_workers(url: str, options: WorkerOptions, cluster: str, workers: int,
         import submitit
     except ImportError:
         raise WsdbError("launching workers needs submitit: pip install 'wsdb[cluster]'") from None
+    if cluster == "slurm" and not (shutil.which("sbatch") and shutil.which("srun")):
+        raise WsdbError("--launch slurm: sbatch/srun not found; run this on a Slurm login node")
     executor = submitit.AutoExecutor(folder=str(log_dir / "%j"), cluster=cluster)
     executor.update_parameters(**executor_parameters(cluster, workers, resources))
     task_options = replace(options, drain=True)

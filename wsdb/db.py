@@ -7,6 +7,7 @@ migrated silently: opening one that is behind fails and names `wsdb db upgrade`.
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from alembic.script import ScriptDirectory
 from wsdb.errors import DatabaseError
 
 DEFAULT_DATABASE = "wsdb.duckdb"
+DUCKDB_LOCK_WAIT_SECONDS = 30.0
 URL_ENVIRONMENT_VARIABLE = "WSDB_URL"
 
 
@@ -132,19 +134,27 @@ def upgrade_database(url: str) -> str:
 
 
 def _connect(url: str) -> sa.Engine:
-    engine = create_engine(url)
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.OperationalError as exc:
-        engine.dispose()
-        raise DatabaseError(f"cannot open {describe_url(url)}: {str(exc.orig).splitlines()[0]}") from None
-    except Exception as exc:  # duckdb raises its own IOException (e.g. the file is locked)
-        engine.dispose()
-        if type(exc).__module__.startswith(("duckdb", "_duckdb")):
-            raise DatabaseError(f"cannot open {describe_url(url)}: {str(exc).splitlines()[0]}") from None
-        raise
-    return engine
+    """An engine whose first connection has succeeded. A DuckDB file that another process
+    holds (a worker writing a checkpoint row, a `wsdb jobs` reading the queue) is retried
+    for up to DUCKDB_LOCK_WAIT_SECONDS: every wsdb command holds it only for moments."""
+    waited, pause = 0.0, 0.02
+    while True:
+        engine = create_engine(url)
+        try:
+            with engine.connect():
+                return engine
+        except Exception as exc:  # OperationalError, or duckdb's own IOException (a locked file)
+            engine.dispose()
+            cause = exc.orig if isinstance(exc, sa.exc.OperationalError) else exc
+            if cause is exc and not type(exc).__module__.startswith(("duckdb", "_duckdb")):
+                raise
+            message = str(cause).splitlines()[0]
+            if "Could not set lock" not in message or waited >= DUCKDB_LOCK_WAIT_SECONDS:
+                after = f" (after waiting {waited:.0f} s)" if waited else ""
+                raise DatabaseError(f"cannot open {describe_url(url)}{after}: {message}") from None
+            time.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 0.5)
 
 
 def open_engine(url: str) -> sa.Engine:
