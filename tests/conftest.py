@@ -3,10 +3,7 @@ real PostgreSQL server started on loopback for the session (Debian's postgresql 
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import uuid
@@ -17,6 +14,8 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(REPO / "tools"))
+import throwaway_postgres  # noqa: E402  (tools/ is not a package)
 
 
 @pytest.fixture(scope="session")
@@ -43,52 +42,18 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> sub
     )
 
 
-def _postgres_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory):
     """A throwaway PostgreSQL cluster on 127.0.0.1; yields a URL template without database.
 
     Skipped when PostgreSQL is not installed, unless WSDB_REQUIRE_POSTGRES=1 (CI sets it).
     """
-    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
-    if not (initdb and pg_ctl):
+    if not throwaway_postgres.available():
         if os.environ.get("WSDB_REQUIRE_POSTGRES") == "1":
             pytest.fail("PostgreSQL is required (WSDB_REQUIRE_POSTGRES=1) but initdb/pg_ctl are not installed")
         pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    base = tmp_path_factory.mktemp("postgres")
-    data = base / "data"
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root: run the server as 'postgres'
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(base, "postgres")
-        base.chmod(0o755)
-        for parent in base.parents:
-            if parent == Path("/"):
-                break
-            parent.chmod(parent.stat().st_mode | 0o005)
-    port = _free_port()
-    subprocess.run([*as_user, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True)
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
-                   check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+    with throwaway_postgres.throwaway_postgres(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
 
 
 @pytest.fixture
