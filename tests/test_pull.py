@@ -69,3 +69,29 @@ def test_pull_cli_errors(tmp_path, postgres_url):
     assert result.returncode == 1 and "--to must be a DuckDB file" in result.stderr
     missing = run_cli("pull", "--from", str(tmp_path / "absent.duckdb"), "--to", str(tmp_path / "t.duckdb"))
     assert missing.returncode == 1 and "no warehouse at" in missing.stderr
+
+
+def test_a_second_pull_updates_what_workers_changed(postgres_url, duckdb_url):
+    from wsdb import jobs
+
+    database.init_database(postgres_url)
+    with database.warehouse(postgres_url) as engine, engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO supernets (id, search_space, config_json, status, origin, created_at) "
+            "VALUES ('a1', 'nb201', '{}', 'running', 'trained', now())"))
+        (job_id,) = jobs.submit(connection, [jobs.NewJob("train", {"supernet_id": "a1"})])
+        jobs.claim(connection, jobs.WorkerIdentity("w", "host", 1), 60.0)
+    assert pull(postgres_url, duckdb_url)["jobs"] == 1
+    with database.warehouse(postgres_url) as engine, engine.begin() as connection:
+        connection.execute(sa.text("UPDATE supernets SET status = 'finished', training_seconds = 12.5"))
+        connection.execute(sa.text("UPDATE jobs SET status = 'done'"))
+        connection.execute(sa.text("UPDATE job_attempts SET outcome = 'done'"))
+    result = run_cli("pull", "--from", postgres_url, "--to", duckdb_url.removeprefix("duckdb:///"))
+    assert result.returncode == 0, result.stderr
+    assert "pulled 0 new rows and 3 updated ones" in result.stdout
+    assert "supernets updated 1" in result.stdout and "job_attempts updated 1" in result.stdout
+    assert counts(duckdb_url) == counts(postgres_url)
+    with database.warehouse(duckdb_url) as engine, engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT status, training_seconds FROM supernets")).one() == ("finished", 12.5)
+        assert connection.execute(sa.text("SELECT status FROM jobs WHERE id = :id"), {"id": job_id}).scalar() == "done"
+    assert sum(pull(postgres_url, duckdb_url).values()) == 0

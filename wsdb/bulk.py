@@ -98,6 +98,20 @@ def insert_new_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table |
     raise NotImplementedError(f"bulk writes support duckdb and postgresql, not {connection.dialect.name}")
 
 
+def update_changed_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table) -> int:
+    """DuckDB: overwrite the rows whose key is in `rows` and whose values differ; returns
+    the number of rows changed (for tables whose rows change after insertion)."""
+    if rows.num_rows == 0:
+        return 0
+    key = conflict_key(table, rows.column_names)
+    others = [c for c in rows.column_names if c not in key]
+    assignments = ", ".join(f'"{c}" = s."{c}"' for c in others)
+    match = " AND ".join(f't."{k}" = s."{k}"' for k in key)
+    changed = " OR ".join(f't."{c}" IS DISTINCT FROM s."{c}"' for c in others)
+    with _staged(connection, rows) as (raw, staged):
+        return _one_value(raw, f'UPDATE "{table.name}" t SET {assignments} FROM "{staged}" s WHERE {match} AND ({changed})')
+
+
 def append_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table | dict) -> int:
     """Append rows to a table without a key (append-only tables such as search_traces)."""
     rows = _as_arrow(table, rows)

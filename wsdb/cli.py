@@ -715,15 +715,17 @@ def pull(
     target: Annotated[str, typer.Option("--to", help="The DuckDB file to copy into (created if missing)")] = DEFAULT_DUCKDB,
 ) -> None:
     """Copy a warehouse (typically the PostgreSQL one that workers write to) into a DuckDB file,
-    where the analyses run. Incremental: a second pull copies only new rows.
+    where the analyses run. Incremental: a second pull copies only new rows, and updates the
+    super-nets, jobs and attempts whose status changed since.
 
     Example: wsdb pull --from postgresql+psycopg://wsdb@db.lab/wsdb --to study.duckdb
     """
     from wsdb.pull import pull as copy_warehouse
 
     copied = copy_warehouse(database.resolve_url(source), database.resolve_url(target))
-    total = sum(copied.values())
-    typer.echo(f"pulled {total:,} new rows into {target}: " +
+    new = sum(count for name, count in copied.items() if not name.endswith(" updated"))
+    updated = sum(count for name, count in copied.items() if name.endswith(" updated"))
+    typer.echo(f"pulled {new:,} new rows and {updated:,} updated ones into {target}: " +
                ", ".join(f"{name} {count:,}" for name, count in copied.items() if count))
 
 

@@ -2,7 +2,9 @@
 where the analyses run unchanged.
 
 Tables are copied in dependency order, in chunks, as Arrow; rows whose key is already in the
-DuckDB file are skipped, so a second pull copies only what is new. search_traces has no key:
+DuckDB file are skipped, so a second pull copies only what is new. Rows that workers change
+after inserting them (super-nets, jobs, job attempts: status, times, results) are updated
+where they differ, so a pull during a study and one after it agree with the source. search_traces has no key:
 its rows are copied for the search runs the DuckDB file did not hold before this pull.
 Architecture ids are copied as they are, and the DuckDB id sequence is moved past them so that
 local writes after a pull cannot collide.
@@ -14,11 +16,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from wsdb import db as database
-from wsdb.bulk import append_rows, arrow_type, insert_new_rows
+from wsdb.bulk import append_rows, arrow_type, insert_new_rows, update_changed_rows
 from wsdb.errors import WsdbError
 from wsdb.schema import Base, search_traces
 
 CHUNK_ROWS = 50_000
+MUTABLE_TABLES = ("supernets", "jobs", "job_attempts")
 
 
 def _chunks(connection: sa.Connection, table: sa.Table, where=None):
@@ -33,7 +36,8 @@ def _chunks(connection: sa.Connection, table: sa.Table, where=None):
 
 
 def pull(source_url: str, target_url: str) -> dict[str, int]:
-    """Copy new rows of every table from source to target; returns rows copied per table."""
+    """Copy new rows of every table from source to target; returns rows copied per table
+    (and "<table> updated": changed rows of the tables that workers update)."""
     if database.duckdb_path(target_url) is None:
         raise WsdbError("--to must be a DuckDB file")
     if database.duckdb_path(source_url) is not None and database.duckdb_path(source_url) == database.duckdb_path(target_url):
@@ -55,7 +59,12 @@ def _copy(source_url: str, target_url: str, copied: dict[str, int]) -> None:
             for table in Base.metadata.sorted_tables:
                 if table is search_traces:
                     continue
-                copied[table.name] = sum(insert_new_rows(writing, table, chunk) for chunk in _chunks(reading, table))
+                copied[table.name] = 0
+                for chunk in _chunks(reading, table):
+                    if table.name in MUTABLE_TABLES:
+                        copied[f"{table.name} updated"] = (copied.get(f"{table.name} updated", 0)
+                                                           + update_changed_rows(writing, table, chunk))
+                    copied[table.name] += insert_new_rows(writing, table, chunk)
             new_runs = [r for (r,) in reading.execute(sa.text("SELECT id FROM search_runs")) if r not in known_runs]
             copied["search_traces"] = 0
             for start in range(0, len(new_runs), 1000):
