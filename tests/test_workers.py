@@ -24,7 +24,7 @@ TINY = ["--set", "space=nb201", "--set", "dataset=synthetic", "--set", "initial_
         "cells_per_stack=1", "--set", "synthetic_images=512", "--set", "batch_size=64"]
 
 
-def start_worker(url: str, log: Path, *extra: str, lease: float = 2.0) -> subprocess.Popen:
+def start_worker(url: str, log: Path, *extra: str, lease: float = 3.0) -> subprocess.Popen:
     with open(log, "a") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "wsdb.cli", "worker", "--db", url, "--drain", "--lease", str(lease),
@@ -85,10 +85,13 @@ def test_workers_killed_at_random_drain_the_queue_once(tmp_path, postgres_url):
                    if any(str(w.pid) == pid and w.poll() is None for w in workers)}
         if not holders:
             continue
-        victim = next(w for w in workers if str(w.pid) == rng.choice(sorted(holders)))
+        chosen = rng.choice(sorted(holders))
+        victim = next(w for w in workers if str(w.pid) == chosen)
         victim.send_signal(signal.SIGKILL)
         victim.wait()
-        kills += 1
+        # a kill counts if the victim died holding a job (it may have finished one just before)
+        kills += bool(query(postgres_url, "SELECT 1 FROM job_attempts WHERE outcome = 'running' AND worker LIKE :w",
+                            w=f"%:{victim.pid}:%"))
         workers = [w for w in workers if w is not victim] + [start_worker(postgres_url, log)]
     for w in workers:
         assert w.wait(timeout=180) == 0, log.read_text()[-3000:]
@@ -97,7 +100,8 @@ def test_workers_killed_at_random_drain_the_queue_once(tmp_path, postgres_url):
     statuses = query(postgres_url, "SELECT status, COUNT(*) FROM jobs GROUP BY status")
     assert statuses == [("done", 8)], log.read_text()[-3000:]
     outcomes = dict(query(postgres_url, "SELECT outcome, COUNT(*) FROM job_attempts GROUP BY outcome"))
-    assert outcomes.get("done") == 8 and outcomes.get("lost", 0) >= 5 and "running" not in outcomes
+    # every kill loses its attempt (a starved heartbeat could lose one more: also correct)
+    assert outcomes.get("done") == 8 and outcomes.get("lost", 0) >= kills and "running" not in outcomes
     per_job = query(postgres_url, "SELECT job_id, SUM(CASE WHEN outcome = 'done' THEN 1 ELSE 0 END) FROM job_attempts "
                                   "GROUP BY job_id")
     assert len(per_job) == 8 and all(done == 1 for _, done in per_job)
