@@ -73,7 +73,7 @@ def test_workers_killed_at_random_drain_the_queue_once(tmp_path, postgres_url):
     assert run_cli("init", "--db", postgres_url, "--populate", "").returncode == 0
     for sweep in ("a", "b"):  # twin sweeps: the same runs under two names
         submit(postgres_url, "--name", sweep, *TINY, "--set", "epochs=5", "--seeds", "0-3",
-               "--checkpoint-dir", str(tmp_path / "ckpt"))
+               "--max-attempts", "10", "--checkpoint-dir", str(tmp_path / "ckpt"))  # one job may be hit 5 times
     log = tmp_path / "workers.log"
     workers = [start_worker(postgres_url, log) for _ in range(3)]
     rng = random.Random(7)
