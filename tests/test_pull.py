@@ -49,9 +49,14 @@ def test_ingest_into_postgresql_then_pull_into_duckdb(tmp_path, postgres_url, du
         with engine.begin() as connection:
             simulate.store_runs(connection, gt, "rs", results, {"queries": 100}, 0, None)
 
+    simulated = run_cli("simulate", "--space", "nb101", "--algorithm", "ws", "--runs", "3", "--supernet",
+                        "to-share/baseline_ft_bn/full/2", "--protocol", "bns-ft:4", "--supernet-seconds", "100",
+                        "--evaluation-seconds", "10", "--db", postgres_url)  # the CLI on PostgreSQL too
+    assert simulated.returncode == 0 and "ws on nb101: 3 runs (3 new" in simulated.stdout, simulated.stderr
+
     source = counts(postgres_url)
     copied = pull(postgres_url, duckdb_url)
-    assert counts(duckdb_url) == source and copied["search_traces"] == 500
+    assert counts(duckdb_url) == source and copied["search_traces"] == source["search_traces"] > 500
     assert sum(pull(postgres_url, duckdb_url).values()) == 0  # incremental: nothing new
 
     con = duck.connect(duckdb_url)

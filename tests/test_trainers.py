@@ -47,10 +47,12 @@ def _file_of(uri: str) -> Path:
     return Path(uri[len("file://"):])
 
 
-@pytest.mark.parametrize("space", ["nb101", "nb201", "ws64"])
-def test_train_and_evaluate_each_space_end_to_end(space, tmp_path):
-    db = str(tmp_path / "w.duckdb")
-    url = f"duckdb:///{db}"
+@pytest.mark.parametrize("space, backend", [("nb101", "duckdb"), pytest.param("nb201", "postgresql", marks=pytest.mark.postgres),
+                                            ("ws64", "duckdb")])
+def test_train_and_evaluate_each_space_end_to_end(space, backend, tmp_path, request):
+    """run-supernet and evaluate as a user runs them; nb201's case writes to PostgreSQL."""
+    db = str(tmp_path / "w.duckdb") if backend == "duckdb" else request.getfixturevalue("postgres_url")
+    url = f"duckdb:///{db}" if backend == "duckdb" else db
     init_database(url)
     if space == "nb101":
         _store_nb101_classes(url, 40)
@@ -80,7 +82,7 @@ def test_train_and_evaluate_each_space_end_to_end(space, tmp_path):
     for protocol in ("bns-ft:2", "ft:2"):  # in-process: the same code without another interpreter start
         assert evaluate_supernet(url, f"{space}-net", protocol, n=10, progress=False).scored == 10
     scores = _rows(url, "SELECT protocol_id, metric, COUNT(*) AS n, MIN(value) AS low, MAX(value) AS high, "
-                        "MIN(elapsed_seconds) AS t FROM proxy_scores GROUP BY ALL ORDER BY ALL")
+                        "MIN(elapsed_seconds) AS t FROM proxy_scores GROUP BY protocol_id, metric ORDER BY protocol_id, metric")
     assert [(s["protocol_id"], s["metric"], s["n"]) for s in scores] == [
         (p, m, 10) for p in ("bns-ft:2", "ft:2", "no-ft") for m in ("validation_accuracy", "validation_loss")]
     assert all(s["t"] > 0 for s in scores)

@@ -789,7 +789,8 @@ def run_supernet_command(
     with database.warehouse(url) as engine, engine.connect() as connection:
         row = connection.execute(sa.text(
             "SELECT s.id, s.status, s.training_seconds, COUNT(c.id) AS checkpoints FROM supernets s "
-            "LEFT JOIN checkpoints c ON c.supernet_id = s.id WHERE s.id = :id GROUP BY ALL"), {"id": supernet_id}).one()
+            "LEFT JOIN checkpoints c ON c.supernet_id = s.id WHERE s.id = :id GROUP BY s.id, s.status, s.training_seconds"),
+            {"id": supernet_id}).one()
     record = dict(row._mapping)
     if as_json:
         emit_record(record, Format.json)
