@@ -1,7 +1,7 @@
 """`wsdb worker` processes against real warehouses: several workers on one PostgreSQL drain a
 queue while being killed with SIGKILL and restarted; a stale lease is reclaimed; a corrupted
-checkpoint is refused on resume; SIGTERM gives a job back; a DuckDB file admits one worker;
-submitit launches workers (locally, and as a Slurm array script)."""
+checkpoint is refused on resume; SIGUSR2 (Slurm's warning) gives a job back; a DuckDB file
+admits one worker; submitit launches workers (locally, and as a Slurm array script)."""
 
 import json
 import os
@@ -143,13 +143,15 @@ def test_stale_lease_reclaimed_corrupt_checkpoint_refused_and_one_duckdb_worker(
 
 
 @pytest.mark.postgres
-def test_sigterm_gives_the_job_back_and_the_next_worker_resumes_it(tmp_path, postgres_url):
+def test_a_stop_signal_gives_the_job_back_and_the_next_worker_resumes_it(tmp_path, postgres_url):
+    """SIGUSR2, as Slurm sends it (through submitit's --signal) before a time limit; SIGTERM
+    and SIGINT take the same path."""
     assert run_cli("init", "--db", postgres_url, "--populate", "").returncode == 0
     submit(postgres_url, "--name", "t", *TINY, "--set", "epochs=6", "--checkpoint-dir", str(tmp_path / "ckpt"))
     log = tmp_path / "worker.log"
     worker = start_worker(postgres_url, log, lease=30)
     wait_for(lambda: query(postgres_url, "SELECT 1 FROM checkpoints"), 60, "a first checkpoint")
-    worker.send_signal(signal.SIGTERM)
+    worker.send_signal(signal.SIGUSR2)
     assert worker.wait(timeout=60) == 0
     ((status, attempts),) = query(postgres_url, "SELECT status, attempts FROM jobs")
     assert (status, attempts) == ("queued", 0), log.read_text()
@@ -231,5 +233,5 @@ def test_slurm_launch_writes_an_array_script(tmp_path, postgres_url):
     assert "submitted 3 workers as Slurm job array 4242" in result.stdout
     script = (tmp_path / "submitted.sh").read_text()
     for line in ("#SBATCH --array=0-2%3", "#SBATCH --partition=gpu", "#SBATCH --gpus-per-node=1",
-                 "#SBATCH --time=30", "#SBATCH --constraint=a100"):
+                 "#SBATCH --time=30", "#SBATCH --constraint=a100", "#SBATCH --signal=USR2@90"):
         assert line in script

@@ -7,8 +7,9 @@ preempted node) resumes that super-net from its newest checkpoint, whose sha256 
 match; evaluation jobs skip what is already scored. A worker that learns it lost its lease
 stops the job at the next training step or architecture and writes nothing more for it.
 
-SIGTERM or SIGINT (Slurm preemption, scancel, Ctrl-C) stop the running job at the next
-step and give it back to the queue without counting the attempt; then the worker exits.
+SIGTERM, SIGINT or SIGUSR2 (scancel, Ctrl-C, Slurm's warning before a time limit or a
+preemption) stop the running job at the next step and give it back to the queue without
+counting the attempt; then the worker exits.
 
 A DuckDB warehouse admits one worker process at a time: the worker holds an exclusive lock
 on `<file>.worker.lock` (released by the OS even after kill -9), and a second worker stops
@@ -39,6 +40,8 @@ from wsdb.trainers.config import make_config
 from wsdb.trainers.evaluate import evaluate_supernet
 from wsdb.trainers.train import RunInterrupted, RunOptions, pick_device, resume_supernet, run_supernet
 
+# SIGUSR2: what Slurm sends before a time limit or a preemption (submitit's --signal=USR2@90)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR2)
 POLL_ERRORS_TOLERATED = 20  # consecutive failed polls (database unreachable) before giving up
 
 
@@ -283,11 +286,13 @@ class Worker:
 
 @contextmanager
 def _stop_on_signals(event: threading.Event):
-    """SIGTERM/SIGINT ask the worker to stop (handlers can only be set in the main thread)."""
+    """SIGTERM, SIGINT and SIGUSR2 ask the worker to stop (handlers can only be set in the
+    main thread). Under submitit, these replace its handlers while the worker runs: its
+    USR2 handler would raise inside a training step, or requeue the whole task."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     for s in previous:
         signal.signal(s, lambda *_: event.set())
     try:
