@@ -182,9 +182,9 @@ def worker(
     """Claim jobs from the queue and run them: trains super-nets (resuming from the newest
     checkpoint when a job was claimed before), scores architectures. A lease renewed by a
     heartbeat guards each job; SIGTERM, SIGINT or SIGUSR2 (Slurm's warning before a time
-    limit) give the running job back to the queue. Every
-    attempt records host, process, device and Slurm job. On DuckDB one worker process at a
-    time; run many against PostgreSQL. Checkpoints load only through torch's weights-only
+    limit) give the running job back to the queue. Every attempt records host, process,
+    device and Slurm job. On DuckDB one worker process at a time; run many against
+    PostgreSQL. Checkpoints load only through torch's weights-only
     allow-list and only if their sha256 matches.
 
     Examples: wsdb worker --db postgresql+psycopg://wsdb@db.lab/wsdb;
