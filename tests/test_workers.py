@@ -190,6 +190,8 @@ def test_sweep_file_submit_evaluate_and_local_submitit_launch(tmp_path, postgres
     assert len(listed) == 4 and {j["status"] for j in listed} == {"done"}
     names = sorted(j["name"] for j in listed if j["kind"] == "train")
     assert names == ["study/avg-2/seed=0", "study/baseline/seed=0"]
+    (progress,) = json.loads(run_cli("jobs", "sweeps", "--db", postgres_url, "--json").stdout)
+    assert (progress["sweep"], progress["jobs"], progress["done"], progress["failed"]) == ("study", 4, 4, 0)
     shown = json.loads(run_cli("jobs", "show", listed[-1]["id"], "--db", postgres_url, "--json").stdout)
     (attempt,) = shown["attempt_log"]
     assert attempt["outcome"] == "done" and attempt["host"] and attempt["device"].startswith("cpu")

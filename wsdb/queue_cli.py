@@ -17,7 +17,8 @@ from wsdb.output import Format, emit_record, emit_rows, pick_format
 
 submit_app = typer.Typer(help="Put training and evaluation jobs in the warehouse's queue (workers run them).",
                          no_args_is_help=True)
-jobs_app = typer.Typer(help="The job queue: list (the default), show, cancel, retry.", invoke_without_command=True)
+jobs_app = typer.Typer(help="The job queue: list (the default), sweeps, show, cancel, retry.",
+                       invoke_without_command=True)
 
 PriorityOption = Annotated[int, typer.Option(help="Higher runs first")]
 AttemptsOption = Annotated[int, typer.Option(help="Claims before a job is failed (crashes and expired leases count)")]
@@ -291,6 +292,22 @@ def jobs_list(
     emit_rows(rows, fmt)
     if fmt is Format.table:
         typer.echo(", ".join(f"{counts.get(s, 0)} {s}" for s in jobs.STATUSES), err=True)
+
+
+@jobs_app.command("sweeps")
+def jobs_sweeps(ctx: typer.Context, as_json: JsonOption = False, as_csv: CsvOption = False,
+                db: DbOption = None) -> None:
+    """Progress per sweep: jobs per status, attempts used, first submission, last finish.
+
+    Example: wsdb jobs sweeps --csv
+    """
+    counts = ", ".join(f"SUM(CASE WHEN status = '{s}' THEN 1 ELSE 0 END) AS {s}" for s in jobs.STATUSES)
+    with database.warehouse(_db_of(ctx, db)) as engine, engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            f"SELECT COALESCE(sweep, '(none)') AS sweep, COUNT(*) AS jobs, {counts}, SUM(attempts) AS attempts, "
+            "MIN(created_at) AS submitted, MAX(finished_at) AS last_finished FROM jobs "
+            "GROUP BY COALESCE(sweep, '(none)') ORDER BY MIN(created_at)")).all()
+    emit_rows([dict(r._mapping) for r in rows], pick_format(as_json, as_csv))
 
 
 def _resolve(connection: sa.Connection, ids: Optional[list[str]]) -> list[str] | None:
