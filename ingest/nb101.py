@@ -25,7 +25,7 @@ import base64
 import binascii
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -119,15 +119,10 @@ def decode_block(path: str, first_index: int, payloads: list[bytes]) -> dict:
 class _InProcess:
     """The executor interface, run in the calling process (small files, workers=1)."""
 
-    def submit(self, fn, *args):
-        class _Done:
-            def __init__(self, value):
-                self._value = value
-
-            def result(self):
-                return self._value
-
-        return _Done(fn(*args))
+    def submit(self, fn, *args) -> Future:
+        future = Future()
+        future.set_result(fn(*args))  # bad input raises here, before later blocks are read
+        return future
 
     def shutdown(self, cancel_futures=False):
         pass

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bz2
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -91,7 +92,9 @@ def _fraction(percent):
     return None if percent is None else float(percent) / 100.0
 
 
-def _canonical(source, arch_index: int, arch_str: str, params_millions=None):
+def _canonical(source, arch_index: int, arch_str: str, trainable_parameters: int | None = None):
+    """The class of an indexed arch string; the parameter count is kept only when this cell
+    is the class representative (isomorphic cells can differ in parameters)."""
     try:
         expected = nb201.arch_str_of_index(arch_index)
     except InvalidArchitecture as exc:
@@ -99,9 +102,8 @@ def _canonical(source, arch_index: int, arch_str: str, params_millions=None):
     if expected != arch_str:
         raise IngestError(f"{source}: arch {arch_index} is {arch_str!r}, the official index order has {expected!r}")
     arch = nb201.canonicalize(arch_str)
-    if params_millions is not None and arch.canonical_encoding == arch_str:
-        # The class representative's own count (isomorphic cells can differ in parameters).
-        arch = nb201.canonicalize(arch_str, trainable_parameters=round(float(params_millions) * 1e6))
+    if trainable_parameters is not None and arch.canonical_encoding == arch_str:
+        arch = replace(arch, trainable_parameters=trainable_parameters)
     return arch
 
 
@@ -120,7 +122,11 @@ class _Batch:
         self.engine, self.summary, self.source, self.final_only = engine, summary, source, final_only
         self.items: list[tuple[str, dict, object]] = []
 
-    def add(self, origin: str, hp_results: dict, arch) -> None:
+    def add(self, origin: str, hp_results: dict) -> None:
+        """One architecture's record ({hp: ArchResults state}), checked and canonicalized."""
+        _check_state(origin, hp_results)
+        state = next(iter(hp_results.values()))
+        arch = _canonical(origin, state["arch_index"], state["arch_str"], _params_of(hp_results))
         self.items.append((origin, hp_results, arch))
         if len(self.items) >= FILES_PER_BATCH:
             self.flush()
@@ -146,11 +152,12 @@ class _Batch:
         self.items = []
 
 
-def _params_of(hp_results: dict):
+def _params_of(hp_results: dict) -> int | None:
+    """The parameter count of a record's CIFAR-10 network (stored in millions)."""
     for state in hp_results.values():
         for (dataset, _), run in state["all_results"].items():
             if dataset in ("cifar10-valid", "cifar10") and run.get("params") is not None:
-                return run["params"]
+                return round(float(run["params"]) * 1e6)
     return None
 
 
@@ -180,9 +187,7 @@ def ingest_nats(engine: sa.Engine, path: Path, trust: bool = False, final_only: 
             except (OSError, ValueError):
                 raise IngestError(f"{file}: not a bz2 file") from None
             hp_results = pickle.loads(data) if trust else load_numpy_pickle(file, data, also_allow=NATS_TYPES)
-            _check_state(file, hp_results)
-            state = next(iter(hp_results.values()))
-            batch.add(str(file), hp_results, _canonical(file, state["arch_index"], state["arch_str"], _params_of(hp_results)))
+            batch.add(str(file), hp_results)
             bar.update()
         batch.flush()
     return summary.finish()
@@ -219,9 +224,7 @@ def ingest_nb201_pth(engine: sa.Engine, path: Path, trust: bool, final_only: boo
                               for hp, key in (("12", "less"), ("200", "full")) if key in infos[index]}
             except (AssertionError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise IngestError(f"{origin}: invalid ArchResults record ({exc})") from None
-            _check_state(origin, hp_results)
-            state = next(iter(hp_results.values()))
-            batch.add(origin, hp_results, _canonical(origin, state["arch_index"], state["arch_str"], _params_of(hp_results)))
+            batch.add(origin, hp_results)
             bar.update()
         batch.flush()
     return summary.finish()
@@ -250,9 +253,7 @@ def ingest_nb201_table(engine: sa.Engine, path: Path, source: str = "table") -> 
     for line, row in read_csv_rows(path, ("arch_index", "arch_str")):
         index = parse_number(path, line, row, "arch_index", int, low=0, high=nb201.NUM_ARCHITECTURES - 1)
         params = parse_number(path, line, row, "num_params", int, low=0) if row.get("num_params") else None
-        arch = _canonical(f"{path}: line {line}", index, row["arch_str"], None)
-        if params is not None and arch.canonical_encoding == row["arch_str"]:
-            arch = nb201.canonicalize(row["arch_str"], trainable_parameters=params)
+        arch = _canonical(f"{path}: line {line}", index, row["arch_str"], params)
         archs.setdefault(arch.canonical_key, arch)
         per_run: dict[tuple, dict] = {}
         for column, (dataset, budget, field) in TABLE_RESULTS.items():
