@@ -184,3 +184,9 @@ def execute(con, item: Analysis, values: dict[str, object]):
         con.register(name, table)
     own = {k: v for k, v in values.items() if k in item.parameters}
     return duck.run(con, item.sql, own)
+
+
+def run(con, name_or_path: str, given: dict[str, str] | None = None):
+    """Load an analysis, bind `--param`-style values and execute it; an Arrow table."""
+    item = load(name_or_path)
+    return execute(con, item, item.bind(given or {}))

@@ -71,11 +71,10 @@ def build(db_path: Path, out_dir: Path, say=print) -> dict[str, Path]:
         "mean stand-alone validation accuracy")
     say(report.markdown(report.layout(report.summary(url), "seed000"), "seed000"))
 
-    correlation = analysis.load("correlation")
     with duck.connect(url) as con:
-        per_supernet = duck.run(con, correlation.sql, correlation.bind({}))
-        ws64 = duck.run(con, correlation.sql, correlation.bind({"dataset": "cifar10", "epoch_budget": "200"}))
-        top = duck.run(con, analysis.load("top_k").sql, analysis.load("top_k").bind({"k": "10"}))
+        per_supernet = analysis.run(con, "correlation")
+        ws64 = analysis.run(con, "correlation", {"dataset": "cifar10", "epoch_budget": "200"})
+        top = analysis.run(con, "top_k", {"k": "10"})
     files = {"correlations": out_dir / "demo_correlations.csv", "scatter": out_dir / "demo_scatter.png",
              "top_k": out_dir / "demo_top10.csv"}
     duck.write(per_supernet, files["correlations"], "csv")

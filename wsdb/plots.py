@@ -104,10 +104,10 @@ def regret(url: str, out: Path, search_space: str = "nb101", subspace: str | Non
     TOP-k budget lines (../seeds/000 Figure 2)."""
     from wsdb import analysis
 
-    curve, budgets = analysis.load("regret_curve"), analysis.load("regret_at_budgets")
     with duck.connect(url) as con:
-        rows = analysis.execute(con, curve, curve.bind({"search_space": search_space, **({"subspace": subspace} if subspace else {})})).to_pylist()
-        budget_rows = analysis.execute(con, budgets, budgets.bind({"search_space": search_space, "top_k": top_k})).to_pylist()
+        rows = analysis.run(con, "regret_curve", {"search_space": search_space,
+                                                  **({"subspace": subspace} if subspace else {})}).to_pylist()
+        budget_rows = analysis.run(con, "regret_at_budgets", {"search_space": search_space, "top_k": top_k}).to_pylist()
     rows = [r for r in rows if r["subspace"] == subspace]
     if not rows:
         raise WsdbError(f"no simulations of {search_space}{'/' + subspace if subspace else ''}: run `wsdb simulate` first")

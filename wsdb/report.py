@@ -32,9 +32,8 @@ COLUMN_TITLES = {
 
 def summary(url: str, params: dict[str, str] | None = None) -> list[dict]:
     """Rows of correlation_summary, each with its Table 1 column title."""
-    item = analysis.load("correlation_summary")
     with duck.connect(url) as con:
-        rows = analysis.execute(con, item, item.bind(params or {})).to_pylist()
+        rows = analysis.run(con, "correlation_summary", params).to_pylist()
     for row in rows:
         row["column"] = COLUMN_TITLES.get((row["training_variant"], row["protocol_id"]),
                                           f"{row['training_variant']} / {row['protocol_id']}")
@@ -117,9 +116,8 @@ def _difference(first: list[float], second: list[float]) -> dict:
 
 def table2(url: str, search_space: str = "nb101", top_k: str = "1,10") -> list[dict]:
     """Per sub-space and TOP-k: RS - RE and RS - WS regret differences (x100)."""
-    item = analysis.load("regret_at_budgets")
     with duck.connect(url) as con:
-        rows = analysis.execute(con, item, item.bind({"search_space": search_space, "top_k": top_k})).to_pylist()
+        rows = analysis.run(con, "regret_at_budgets", {"search_space": search_space, "top_k": top_k}).to_pylist()
     groups: dict[tuple, dict[str, list[float]]] = {}
     for row in rows:
         if row["regret"] is not None:
