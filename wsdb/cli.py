@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import typer
 
 from wsdb import db as database
-from wsdb.cli_options import CsvOption, DbOption, JsonOption
+from wsdb.cli_options import CsvOption, DbOption, JsonOption, key_values
 from wsdb.errors import WsdbError
 from wsdb.output import Format, emit_record, emit_rows, pick_format
 from wsdb.populate import FAST_SPACES
@@ -403,16 +403,6 @@ def _emit_table(table, fmt, csv_file: Optional[str], parquet_file: Optional[str]
         typer.echo(f"({len(rows):,} rows, {SHOWN_ROWS} shown: use --csv/--parquet/--json for all)", err=True)
 
 
-def _parse_params(items: Optional[list[str]]) -> dict[str, str]:
-    given = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise WsdbError(f"--param takes k=v, got {item!r}")
-        given[key.strip()] = value
-    return given
-
-
 SHOWN_ROWS = 100
 DEFAULT_DUCKDB = database.DEFAULT_DATABASE
 CsvFileOption = Annotated[Optional[str], typer.Option("--csv", help="Write the result to this CSV file.")]
@@ -448,7 +438,7 @@ def query(
     if not name:
         raise WsdbError("name an analysis (wsdb query --list shows them)")
     chosen = analysis.load(name)
-    values = chosen.bind(_parse_params(param))
+    values = chosen.bind(key_values(param, "--param"))
     with duck.connect(database.resolve_url(db)) as con:
         table = analysis.execute(con, chosen, values)
     _emit_table(table, Format.json if as_json else Format.table, csv_file, parquet_file, title=chosen.summary)
@@ -518,7 +508,7 @@ def report_table1(
     from wsdb import report
     from wsdb.duck import write
 
-    cells = report.summary(database.resolve_url(db), _parse_params(param))
+    cells = report.summary(database.resolve_url(db), key_values(param, "--param"))
     if csv_file:
         write(pa.Table.from_pylist(report.long_rows(cells, ci)), Path(csv_file), "csv")
         typer.echo(f"wrote {len(cells)} cells to {csv_file}", err=True)
@@ -611,7 +601,7 @@ def plot_correlation(
     """
     from wsdb import plots
 
-    path = plots.correlation(database.resolve_url(db), Path(out), ci, _parse_params(param))
+    path = plots.correlation(database.resolve_url(db), Path(out), ci, key_values(param, "--param"))
     typer.echo(f"wrote {path}")
 
 

@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from wsdb.errors import WsdbError
+
 DbOption = Annotated[
     Optional[str],
     typer.Option(
@@ -17,3 +19,14 @@ DbOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
+
+
+def key_values(items: Optional[list[str]], option: str) -> dict[str, str]:
+    """A repeatable `--option key=value` as a dict (values as given)."""
+    given = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise WsdbError(f"{option} takes key=value, got {item!r}")
+        given[key.strip()] = value
+    return given

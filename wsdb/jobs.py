@@ -105,15 +105,17 @@ def submit(connection: sa.Connection, jobs: list[NewJob]) -> list[str]:
     return [job.id for job in jobs]
 
 
-def _filters(kinds: tuple[str, ...] | None, sweep: str | None, alias: str = "j") -> tuple[str, dict]:
-    clauses, params = [], {}
+JOBS = Job.__table__
+
+
+def _filters(kinds: tuple[str, ...] | None, sweep: str | None, table: sa.Table = JOBS) -> list:
+    """Conditions selecting a worker's jobs (`--kinds`, `--sweep`)."""
+    conditions = []
     if kinds:
-        clauses.append(f"{alias}.kind IN ({', '.join(f':kind{i}' for i in range(len(kinds)))})")
-        params.update({f"kind{i}": kind for i, kind in enumerate(kinds)})
+        conditions.append(table.c.kind.in_(kinds))
     if sweep:
-        clauses.append(f"{alias}.sweep = :sweep")
-        params["sweep"] = sweep
-    return "".join(f" AND {c}" for c in clauses), params
+        conditions.append(table.c.sweep == sweep)
+    return conditions
 
 
 def reclaim_expired(connection: sa.Connection) -> int:
@@ -140,14 +142,21 @@ def reclaim_expired(connection: sa.Connection) -> int:
 def claim(connection: sa.Connection, worker: WorkerIdentity, lease_seconds: float,
           kinds: tuple[str, ...] | None = None, sweep: str | None = None) -> ClaimedJob | None:
     """Take the next claimable job (highest priority, then oldest), or None."""
-    where, params = _filters(kinds, sweep)
-    lock = " FOR UPDATE OF j SKIP LOCKED" if connection.dialect.name == "postgresql" else ""
+    j, d = JOBS.alias("j"), JOBS.alias("d")
+    candidate = (
+        sa.select(j.c.id)
+        .where(j.c.status == "queued", j.c.attempts < j.c.max_attempts,
+               sa.or_(j.c.depends_on.is_(None),
+                      sa.exists().where(d.c.id == j.c.depends_on, d.c.status == "done")),
+               *_filters(kinds, sweep, j))
+        .order_by(j.c.priority.desc(), j.c.created_at, j.c.id)
+        .limit(1)
+    )
+    if connection.dialect.name == "postgresql":
+        candidate = candidate.with_for_update(skip_locked=True, of=j)
     # Select, then update by id: DuckDB rejects UPDATE ... RETURNING (and UPDATE with a
     # subquery on the same table) on a table that a foreign key references.
-    job_id = connection.execute(sa.text(
-        "SELECT j.id FROM jobs j WHERE j.status = 'queued' AND j.attempts < j.max_attempts "
-        "AND (j.depends_on IS NULL OR EXISTS (SELECT 1 FROM jobs d WHERE d.id = j.depends_on AND d.status = 'done'))"
-        f"{where} ORDER BY j.priority DESC, j.created_at, j.id LIMIT 1{lock}"), params).scalar()
+    job_id = connection.execute(candidate).scalar()
     if job_id is None:
         return None
     claimed = connection.execute(sa.text(
@@ -225,33 +234,27 @@ def release(connection: sa.Connection, job: ClaimedJob, reason: str) -> bool:
 
 def remaining(connection: sa.Connection, kinds: tuple[str, ...] | None = None, sweep: str | None = None) -> int:
     """Jobs that are queued or running (for a worker deciding whether the queue is drained)."""
-    where, params = _filters(kinds, sweep)
-    return connection.execute(sa.text(
-        f"SELECT COUNT(*) FROM jobs j WHERE j.status IN ('queued', 'running'){where}"), params).scalar_one()
+    return connection.execute(sa.select(sa.func.count()).select_from(JOBS).where(
+        JOBS.c.status.in_(("queued", "running")), *_filters(kinds, sweep))).scalar_one()
 
 
-def _selection(ids: list[str] | None, sweep: str | None) -> tuple[str, dict]:
+def _selection(ids: list[str] | None, sweep: str | None):
+    """The jobs a user named: ids, else a sweep."""
     if not ids and not sweep:
         raise WsdbError("name the jobs: give job ids or --sweep NAME")
-    if ids:
-        return f"id IN ({', '.join(f':id{i}' for i in range(len(ids)))})", {f"id{i}": v for i, v in enumerate(ids)}
-    return "sweep = :sweep", {"sweep": sweep}
+    return JOBS.c.id.in_(ids) if ids else JOBS.c.sweep == sweep
 
 
 def cancel(connection: sa.Connection, ids: list[str] | None = None, sweep: str | None = None) -> int:
     """Cancel queued jobs (running ones finish their attempt: a worker is not interrupted)."""
-    where, params = _selection(ids, sweep)
-    return connection.execute(sa.text(
-        f"UPDATE jobs SET status = 'cancelled', finished_at = {NOW} WHERE status = 'queued' AND {where}"),
-        params).rowcount
+    return connection.execute(sa.update(JOBS).where(JOBS.c.status == "queued", _selection(ids, sweep))
+                              .values(status="cancelled", finished_at=sa.text(NOW))).rowcount
 
 
 def retry(connection: sa.Connection, ids: list[str] | None = None, sweep: str | None = None) -> int:
     """Queue failed or cancelled jobs again with a fresh count of attempts."""
-    where, params = _selection(ids, sweep)
-    return connection.execute(sa.text(
-        "UPDATE jobs SET status = 'queued', attempts = 0, finished_at = NULL "
-        f"WHERE status IN ('failed', 'cancelled') AND {where}"), params).rowcount
+    return connection.execute(sa.update(JOBS).where(JOBS.c.status.in_(("failed", "cancelled")), _selection(ids, sweep))
+                              .values(status="queued", attempts=0, finished_at=None)).rowcount
 
 
 def resolve_job(connection: sa.Connection, prefix: str) -> str:

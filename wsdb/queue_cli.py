@@ -11,7 +11,7 @@ import typer
 
 from wsdb import db as database
 from wsdb import jobs
-from wsdb.cli_options import CsvOption, DbOption, JsonOption
+from wsdb.cli_options import CsvOption, DbOption, JsonOption, key_values
 from wsdb.errors import WsdbError
 from wsdb.output import Format, emit_record, emit_rows, pick_format
 
@@ -35,17 +35,11 @@ def _parse_seeds(text: str) -> list[int]:
         raise WsdbError(f"--seeds {text!r}: expected a range like 0-4 or a list like 0,1,5") from None
 
 
-def _parse_settings(items: Optional[list[str]]) -> dict:
-    """--set key=value, the value read as YAML (numbers, true/false, lists)."""
+def _yaml_values(items: Optional[list[str]], option: str) -> dict:
+    """`--option key=value`, each value read as YAML (numbers, true/false, lists)."""
     import yaml
 
-    settings = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise WsdbError(f"--set takes key=value, got {item!r}")
-        settings[key.strip()] = yaml.safe_load(value) if value else None
-    return settings
+    return {key: yaml.safe_load(value) if value else None for key, value in key_values(items, option).items()}
 
 
 def _submit(db: Optional[str], new_jobs: list[jobs.NewJob], sweep: str | None, as_json: bool) -> None:
@@ -92,7 +86,7 @@ def submit_train(
     sweep = read_sweep(sweep_file) if sweep_file else {}
     if name:
         sweep["name"] = name
-    sweep["base"] = {**(sweep.get("base") or {}), **_parse_settings(settings)}
+    sweep["base"] = {**(sweep.get("base") or {}), **_yaml_values(settings, "--set")}
     if seeds is not None:
         sweep["grid"] = {**(sweep.get("grid") or {}), "seed": _parse_seeds(seeds)}
     new_jobs = expand(sweep, location_uri(checkpoint_dir), priority, max_attempts)
@@ -214,7 +208,7 @@ def worker(
         return
     _launch(url, options, launch, workers, log_dir, wait, as_json, dict(
         time_minutes=time_min, gpus=gpus, cpus=cpus, mem_gb=mem_gb, partition=partition, account=account, qos=qos,
-        extra=_parse_settings(slurm_option)))
+        extra=_yaml_values(slurm_option, "--slurm-option")))
 
 
 def _launch(url: str, options, cluster: str, workers: int, log_dir: Path, wait: bool, as_json: bool,
