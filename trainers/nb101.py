@@ -105,7 +105,6 @@ class Macro:
         return self.initial_channels * 2 ** (self.stacks - 1)
 
 
-
 class ConvBNReLU(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, bn: BatchNormSettings) -> None:
         super().__init__(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False), batch_norm(c_out, bn), nn.ReLU())

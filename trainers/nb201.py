@@ -33,7 +33,6 @@ class Macro:
     bn: BatchNormSettings = field(default_factory=BatchNormSettings)
 
 
-
 class ReLUConvBN(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, bn: BatchNormSettings) -> None:
         super().__init__(nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), batch_norm(c_out, bn))

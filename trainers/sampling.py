@@ -27,7 +27,7 @@ from wsdb.trainers.config import TrainingConfig
 
 @dataclass
 class CandidatePool:
-    """Canonical architectures of a (sub)space: ids, encodings, benchmark parameter counts."""
+    """Canonical architectures of a (sub)space: ids and canonical encodings."""
 
     architecture_ids: list[int]
     encodings: list[str]

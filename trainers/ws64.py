@@ -40,7 +40,6 @@ class Macro:
         return 2 * self.channels if self.node_merge == "concat" else self.channels
 
 
-
 def _depthwise_pointwise(c: int, kernel: int, dilation: int, bn: BatchNormSettings) -> list[nn.Module]:
     padding = dilation * (kernel - 1) // 2
     return [

@@ -12,6 +12,8 @@ from wsdb.schema import FEATURE_COLUMNS, Architecture, ArchitectureEncoding
 from wsdb.spaces.canonical import CanonicalArchitecture
 
 _ARCHITECTURE_COLUMNS = ("search_space", "canonical_key", "canonical_encoding", "trainable_parameters", *FEATURE_COLUMNS)
+
+
 def _architecture_rows(archs: list[CanonicalArchitecture]) -> pa.Table:
     columns = {name: [] for name in _ARCHITECTURE_COLUMNS}
     for arch in archs:

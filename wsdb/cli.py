@@ -51,7 +51,6 @@ app.add_typer(jobs_app, name="jobs")
 app.command("worker")(worker)
 
 
-
 @app.command()
 def init(
     db: DbOption = None,

@@ -59,12 +59,14 @@ def _copy(source_url: str, target_url: str, copied: dict[str, int]) -> None:
             for table in Base.metadata.sorted_tables:
                 if table is search_traces:
                     continue
-                copied[table.name] = 0
+                mutable = table.name in MUTABLE_TABLES
+                new = updated = 0
                 for chunk in _chunks(reading, table):
-                    if table.name in MUTABLE_TABLES:
-                        copied[f"{table.name} updated"] = (copied.get(f"{table.name} updated", 0)
-                                                           + update_changed_rows(writing, table, chunk))
-                    copied[table.name] += insert_new_rows(writing, table, chunk)
+                    updated += update_changed_rows(writing, table, chunk) if mutable else 0
+                    new += insert_new_rows(writing, table, chunk)
+                copied[table.name] = new
+                if mutable:
+                    copied[f"{table.name} updated"] = updated
             new_runs = [r for (r,) in reading.execute(sa.text("SELECT id FROM search_runs")) if r not in known_runs]
             copied["search_traces"] = 0
             for start in range(0, len(new_runs), 1000):

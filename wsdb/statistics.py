@@ -23,12 +23,14 @@ def _pair(x, y):
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
+def _tau_b(x: np.ndarray, y: np.ndarray) -> float | None:
+    value = stats.kendalltau(x, y, variant="b").statistic
+    return None if math.isnan(value) else float(value)
+
+
 def kendall_tau_b(x: list[float], y: list[float]) -> float | None:
     pair = _pair(x, y)
-    if pair is None:
-        return None
-    value = stats.kendalltau(*pair, variant="b").statistic
-    return None if math.isnan(value) else float(value)
+    return None if pair is None else _tau_b(*pair)
 
 
 def spearman_rho(x: list[float], y: list[float]) -> float | None:
@@ -58,7 +60,7 @@ def sparse_kendall_tau(proxy: list[float], truth: list[float], threshold: float)
     if pair is None or threshold is None:
         return None
     x, y = pair
-    return kendall_tau_b(list(x), list(shared_ranks(y, threshold)))
+    return _tau_b(x, shared_ranks(y, threshold))
 
 
 def student_t_quantile(probability: float, degrees_of_freedom: float) -> float | None:
