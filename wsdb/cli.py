@@ -505,12 +505,10 @@ def report_table1(
     import pyarrow as pa
 
     from wsdb import report
-    from wsdb.duck import write
 
     cells = report.summary(database.resolve_url(db), key_values(param, "--param"))
     if csv_file:
-        write(pa.Table.from_pylist(report.long_rows(cells, ci)), Path(csv_file), "csv")
-        typer.echo(f"wrote {len(cells)} cells to {csv_file}", err=True)
+        _emit_table(pa.Table.from_pylist(report.long_rows(cells, ci)), Format.table, csv_file, None)
         return
     rows = report.layout(cells, ci)
     if markdown:
@@ -535,12 +533,10 @@ def report_table2(
     import pyarrow as pa
 
     from wsdb import report
-    from wsdb.duck import write
 
     rows = report.table2(database.resolve_url(db), space, top_k)
     if csv_file:
-        write(pa.Table.from_pylist(rows), Path(csv_file), "csv")
-        typer.echo(f"wrote {len(rows)} rows to {csv_file}", err=True)
+        _emit_table(pa.Table.from_pylist(rows), Format.table, csv_file, None)
     elif markdown:
         typer.echo(report.table2_markdown(rows), nl=False)
     else:
