@@ -24,6 +24,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -139,9 +140,10 @@ def reclaim_expired(connection: sa.Connection) -> int:
     return reclaimed
 
 
-def claim(connection: sa.Connection, worker: WorkerIdentity, lease_seconds: float,
-          kinds: tuple[str, ...] | None = None, sweep: str | None = None) -> ClaimedJob | None:
-    """Take the next claimable job (highest priority, then oldest), or None."""
+@lru_cache(maxsize=64)
+def _candidate(kinds: tuple[str, ...] | None, sweep: str | None, row_locks: bool) -> sa.Select:
+    """The next claimable job's id. Built once per worker filter: building it is half a
+    millisecond, a quarter of a claim on PostgreSQL (bench/job_queue.py)."""
     j, d = JOBS.alias("j"), JOBS.alias("d")
     candidate = (
         sa.select(j.c.id)
@@ -152,10 +154,15 @@ def claim(connection: sa.Connection, worker: WorkerIdentity, lease_seconds: floa
         .order_by(j.c.priority.desc(), j.c.created_at, j.c.id)
         .limit(1)
     )
-    if connection.dialect.name == "postgresql":
-        candidate = candidate.with_for_update(skip_locked=True, of=j)
+    return candidate.with_for_update(skip_locked=True, of=j) if row_locks else candidate
+
+
+def claim(connection: sa.Connection, worker: WorkerIdentity, lease_seconds: float,
+          kinds: tuple[str, ...] | None = None, sweep: str | None = None) -> ClaimedJob | None:
+    """Take the next claimable job (highest priority, then oldest), or None."""
     # Select, then update by id: DuckDB rejects UPDATE ... RETURNING (and UPDATE with a
     # subquery on the same table) on a table that a foreign key references.
+    candidate = _candidate(kinds, sweep, connection.dialect.name == "postgresql")
     job_id = connection.execute(candidate).scalar()
     if job_id is None:
         return None
