@@ -1,5 +1,14 @@
 """Direct DuckDB access for analyses, ad-hoc SQL and export: Arrow results, COPY-speed
-output, and read-only by default so a query cannot change the warehouse by accident."""
+output, and a sandbox by default.
+
+A read-only connection (the default) is a sandbox: the warehouse file is opened read-only,
+DuckDB may touch no other file (no ATTACH, COPY, read_csv, read_text, glob, EXPORT), may not
+install or load extensions, and its configuration is locked so SQL cannot undo any of that
+(DuckDB's `enable_external_access`, `autoinstall_known_extensions`,
+`autoload_known_extensions`, then `lock_configuration`). Only one read-only statement runs
+per call. Files are written by wsdb itself (`--csv`, `--parquet`, `wsdb export`), never by
+the SQL. `--write` opens a plain read-write DuckDB session on the warehouse instead.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +23,30 @@ import pyarrow.parquet
 from wsdb import db as database, statistics
 from wsdb.errors import DatabaseError, WsdbError
 
+SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,  # last: nothing above can be changed back by SQL
+}
+# Statement kinds a sandboxed connection runs: they read (a read-only file refuses writes
+# to the warehouse anyway; this gives the clearer message and keeps temporary tables out).
+READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA", "CALL"}
+
 
 def connect(url: str, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection to a warehouse at the newest schema."""
+    """A DuckDB connection to a warehouse at the newest schema, with wsdb's statistics
+    functions registered: sandboxed and read-only by default, plain read-write otherwise."""
     path = database.duckdb_path(url)
     if path is None:
         raise DatabaseError(
             f"{database.describe_url(url)}: analyses run on a DuckDB warehouse file; copy a PostgreSQL "
-            "warehouse into one first"
+            "warehouse into one first (wsdb pull)"
         )
     if not path.exists():
         raise DatabaseError(f"no warehouse at {path}: run `wsdb init` (or pass --db / set WSDB_URL)")
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=SANDBOX if read_only else {})
     except duckdb.Error as exc:
         raise DatabaseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
     try:
@@ -35,27 +55,73 @@ def connect(url: str, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         revision = rows[0][0] if rows else None
     except duckdb.Error:
         revision = None
-    head = database.head_revision()
-    if revision != head:
+    try:
+        database.check_revision(str(path), revision)
+    except DatabaseError:
         con.close()
-        if revision is None:
-            raise DatabaseError(f"{path} is not a wsdb warehouse: run `wsdb init`")
-        raise DatabaseError(f"{path} holds schema {revision}, this wsdb needs {head}: run `wsdb db upgrade`")
+        raise
     statistics.register(con)
     return con
 
 
-def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pa.Table:
-    """Run one statement; SQL errors become one-line WsdbErrors."""
+def _statements(con: duckdb.DuckDBPyConnection, sql: str) -> list:
     try:
-        relation = con.sql(sql, params=params or None)
-        if relation is None:  # a statement without a result (INSERT, CREATE, ...)
-            return pa.table({})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return relation.to_arrow_table()
+        statements = con.extract_statements(sql)
     except duckdb.Error as exc:
         raise WsdbError(f"SQL error: {' '.join(str(exc).split())[:500]}") from None
+    if not statements:
+        raise WsdbError("no SQL statement given")
+    return statements
+
+
+def _fetch(relation) -> pa.Table:
+    if relation is None:  # a statement without a result (INSERT, CREATE, ...)
+        return pa.table({})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return relation.to_arrow_table()
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None, *, read_only: bool = True) -> pa.Table:
+    """Run exactly one statement; read-only (the default) admits only statements that read.
+    SQL errors become one-line WsdbErrors."""
+    statements = _statements(con, sql)
+    if len(statements) > 1:
+        raise WsdbError(f"{len(statements)} SQL statements given where one is expected (an analysis or a "
+                        "read-only query is a single statement; `wsdb sql --write` runs scripts)")
+    if read_only and statements[0].type.name not in READ_STATEMENTS:
+        first_word = statements[0].query.split(maxsplit=1)[0].upper()
+        raise WsdbError(f"read-only: {first_word} statements are refused (read-only SQL runs "
+                        f"{', '.join(sorted(READ_STATEMENTS))}); use `wsdb sql --write` for anything else "
+                        "(back the warehouse up first)")
+    try:
+        return _fetch(con.sql(sql, params=params or None))
+    except duckdb.Error as exc:
+        raise WsdbError(_sql_error(exc)) from None
+
+
+def run_script(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """Run every statement of `sql` in one transaction (a read-write session); returns the
+    last statement's result. An error rolls every statement back."""
+    statements = _statements(con, sql)
+    con.begin()
+    try:
+        result = pa.table({})
+        for statement in statements:
+            result = _fetch(con.sql(statement.query))
+        con.commit()
+        return result
+    except duckdb.Error as exc:
+        con.rollback()
+        raise WsdbError(_sql_error(exc) + " (nothing was changed)") from None
+
+
+def _sql_error(exc: duckdb.Error) -> str:
+    message = " ".join(str(exc).split())
+    if isinstance(exc, duckdb.PermissionException):
+        message += (" (read-only SQL touches no file outside the warehouse: write results with --csv/--parquet "
+                    "or `wsdb export`, or use `wsdb sql --write` for a plain DuckDB session)")
+    return f"SQL error: {message[:600]}"
 
 
 def write(table: pa.Table, path: Path, kind: str) -> None:
