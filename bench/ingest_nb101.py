@@ -27,7 +27,7 @@ from wsdb.ingest.tfrecord import read_records  # noqa: E402
 def bare_parse(path: Path) -> tuple[int, float]:
     start = time.perf_counter()
     count = 0
-    for _, payloads in read_records(path):
+    for _, _, payloads in read_records(path):
         for payload in payloads:
             _, _, _, _, metrics = json.loads(payload)
             for evaluation in ModelMetrics.FromString(base64.b64decode(metrics)).evaluation_data:

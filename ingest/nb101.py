@@ -7,8 +7,8 @@ every evaluation point that carries an accuracy becomes a `ground_truth_results`
 (dataset 'cifar10': NB101's 40k train / 10k validation / 10k test split). The module hash is
 recomputed from the cell and must equal the record's.
 
-Repeats are numbered in order of appearance per (module hash, budget), as the official API
-stores them. The main process reads and checks the framing and writes to the database; worker
+A record does not say which repeat it is: runs are identified by their content and numbered
+by wsdb.ground_truth (overlapping files end as one ingest of their union). The main process reads and checks the framing and writes to the database; worker
 processes decode records and recompute hashes (the costly part), one block at a time, so
 memory stays bounded. Each block is committed in its own transaction: an interrupted run
 leaves whole blocks, and a rerun adds only what is missing.
@@ -25,20 +25,21 @@ import base64
 import binascii
 import json
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing import get_context
+from concurrent.futures import Future
 from pathlib import Path
 
 import sqlalchemy as sa
 from google.protobuf.message import DecodeError
 
-from wsdb.bulk import deferred_checkpoints, insert_new_rows
+from wsdb.bulk import deferred_checkpoints
 from wsdb.catalog import store_architectures
 from wsdb.errors import InvalidArchitecture, WsdbError
-from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table, number_occurrences, progress_bar, require_file
+from wsdb.ground_truth import store_runs
+from wsdb.ingest import values
+from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table, progress_bar, require_file
 from wsdb.ingest.nb101_metrics import ModelMetrics
 from wsdb.ingest.tfrecord import check_framing, read_records
-from wsdb.schema import GroundTruthResult
+from wsdb.processes import process_pool
 from wsdb.spaces import nb101
 from wsdb.spaces.canonical import CanonicalArchitecture
 
@@ -59,18 +60,27 @@ def _point(epoch: float, budget: int) -> str:
     return f"epoch-{epoch:g}"
 
 
-def decode_block(path: str, first_index: int, payloads: list[bytes]) -> dict:
+def _offset(first_offset: int, payload_sizes: list[int], position: int) -> int:
+    """Byte offset of the record at `position` of a block (only computed for messages)."""
+    return first_offset + sum(16 + size for size in payload_sizes[:position])
+
+
+def decode_block(path: str, first_index: int, first_offset: int, payloads: list[bytes]) -> dict:
     """Decode and check one block of records (runs in a worker process).
 
-    Returns the block's new cells (raw encoding -> canonical architecture) and one tuple per
-    evaluation point: (record position in block, module hash, budget, epoch, point,
-    train, validation, test accuracy, training seconds).
+    Returns the block's new cells (raw encoding -> canonical architecture), its records'
+    (module hash, budget), and one tuple per evaluation point: (record position in block,
+    epoch, point, train, validation, test accuracy, training seconds).
     """
     cells: dict[str, CanonicalArchitecture] = {}
     records: list[tuple[str, int]] = []
     evaluations: list[tuple] = []
     for position, payload in enumerate(payloads):
         index = first_index + position
+
+        def record() -> str:
+            return f"{path}: record {index} (byte offset {_offset(first_offset, [len(p) for p in payloads], position)})"
+
         try:
             module_hash, budget, raw_adjacency, raw_operations, raw_metrics = json.loads(payload)
             ops = raw_operations.split(",")
@@ -79,7 +89,7 @@ def decode_block(path: str, first_index: int, payloads: list[bytes]) -> dict:
                 raise TypeError
         except (ValueError, TypeError, AttributeError, binascii.Error, DecodeError):
             raise IngestError(
-                f"{path}: record {index} is not a NAS-Bench-101 record "
+                f"{record()} is not a NAS-Bench-101 record "
                 "(expected JSON [module_hash, epochs, adjacency, operations, base64 metrics])"
             ) from None
         raw = f"{raw_adjacency};{raw_operations}"
@@ -87,17 +97,18 @@ def decode_block(path: str, first_index: int, payloads: list[bytes]) -> dict:
         if arch is None:
             n = len(ops)
             if len(raw_adjacency) != n * n or set(raw_adjacency) - {"0", "1"}:
-                raise IngestError(f"{path}: record {index}: adjacency {raw_adjacency!r} is not a {n}x{n} 0/1 matrix")
+                raise IngestError(f"{record()}: adjacency {raw_adjacency!r} is not a {n}x{n} 0/1 matrix")
             matrix = [[int(raw_adjacency[i * n + j]) for j in range(n)] for i in range(n)]
+            parameters = metrics.trainable_parameters if metrics.HasField("trainable_parameters") else None
+            values.check(parameters, "count", record(), "trainable_parameters")
             try:
-                arch = nb101.canonicalize(matrix, ops, metrics.trainable_parameters or None)
+                arch = nb101.canonicalize(matrix, ops, parameters or None)
             except InvalidArchitecture as exc:
-                raise IngestError(f"{path}: record {index}: invalid cell: {exc}") from None
+                raise IngestError(f"{record()}: invalid cell: {exc}") from None
             cells[raw] = arch
         if arch.canonical_key != module_hash:
             raise IngestError(
-                f"{path}: record {index}: module hash {module_hash} does not match its cell "
-                f"(recomputed {arch.canonical_key})"
+                f"{record()}: module hash {module_hash} does not match its cell (recomputed {arch.canonical_key})"
             )
         records.append((module_hash, budget))
         for evaluation in metrics.evaluation_data:
@@ -113,7 +124,8 @@ def decode_block(path: str, first_index: int, payloads: list[bytes]) -> dict:
                 (position, int(epoch), _point(epoch, budget), *accuracies,
                  evaluation.training_time if evaluation.HasField("training_time") else None)
             )
-    return {"cells": cells, "records": records, "evaluations": evaluations}
+    return {"cells": cells, "records": records, "evaluations": evaluations, "first_index": first_index,
+            "first_offset": first_offset, "lengths": [len(p) for p in payloads]}
 
 
 class _InProcess:
@@ -131,21 +143,25 @@ class _InProcess:
 def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show_progress: bool = True,
                  block_records: int = BLOCK_RECORDS) -> IngestSummary:
     path = require_file(path)
-    check_framing(path)
+    if workers is not None and workers < 1:
+        raise IngestError(f"workers must be at least 1, got {workers}")
+    if block_records < 1:
+        raise IngestError(f"records per batch must be at least 1, got {block_records}")
+    if check_framing(path) == 0:
+        raise IngestError(f"{path}: empty file: no NAS-Bench-101 records")
     summary = IngestSummary(source=f"nasbench101 {path.name}")
     workers = workers or os.cpu_count() or 1
     small = path.stat().st_size <= IN_PROCESS_BYTES
-    executor = _InProcess() if workers == 1 or small else ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-    repeats: dict[tuple[str, int], int] = {}
+    executor = _InProcess() if workers == 1 or small else process_pool(workers)
     pending = []
     try:
         with deferred_checkpoints(engine), progress_bar(path.stat().st_size, "B", "nasbench101", show_progress) as bar:
             try:
-                for first, payloads in read_records(path, block_records):
-                    pending.append(executor.submit(decode_block, str(path), first, payloads))
+                for first, offset, payloads in read_records(path, block_records):
+                    pending.append(executor.submit(decode_block, str(path), first, offset, payloads))
                     bar.update(sum(len(p) + 16 for p in payloads))
                     if len(pending) > workers:  # bounded: at most workers+1 blocks in flight
-                        _store_block(engine, pending.pop(0).result(), repeats, summary, path)
+                        _store_block(engine, pending.pop(0).result(), summary, path)
             except WsdbError:
                 # Bad input further on: keep every block before it, in order, then report.
                 while pending:
@@ -153,35 +169,39 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
                         block = pending.pop(0).result()
                     except WsdbError:
                         break
-                    _store_block(engine, block, repeats, summary, path)
+                    _store_block(engine, block, summary, path)
                 raise
             while pending:
-                _store_block(engine, pending.pop(0).result(), repeats, summary, path)
+                _store_block(engine, pending.pop(0).result(), summary, path)
     finally:
         executor.shutdown(cancel_futures=True)
     return summary.finish()
 
 
-def _store_block(engine: sa.Engine, block: dict, repeats: dict, summary: IngestSummary, path: Path) -> None:
-    record_repeats = number_occurrences(block["records"], repeats)
+def _store_block(engine: sa.Engine, block: dict, summary: IngestSummary, path: Path) -> None:
     evaluations = block["evaluations"]
-    source = path.name
+    records = block["records"]
+    positions, epochs, points, train, validation, test, seconds = (
+        list(column) for column in zip(*evaluations)
+    ) if evaluations else ([],) * 7
+
+    def where(row: int) -> str:
+        position = positions[row]
+        offset = _offset(block["first_offset"], block["lengths"], position)
+        return f"{path}: record {block['first_index'] + position} (byte offset {offset}), epoch {epochs[row]}"
+
     with engine.begin() as connection:
         ids, new_archs, _ = store_architectures(
             connection,
             block["cells"].values(),
             [("nb101-cell", raw, arch.canonical_key) for raw, arch in block["cells"].items()],
         )
-        records = block["records"]
-        positions, epochs, points, train, validation, test, seconds = (
-            list(column) for column in zip(*evaluations)
-        ) if evaluations else ([],) * 7
         rows = ground_truth_table(
             {
                 "architecture_id": [ids[records[p][0]] for p in positions],
                 "epoch_budget": [records[p][1] for p in positions],
                 "benchmark_arch_id": [records[p][0] for p in positions],
-                "repeat": [record_repeats[p] for p in positions],
+                "repeat": positions,  # tells the runs apart; store_runs numbers them
                 "epoch": epochs,
                 "evaluation_point": points,
                 "train_accuracy": train,
@@ -189,11 +209,12 @@ def _store_block(engine: sa.Engine, block: dict, repeats: dict, summary: IngestS
                 "test_accuracy": test,
                 "training_seconds": seconds,
             },
+            where,
             benchmark=BENCHMARK,
             dataset=DATASET,
-            source=source,
+            source=path.name,
         )
-        new_results = insert_new_rows(connection, GroundTruthResult.__table__, rows)
+        new_results = store_runs(connection, rows)
     summary.records_read += len(records)
     summary.new_architectures += new_archs
     summary.new_results += new_results

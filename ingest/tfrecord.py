@@ -59,8 +59,9 @@ def check_framing(path: Path) -> int:
     return index
 
 
-def read_records(path: Path, block_records: int = 20_000) -> Iterator[tuple[int, list[bytes]]]:
-    """Yield (index of the first record, payloads) in blocks, checking every checksum.
+def read_records(path: Path, block_records: int = 20_000) -> Iterator[tuple[int, int, list[bytes]]]:
+    """Yield (index and byte offset of the first record, payloads) in blocks, checking every
+    checksum.
 
     Memory is bounded by one block, whatever the file size.
     """
@@ -69,7 +70,7 @@ def read_records(path: Path, block_records: int = 20_000) -> Iterator[tuple[int,
     with open(path, "rb", buffering=1 << 20) as f:
         index, offset = 0, 0
         block: list[bytes] = []
-        first = 0
+        first, first_offset = 0, 0
         while True:
             header = f.read(12)
             if not header:
@@ -83,7 +84,7 @@ def read_records(path: Path, block_records: int = 20_000) -> Iterator[tuple[int,
             index += 1
             offset += 16 + length
             if len(block) == block_records:
-                yield first, block
-                first, block = index, []
+                yield first, first_offset, block
+                first, first_offset, block = index, offset, []
         if block:
-            yield first, block
+            yield first, first_offset, block

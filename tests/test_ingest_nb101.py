@@ -71,17 +71,22 @@ def test_ingest_matches_the_published_records_and_reruns_are_no_ops(tmp_path, wa
             "FROM ground_truth_results g JOIN architectures a ON a.id = g.architecture_id"
         )).all()
     assert {row.evaluation_point for row in stored} == {"halfway", "final"}
-    expected = published.set_index(["module_hash", "repeat"])
+    # A record does not say which repeat it is: compare runs by content, per cell.
+    runs = {}
     for row in stored:
         assert row.canonical_key == row.benchmark_arch_id
         assert row.trainable_parameters == params.loc[row.canonical_key, "trainable_parameters"]
-        truth = expected.loc[(row.benchmark_arch_id, row.repeat)]
-        prefix = "final" if row.evaluation_point == "final" else "halfway"
-        assert row.epoch == (108 if prefix == "final" else 54)
-        assert row.validation_accuracy == pytest.approx(truth[f"{prefix}_validation_accuracy"], abs=1e-7)
-        assert row.test_accuracy == pytest.approx(truth[f"{prefix}_test_accuracy"], abs=1e-7)
-        assert row.training_seconds == pytest.approx(truth[f"{prefix}_training_time"], rel=1e-6)
-
+        assert row.epoch == (108 if row.evaluation_point == "final" else 54)
+        runs.setdefault((row.benchmark_arch_id, row.repeat), {})[row.evaluation_point] = (
+            row.validation_accuracy, row.test_accuracy, row.training_seconds)
+    expected = {}
+    for truth in published[published.module_hash.isin({r.benchmark_arch_id for r in stored})].itertuples():
+        expected.setdefault(truth.module_hash, []).append({
+            point: (getattr(truth, f"{point}_validation_accuracy"), getattr(truth, f"{point}_test_accuracy"),
+                    getattr(truth, f"{point}_training_time")) for point in ("halfway", "final")})
+    for module_hash, published_runs in expected.items():
+        stored_runs = [runs[(module_hash, repeat)] for repeat in range(3)]
+        assert sorted(map(str, stored_runs)) == sorted(map(str, published_runs))
     again = ingest(warehouse_url, path)
     assert (again.new_architectures, again.new_results, again.duplicates_skipped) == (0, 0, 240)
     assert counts(warehouse_url) == (40, 240, 40)
@@ -91,13 +96,107 @@ def test_an_overlapping_file_adds_only_what_is_new(tmp_path, warehouse_url):
     first = make_file(tmp_path / "a.tfrecord", 100, seed=3)
     other = make_file(tmp_path / "b.tfrecord", 100, seed=4)
     # the second file repeats the first 40 architectures (their 3 records) of the first file
-    payloads = [p for f in (first, other) for _, block in read_records(f) for p in block]
+    payloads = [p for f in (first, other) for _, _, block in read_records(f) for p in block]
     second = tmp_path / "overlap.tfrecord"
     second.write_bytes(b"".join(frame(p) for p in payloads[:120] + payloads[300:]))
     ingest(warehouse_url, first)
     summary = ingest(warehouse_url, second)
     assert (summary.new_architectures, summary.new_results, summary.duplicates_skipped) == (100, 600, 240)
     assert counts(warehouse_url)[:2] == (200, 1200)
+
+
+def table_content(url):
+    """Every ground-truth row with its architecture's key (ids differ between warehouses)."""
+    with database.warehouse(url) as engine, engine.connect() as connection:
+        return sorted(tuple(row) for row in connection.execute(sa.text(
+            "SELECT a.canonical_key, g.epoch_budget, g.repeat, g.epoch, g.evaluation_point, g.train_accuracy, "
+            "g.validation_accuracy, g.test_accuracy, g.training_seconds FROM ground_truth_results g "
+            "JOIN architectures a ON a.id = g.architecture_id")))
+
+
+def write_records(path, payloads):
+    path.write_bytes(b"".join(frame(p) for p in payloads))
+    return path
+
+
+def fresh_warehouse(tmp_path, name):
+    url = f"duckdb:///{tmp_path / name}"
+    database.init_database(url)
+    return url
+
+
+def test_repeats_are_identified_by_content_whatever_the_files_overlap(tmp_path, shared_data):
+    """Issue: a record ingested alone, then its file, stored repeat 2's values under repeat 0
+    and skipped the real repeat 0. Any overlap must end as one ingest of the union."""
+    payloads = [p for _, _, block in read_records(make_file(tmp_path / "u.tfrecord", 30, seed=11)) for p in block]
+    union = write_records(tmp_path / "union.tfrecord", payloads)
+    reference = fresh_warehouse(tmp_path, "reference.duckdb")
+    ingest(reference, union)
+    expected = table_content(reference)
+    assert len(expected) == 30 * 3 * 2
+    # within each cell, repeats are 0, 1, 2 in the order of their run fingerprints
+    from wsdb.ground_truth import run_fingerprint
+    finals = {}
+    for key, budget, repeat, epoch, point, train, validation, test, seconds in expected:
+        if point == "final":
+            finals.setdefault(key, []).append((repeat, run_fingerprint(seconds, train, validation, test)))
+    assert all(sorted(f for _, f in runs) == [f for _, f in sorted(runs)] for runs in finals.values())
+
+    scenarios = {
+        "one record alone, then its file": [[payloads[2]], payloads],
+        "the file reversed": [payloads[::-1]],
+        "a subset, then a superset": [payloads[10:50], payloads],
+        "two overlapping halves, shuffled": [payloads[:60][::-1], payloads[45:][::-1], payloads[20:70]],
+        "the third repeats, then the first ones": [payloads[2::3], payloads[0::3], payloads[1::3]],
+    }
+    for name, files in scenarios.items():
+        url = fresh_warehouse(tmp_path, f"{abs(hash(name))}.duckdb")
+        for k, records in enumerate(files):
+            ingest(url, write_records(tmp_path / f"part{k}.tfrecord", records), workers=1, block_records=7)
+        assert table_content(url) == expected, name
+    again = ingest(reference, union)
+    assert (again.new_results, again.duplicates_skipped) == (0, 180)
+
+
+def nb101_record(module_hash, matrix, ops, parameters, run) -> bytes:
+    """One record in the official format from a repeat dict of the official API."""
+    metrics = ModelMetrics()
+    metrics.trainable_parameters = int(parameters)
+    metrics.evaluation_data.add(current_epoch=0, training_time=0)
+    for epoch, point in ((54, "halfway"), (108, "final")):
+        metrics.evaluation_data.add(
+            current_epoch=epoch, training_time=run[f"{point}_training_time"],
+            train_accuracy=run[f"{point}_train_accuracy"], validation_accuracy=run[f"{point}_validation_accuracy"],
+            test_accuracy=run[f"{point}_test_accuracy"])
+    adjacency = "".join(str(int(v)) for row in matrix for v in row)
+    return json.dumps([module_hash, 108, adjacency, ",".join(ops),
+                       base64.b64encode(metrics.SerializeToString()).decode()]).encode()
+
+
+def test_the_same_runs_from_the_published_pickles_and_a_tfrecord_file_are_stored_once(tmp_path, shared_data):
+    from wsdb.ingest.safe_pickle import load_numpy_pickle
+    from wsdb.ingest.to_share import ingest_to_share
+    from wsdb.spaces import nb101
+
+    pickle_dir = tmp_path / "results" / "baseline_ft_bn" / "full" / "0"
+    pickle_dir.mkdir(parents=True)
+    source = shared_data / "nb101/to_share_or_not_to_share/baseline_ft_bn/full/0/eval_results.pkl"
+    (pickle_dir / "eval_results.pkl").write_bytes(source.read_bytes())
+    url = fresh_warehouse(tmp_path, "both.duckdb")
+    with database.warehouse(url) as engine:
+        ingest_to_share(engine, tmp_path / "results", show_progress=False)
+    from_pickles = table_content(url)
+    # The first 50 cells of the pickle as an official file, repeats in reverse order.
+    payloads = []
+    for entry in load_numpy_pickle(source)[:50]:
+        fixed = entry["full_metrics"][0]
+        matrix, ops = fixed["module_adjacency"].tolist(), list(fixed["module_operations"])
+        module_hash = nb101.canonicalize(matrix, ops).canonical_key
+        payloads += [nb101_record(module_hash, matrix, ops, fixed["trainable_parameters"], run)
+                     for run in reversed(entry["bench_metrics"])]
+    summary = ingest(url, write_records(tmp_path / "overlap.tfrecord", payloads))
+    assert (summary.new_results, summary.duplicates_skipped) == (0, len(payloads) * 2)
+    assert table_content(url) == from_pickles
 
 
 def corrupt_copy(source, target, edit):
@@ -128,13 +227,13 @@ def test_wrong_file_type(tmp_path, warehouse_url, shared_data):
         ingest(warehouse_url, shared_data / "nb101/official_hash_fixture_52.csv")
     records = tmp_path / "other.tfrecord"
     records.write_bytes(frame(b"\x0a\x03abc"))  # a TFRecord, but of something else
-    with pytest.raises(IngestError, match="record 0 is not a NAS-Bench-101 record"):
+    with pytest.raises(IngestError, match=re.escape("record 0 (byte offset 0) is not a NAS-Bench-101 record")):
         ingest(warehouse_url, records)
     assert counts(warehouse_url) == (0, 0, 0)
 
 
 def _records(path):
-    return [json.loads(p) for _, block in read_records(path) for p in block]
+    return [json.loads(p) for _, _, block in read_records(path) for p in block]
 
 
 def test_a_record_whose_hash_does_not_match_its_cell(tmp_path, warehouse_url):
@@ -142,7 +241,8 @@ def test_a_record_whose_hash_does_not_match_its_cell(tmp_path, warehouse_url):
     rows[7][0] = "0" * 32
     bad = tmp_path / "bad.tfrecord"
     bad.write_bytes(b"".join(frame(json.dumps(r).encode()) for r in rows))
-    with pytest.raises(IngestError, match=r"record 7: module hash 0{32} does not match its cell"):
+    offset = sum(len(frame(json.dumps(r).encode())) for r in rows[:7])  # as the README promises
+    with pytest.raises(IngestError, match=rf"record 7 \(byte offset {offset}\): module hash 0{{32}} does not match"):
         ingest(warehouse_url, bad)
     assert counts(warehouse_url) == (0, 0, 0)
 
@@ -152,7 +252,7 @@ def test_invalid_cell_in_a_record(tmp_path, warehouse_url):
     rows[1][2] = "1" * len(rows[1][2])  # not upper-triangular
     bad = tmp_path / "bad.tfrecord"
     bad.write_bytes(b"".join(frame(json.dumps(r).encode()) for r in rows))
-    with pytest.raises(IngestError, match="record 1: invalid cell: matrix is not strictly upper-triangular"):
+    with pytest.raises(IngestError, match=r"record 1 \(byte offset \d+\): invalid cell: matrix is not strictly upper"):
         ingest(warehouse_url, bad)
 
 
@@ -171,7 +271,7 @@ def test_batches_are_committed_whole_and_a_rerun_completes(tmp_path, warehouse_u
     broken[130][4] = base64.b64encode(b"\xff\xff not a protobuf").decode()
     bad = tmp_path / "bad.tfrecord"
     bad.write_bytes(b"".join(frame(json.dumps(r).encode()) for r in broken))
-    with pytest.raises(IngestError, match="record 130 is not a NAS-Bench-101 record"):
+    with pytest.raises(IngestError, match=r"record 130 \(byte offset \d+\) is not a NAS-Bench-101 record"):
         ingest(warehouse_url, bad, workers=1, block_records=60)
     archs, results, _ = counts(warehouse_url)
     assert results == 120 * 2  # the first two blocks of 60 records, whole; nothing of the third

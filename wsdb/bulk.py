@@ -125,22 +125,58 @@ def append_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table | dic
     return rows.num_rows
 
 
-def lookup(connection: sa.Connection, table: sa.Table, key: str, value: str, keys: list, where: dict) -> dict:
-    """{key: value} for the rows of `table` whose `key` is in `keys` and whose columns equal
+def select_by_keys(connection: sa.Connection, table: sa.Table, columns: list[str], key: str, keys: list,
+                   where: dict) -> list[tuple]:
+    """`columns` of the rows of `table` whose `key` is in `keys` and whose columns equal
     `where` (column -> value): one query, not one bound parameter per key."""
     if not keys:
-        return {}
-    conditions = " AND ".join(f't."{column}" = ?' for column in where) or "TRUE"
+        return []
+    selected = ", ".join(f't."{c}"' for c in columns)
     if connection.dialect.name == "duckdb":
+        conditions = " AND ".join(f't."{column}" = ?' for column in where) or "TRUE"
         with _staged(connection, pa.table({"k": pa.array(keys)})) as (raw, staged):
-            sql = f'SELECT t."{key}", t."{value}" FROM "{table.name}" t JOIN "{staged}" s ON t."{key}" = s.k WHERE {conditions}'
-            return dict(raw.execute(sql, list(where.values())).fetchall())
+            sql = f'SELECT {selected} FROM "{table.name}" t JOIN "{staged}" s ON t."{key}" = s.k WHERE {conditions}'
+            return raw.execute(sql, list(where.values())).fetchall()
     conditions = " AND ".join(f't."{column}" = :{column}' for column in where) or "TRUE"
     rows = connection.execute(
-        sa.text(f'SELECT t."{key}", t."{value}" FROM "{table.name}" t WHERE t."{key}" = ANY(:keys) AND {conditions}'),
+        sa.text(f'SELECT {selected} FROM "{table.name}" t WHERE t."{key}" = ANY(:keys) AND {conditions}'),
         {"keys": list(keys), **where},
     )
-    return {k: v for k, v in rows}
+    return [tuple(row) for row in rows]
+
+
+def lookup(connection: sa.Connection, table: sa.Table, key: str, value: str, keys: list, where: dict) -> dict:
+    """{key: value} for the rows of `table` whose `key` is in `keys` and whose columns equal
+    `where` (column -> value)."""
+    return dict(select_by_keys(connection, table, [key, value], key, keys, where))
+
+
+def delete_by_keys(connection: sa.Connection, table: sa.Table, keys: pa.Table, where: dict) -> int:
+    """Delete the rows of `table` that match a row of `keys` (an Arrow table whose columns
+    are columns of `table`) and whose columns equal `where`; returns the rows deleted."""
+    if keys.num_rows == 0:
+        return 0
+    match = " AND ".join([f't."{c}" = s."{c}"' for c in keys.column_names] +
+                         [f't."{c}" = :{c}' for c in where])
+    if connection.dialect.name == "duckdb":
+        match = match.replace(" = :", " = $")
+        with _staged(connection, keys) as (raw, staged):
+            return _one_value(raw, f'DELETE FROM "{table.name}" t USING "{staged}" s WHERE {match}', where)
+    arrays = ", ".join(f'unnest(CAST(:k_{c} AS {_pg_array(table.c[c])})) AS "{c}"' for c in keys.column_names)
+    result = connection.execute(
+        sa.text(f'DELETE FROM "{table.name}" t USING (SELECT {arrays}) s WHERE {match}'),
+        {**{f"k_{c}": keys.column(c).to_pylist() for c in keys.column_names}, **where},
+    )
+    return result.rowcount
+
+
+def _pg_array(column: sa.Column) -> str:
+    kind = column.type
+    if isinstance(kind, sa.Integer):  # BigInteger too
+        return "BIGINT[]"
+    if isinstance(kind, sa.Float):
+        return "DOUBLE PRECISION[]"
+    return "TEXT[]"
 
 
 def fill_null_integers(connection: sa.Connection, table: sa.Table, key: str, column: str, pairs: list[tuple]) -> int:

@@ -1,0 +1,139 @@
+"""Storing benchmark runs whose repeats the source does not number (NAS-Bench-101).
+
+An NB101 file holds three records per (cell, epoch budget), one per training run, and nothing
+in a record says which repeat it is: the official API numbers them by their position in the
+file. Numbering by position breaks as soon as files overlap (one record alone, then the file
+it came from, would store repeat 2's values under repeat 0 and skip the real repeat 0 as a
+"duplicate"). So a run's identity is its content, and its number is derived from the set of
+runs stored:
+
+- the fingerprint of a run is the md5 of its final evaluation (the row at epoch = budget, or
+  its last evaluated epoch): training seconds and train, validation and test accuracy, as
+  little-endian float64 (NULL as NaN). All 454,932 published NB101 runs have distinct
+  fingerprints within their cell (their accuracies alone collide 590 times);
+- a run whose fingerprint is already stored for its (cell, budget) is a duplicate;
+- repeats are numbered 0, 1, 2, ... in the order of their fingerprints, which is unrelated
+  to accuracy (repeat 0 is not the best or worst run). When a new run sorts before stored
+  ones, the stored rows of that (cell, budget) are renumbered in the same transaction.
+
+Any overlap of files (a subset, a superset, the same records reordered, two sources such as
+a TFRecord file and the Pourchot et al. pickles) therefore ends with exactly the rows a
+single ingest of their union gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import struct
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from wsdb.bulk import append_rows, arrow_rows, delete_by_keys, insert_new_rows, select_by_keys
+from wsdb.schema import GroundTruthResult
+
+TABLE = GroundTruthResult.__table__
+_GROUP = ("architecture_id", "epoch_budget", "benchmark_arch_id")
+_FINAL_VALUES = ("training_seconds", "train_accuracy", "validation_accuracy", "test_accuracy")
+_FLOATS = struct.Struct("<4d")
+
+
+def run_fingerprint(training_seconds, train_accuracy, validation_accuracy, test_accuracy) -> str:
+    """The identity of one training run: md5 of its final evaluation's values."""
+    values = (math.nan if v is None else float(v)
+              for v in (training_seconds, train_accuracy, validation_accuracy, test_accuracy))
+    return hashlib.md5(_FLOATS.pack(*values)).hexdigest()
+
+
+def _final_rows(columns: dict[str, list], run_column: str) -> dict:
+    """run -> (group, final row index): the row at epoch = budget, else the run's last epoch."""
+    chosen: dict = {}
+    for i, run in enumerate(columns[run_column]):
+        group = tuple(columns[c][i] for c in _GROUP)
+        epoch, budget = columns["epoch"][i], columns["epoch_budget"][i]
+        rank = (epoch == budget, epoch)
+        if run not in chosen or rank > chosen[run][2]:
+            chosen[run] = (group, i, rank)
+    return {run: (group, i) for run, (group, i, _) in chosen.items()}
+
+
+def store_runs(connection: sa.Connection, rows: pa.Table) -> int:
+    """Store ground-truth rows of unnumbered runs; their `repeat` column holds a number that
+    only tells the runs of this call apart (rows of one run share it). All rows must be of
+    one benchmark and dataset. Returns the number of rows inserted."""
+    if rows.num_rows == 0:
+        return 0
+    benchmarks = set(rows.column("benchmark").to_pylist())
+    datasets = set(rows.column("dataset").to_pylist())
+    if len(benchmarks) != 1 or len(datasets) != 1:
+        raise ValueError("store_runs takes rows of one benchmark and dataset per call")
+    scope = {"benchmark": benchmarks.pop(), "dataset": datasets.pop()}
+    columns = {c: rows.column(c).to_pylist() for c in (*_GROUP, "repeat", "epoch", *_FINAL_VALUES)}
+    finals = _final_rows(columns, "repeat")
+    run_fingerprints = {run: run_fingerprint(*(columns[c][i] for c in _FINAL_VALUES)) for run, (_, i) in finals.items()}
+
+    stored = _stored_fingerprints(connection, scope, {group for group, _ in finals.values()})
+    numbers: dict[tuple, dict[str, int]] = {}  # group -> fingerprint -> repeat
+    renumber: dict[tuple, dict[int, int]] = {}  # group -> stored repeat -> its new number
+    new_in_group: dict[tuple, set[str]] = {}
+    for run, (group, _) in finals.items():
+        new_in_group.setdefault(group, set()).add(run_fingerprints[run])
+    for group, fresh in new_in_group.items():
+        old = stored.get(group, {})
+        order = sorted(set(old) | fresh)
+        numbers[group] = {fingerprint: number for number, fingerprint in enumerate(order)}
+        moved = {repeat: numbers[group][fingerprint] for fingerprint, repeat in old.items()
+                 if numbers[group][fingerprint] != repeat}
+        if moved:
+            renumber[group] = moved
+    if renumber:
+        _renumber(connection, scope, renumber)
+
+    keep, repeats = [], []
+    for i, run in enumerate(columns["repeat"]):
+        group = finals[run][0]
+        fingerprint = run_fingerprints[run]
+        if fingerprint not in stored.get(group, {}):
+            keep.append(i)
+            repeats.append(numbers[group][fingerprint])
+    if not keep:
+        return 0
+    selected = rows.take(pa.array(keep, pa.int64()))
+    selected = selected.set_column(selected.schema.get_field_index("repeat"), "repeat",
+                                   pa.array(repeats, selected.schema.field("repeat").type))
+    return insert_new_rows(connection, TABLE, selected)
+
+
+def _stored_fingerprints(connection: sa.Connection, scope: dict, groups: set[tuple]) -> dict[tuple, dict[str, int]]:
+    """group -> {fingerprint: repeat} of the runs stored for these groups."""
+    architecture_ids = sorted({group[0] for group in groups})
+    found = select_by_keys(connection, TABLE, [*_GROUP, "repeat", "epoch", *_FINAL_VALUES], "architecture_id",
+                           architecture_ids, scope)
+    columns = {name: [row[k] for row in found] for k, name in enumerate((*_GROUP, "repeat", "epoch", *_FINAL_VALUES))}
+    runs = [(tuple(columns[c][i] for c in _GROUP), columns["repeat"][i]) for i in range(len(found))]
+    columns["run"] = runs
+    stored: dict[tuple, dict[str, int]] = {}
+    for (group, repeat), (_, i) in _final_rows(columns, "run").items():
+        if group in groups and repeat >= 0:  # -1: a published mean, not a run
+            stored.setdefault(group, {})[run_fingerprint(*(columns[c][i] for c in _FINAL_VALUES))] = repeat
+    return stored
+
+
+def _renumber(connection: sa.Connection, scope: dict, renumber: dict[tuple, dict[int, int]]) -> None:
+    """Give stored runs their new numbers: their rows are read, deleted and written back
+    (an UPDATE of key columns could collide midway on both backends). Stored runs that keep
+    their number stay untouched."""
+    names = [c.name for c in TABLE.columns]
+    at = {name: k for k, name in enumerate(names)}
+    found = select_by_keys(connection, TABLE, names, "architecture_id", sorted({g[0] for g in renumber}), scope)
+    moving = [row for row in found
+              if row[at["repeat"]] in renumber.get(tuple(row[at[c]] for c in _GROUP), {})]
+    keys = (*_GROUP, "repeat")
+    delete_by_keys(connection, TABLE, arrow_rows(TABLE, {c: [row[at[c]] for row in moving] for c in keys}), scope)
+    renumbered = []
+    for row in moving:
+        values = list(row)
+        values[at["repeat"]] = renumber[tuple(row[at[c]] for c in _GROUP)][row[at["repeat"]]]
+        renumbered.append(values)
+    append_rows(connection, TABLE, {name: [values[at[name]] for values in renumbered] for name in names})
