@@ -7,6 +7,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from wsdb.errors import WsdbError
 
@@ -79,32 +80,41 @@ GROUND_TRUTH_COLUMNS = (
 )
 
 
-def ground_truth_table(columns: dict[str, list], **constant):
+def ground_truth_table(columns: dict[str, list], where: Callable[[int], str], **constant):
     """ground_truth_results rows from columns (all of one length); `constant` columns apply
-    to every row and the columns given by neither are NULL. Columnar on purpose: the NB101
-    ingest builds ~1M rows, where a dict per row cost seconds."""
+    to every row and the columns given by neither are NULL. Every number is checked by the
+    ingest rule (ingest/values.py); `where(row)` names a row's file and record in the error.
+    Columnar on purpose: the NB101 ingest builds ~1M rows, where a dict per row cost seconds."""
     import pyarrow as pa
 
     from wsdb.bulk import arrow_type
+    from wsdb.ingest import values
     from wsdb.schema import GroundTruthResult
 
     length = len(next(iter(columns.values()))) if columns else 0
     arrays = {}
     for name in GROUND_TRUTH_COLUMNS:
-        kind = arrow_type(GroundTruthResult.__table__.c[name])
+        kind = values.kind_of(name)
+        if kind is not None and name in columns:
+            values.check_column(columns[name], kind, name, where)
+        elif kind is not None and name in constant and length:
+            values.check(constant[name], kind, where(0), name)
+        column_type = arrow_type(GroundTruthResult.__table__.c[name])
         if name in columns:
-            arrays[name] = pa.array(columns[name], type=kind)
+            arrays[name] = pa.array(columns[name], type=column_type)
         elif name in constant:
-            arrays[name] = pa.array([constant[name]] * length, type=kind)
+            arrays[name] = pa.array([constant[name]] * length, type=column_type)
         else:
-            arrays[name] = pa.nulls(length, type=kind)
+            arrays[name] = pa.nulls(length, type=column_type)
     return pa.table(arrays)
 
 
 def ground_truth_rows(rows: list[dict], **constant):
-    """ground_truth_table from one dict per row (for the smaller ingesters)."""
-    names = {name for row in rows for name in row}
-    return ground_truth_table({name: [row.get(name) for row in rows] for name in names}, **constant)
+    """ground_truth_table from one dict per row (for the smaller ingesters); each row names
+    its file and record under the key "where"."""
+    names = {name for row in rows for name in row} - {"where"}
+    return ground_truth_table({name: [row.get(name) for row in rows] for name in names},
+                              lambda i: rows[i]["where"], **constant)
 
 
 def number_occurrences(keys, counts: dict | None = None) -> list[int]:
@@ -122,7 +132,8 @@ def number_occurrences(keys, counts: dict | None = None) -> list[int]:
 def read_csv_rows(path, required: tuple[str, ...], text: str | None = None):
     """Yield (line number, row dict) of a CSV file with a header, '#' comment lines skipped.
 
-    A missing file or column is a clear error naming the file.
+    A missing file or column, a file without rows, or a row with more fields than the header
+    is a clear error naming the file (and line).
     """
     import csv
     import io
@@ -136,21 +147,43 @@ def read_csv_rows(path, required: tuple[str, ...], text: str | None = None):
     lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if not line.startswith("#")]
     if not lines:
         raise IngestError(f"{path}: empty file")
+    if len(lines) == 1:
+        raise IngestError(f"{path}: only a header, no rows")
     reader = csv.DictReader(io.StringIO("\n".join(line for _, line in lines)))
-    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        raise IngestError(f"{path}: line {lines[0][0]}: not a CSV header ({exc})") from None
+    missing = [c for c in required if c not in fieldnames]
     if missing:
-        raise IngestError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(reader.fieldnames or [])}")
-    for (number, _), row in zip(lines[1:], reader):
+        raise IngestError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(fieldnames)}")
+    rows = iter(reader)
+    for number, _ in lines[1:]:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise IngestError(f"{path}: line {number}: not CSV ({exc})") from None
+        if None in row:
+            raise IngestError(f"{path}: line {number}: {len(fieldnames) + len(row[None])} fields, the header has "
+                              f"{len(fieldnames)}")
         yield number, row
 
 
-def parse_number(path, line: int, row: dict, column: str, kind=float, low=None, high=None):
-    """A numeric CSV field, range-checked; errors name the file, line and column."""
+def parse_number(path, line: int, row: dict, column: str, kind=float, low=None, high=None, infinite=False):
+    """A numeric CSV field, range-checked and finite (or, with `infinite`, at least not NaN:
+    training-free scores); errors name the file, line and column."""
+    import math
+
     text = row.get(column)
     try:
         value = kind(text)
     except (TypeError, ValueError):
         raise IngestError(f"{path}: line {line}: column {column} is {text!r}, not a number") from None
+    if math.isnan(value) or not (infinite or math.isfinite(value)):
+        wanted = "a number (NaN is refused)" if infinite else "a finite number"
+        raise IngestError(f"{path}: line {line}: column {column} is {text!r}, not {wanted}")
     if (low is not None and value < low) or (high is not None and value > high):
         raise IngestError(f"{path}: line {line}: column {column} = {value} is outside [{low}, {high}]")
     return value

@@ -38,6 +38,7 @@ from wsdb.ingest.common import (
     read_csv_rows,
     require_file,
 )
+from wsdb.ingest import values
 from wsdb.ingest.safe_pickle import load_numpy_pickle
 from wsdb.schema import GroundTruthResult, ZeroCostScore
 from wsdb.spaces import nb201
@@ -53,34 +54,41 @@ NATS_TYPES = frozenset({("collections", "OrderedDict")})
 FILES_PER_BATCH = 50
 
 
-def run_rows(arch_index: int, arch_id: int, hp: str, dataset: str, seed: int, run: dict, final_only: bool) -> list[dict]:
-    """Ground-truth rows of one training run (a NATS/NB201 ResultsCount state dict)."""
+def run_rows(arch_index: int, hp: str, dataset: str, seed: int, run: dict, final_only: bool, origin: str) -> list[dict]:
+    """Ground-truth rows of one training run (a NATS/NB201 ResultsCount state dict), without
+    their architecture_id."""
     if dataset not in SPLITS:
-        raise IngestError(f"unknown NB201 dataset {dataset!r}; expected one of {', '.join(SPLITS)}")
+        raise IngestError(f"{origin}: unknown NB201 dataset {dataset!r}; expected one of {', '.join(SPLITS)}")
     validation_split, test_split = SPLITS[dataset]
-    epochs = int(run["epochs"])
-    evaluations = run.get("eval_acc1es") or {}
-    losses = run.get("eval_losses") or {}
-    train_acc, train_loss, train_times = (run.get(k) or {} for k in ("train_acc1es", "train_losses", "train_times"))
-    rows, elapsed = [], 0.0
-    for epoch in range(epochs):
-        elapsed += float(train_times.get(epoch, 0.0) or 0.0)
-        if final_only and epoch != epochs - 1:
-            continue
-        validation = evaluations.get(f"{validation_split}@{epoch}") if validation_split else None
-        test = evaluations.get(f"{test_split}@{epoch}")
-        if validation is None and test is None and epoch not in train_acc:
-            continue
-        rows.append({
-            "architecture_id": arch_id, "epoch_budget": int(hp), "benchmark_arch_id": str(arch_index),
-            "repeat": int(seed), "epoch": epoch + 1, "dataset": dataset,
-            "evaluation_point": "final" if epoch == epochs - 1 else f"epoch-{epoch + 1}",
-            "train_accuracy": _fraction(train_acc.get(epoch)), "train_loss": _number(train_loss.get(epoch)),
-            "validation_accuracy": _fraction(validation),
-            "validation_loss": _number(losses.get(f"{validation_split}@{epoch}")) if validation_split else None,
-            "test_accuracy": _fraction(test), "test_loss": _number(losses.get(f"{test_split}@{epoch}")),
-            "training_seconds": elapsed if train_times else None,
-        })
+    where = f"{origin}: hp {hp}, {dataset} seed {seed}"
+    try:
+        epochs = int(run["epochs"])
+        evaluations = run.get("eval_acc1es") or {}
+        losses = run.get("eval_losses") or {}
+        train_acc, train_loss, train_times = (run.get(k) or {} for k in ("train_acc1es", "train_losses", "train_times"))
+        rows, elapsed = [], 0.0
+        for epoch in range(epochs):
+            elapsed += float(train_times.get(epoch, 0.0) or 0.0)
+            if final_only and epoch != epochs - 1:
+                continue
+            validation = evaluations.get(f"{validation_split}@{epoch}") if validation_split else None
+            test = evaluations.get(f"{test_split}@{epoch}")
+            if validation is None and test is None and epoch not in train_acc:
+                continue
+            rows.append({
+                "epoch_budget": int(hp), "benchmark_arch_id": str(arch_index),
+                "repeat": int(seed), "epoch": epoch + 1, "dataset": dataset,
+                "evaluation_point": "final" if epoch == epochs - 1 else f"epoch-{epoch + 1}",
+                "train_accuracy": _fraction(train_acc.get(epoch)), "train_loss": _number(train_loss.get(epoch)),
+                "validation_accuracy": _fraction(validation),
+                "validation_loss": _number(losses.get(f"{validation_split}@{epoch}")) if validation_split else None,
+                "test_accuracy": _fraction(test), "test_loss": _number(losses.get(f"{test_split}@{epoch}")),
+                "training_seconds": elapsed if train_times else None,
+                "where": f"{where}, epoch {epoch + 1}",
+            })
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IngestError(f"{where}: not a NAS-Bench-201 training run ({type(exc).__name__}: {exc}; expected "
+                          "epochs, eval_acc1es, eval_losses, train_acc1es, train_losses, train_times)") from None
     return rows
 
 
@@ -107,11 +115,17 @@ def _canonical(source, arch_index: int, arch_str: str, trainable_parameters: int
     return arch
 
 
-def _architecture_rows(source, hp_results: dict[str, dict], final_only: bool, arch_ids: dict, arch) -> list[dict]:
+def _architecture_rows(origin: str, hp_results: dict[str, dict], final_only: bool) -> list[dict]:
+    """Ground-truth rows of one architecture record (architecture_id filled in at storing)."""
     rows = []
     for hp, state in hp_results.items():
-        for (dataset, seed), run in state["all_results"].items():
-            rows += run_rows(state["arch_index"], arch_ids[arch.canonical_key], hp, dataset, seed, run, final_only)
+        runs = state["all_results"]
+        if not isinstance(runs, dict) or not all(isinstance(k, tuple) and len(k) == 2 for k in runs):
+            raise IngestError(f"{origin}: hp {hp}: all_results is not a dict of (dataset, seed) -> run")
+        for (dataset, seed), run in runs.items():
+            if not isinstance(run, dict):
+                raise IngestError(f"{origin}: hp {hp}, {dataset} seed {seed}: not a training run dict")
+            rows += run_rows(state["arch_index"], hp, dataset, seed, run, final_only, origin)
     return rows
 
 
@@ -120,14 +134,17 @@ class _Batch:
 
     def __init__(self, engine: sa.Engine, summary: IngestSummary, source: str, final_only: bool):
         self.engine, self.summary, self.source, self.final_only = engine, summary, source, final_only
-        self.items: list[tuple[str, dict, object]] = []
+        self.items: list[tuple[dict, object, list[dict]]] = []
 
     def add(self, origin: str, hp_results: dict) -> None:
-        """One architecture's record ({hp: ArchResults state}), checked and canonicalized."""
+        """One architecture's record ({hp: ArchResults state}), checked, canonicalized and
+        turned into rows before anything of it is written."""
         _check_state(origin, hp_results)
         state = next(iter(hp_results.values()))
-        arch = _canonical(origin, state["arch_index"], state["arch_str"], _params_of(hp_results))
-        self.items.append((origin, hp_results, arch))
+        arch = _canonical(origin, state["arch_index"], state["arch_str"], _params_of(origin, hp_results))
+        rows = _architecture_rows(origin, hp_results, self.final_only)
+        values.check_rows(rows)
+        self.items.append((hp_results, arch, rows))
         if len(self.items) >= FILES_PER_BATCH:
             self.flush()
 
@@ -136,13 +153,12 @@ class _Batch:
             return
         with self.engine.begin() as connection:
             encodings = []
-            for _, hp_results, arch in self.items:
+            for hp_results, arch, _ in self.items:
                 state = next(iter(hp_results.values()))
                 encodings += [("nb201-arch-str", state["arch_str"], arch.canonical_key),
                               ("nb201-index", str(state["arch_index"]), arch.canonical_key)]
-            ids, new_archs, _ = store_architectures(connection, [a for _, _, a in self.items], encodings)
-            rows = [row for origin, hp_results, arch in self.items
-                    for row in _architecture_rows(origin, hp_results, self.final_only, ids, arch)]
+            ids, new_archs, _ = store_architectures(connection, [a for _, a, _ in self.items], encodings)
+            rows = [{**row, "architecture_id": ids[arch.canonical_key]} for _, arch, rows in self.items for row in rows]
             new = insert_new_rows(connection, GroundTruthResult.__table__,
                                   ground_truth_rows(rows, benchmark=BENCHMARK, source=self.source))
         self.summary.records_read += len(self.items)
@@ -152,12 +168,13 @@ class _Batch:
         self.items = []
 
 
-def _params_of(hp_results: dict) -> int | None:
+def _params_of(origin: str, hp_results: dict) -> int | None:
     """The parameter count of a record's CIFAR-10 network (stored in millions)."""
-    for state in hp_results.values():
+    for hp, state in hp_results.items():
         for (dataset, _), run in state["all_results"].items():
-            if dataset in ("cifar10-valid", "cifar10") and run.get("params") is not None:
-                return round(float(run["params"]) * 1e6)
+            if dataset in ("cifar10-valid", "cifar10") and isinstance(run, dict) and run.get("params") is not None:
+                millions = values.check(run["params"], "loss", f"{origin}: hp {hp}, {dataset}", "params (millions)")
+                return round(float(millions) * 1e6)
     return None
 
 
@@ -167,6 +184,30 @@ def _check_state(origin, hp_results) -> None:
     for hp, state in hp_results.items():
         if hp not in ("12", "200") or not isinstance(state, dict) or not {"arch_index", "arch_str", "all_results"} <= set(state):
             raise IngestError(f"{origin}: hp {hp!r} is not a NAS-Bench-201 ArchResults record")
+        if not isinstance(state["arch_index"], int) or not isinstance(state["arch_str"], str):
+            raise IngestError(f"{origin}: hp {hp}: arch_index must be an integer and arch_str a string")
+        if not isinstance(state["all_results"], dict):
+            raise IngestError(f"{origin}: hp {hp}: all_results is not a dict of (dataset, seed) -> run")
+
+
+# A NATS-Bench architecture file holds ~0.3 MB when decompressed (the "simple" release) and a
+# few MB in the full release; a file that expands beyond this is refused, not read whole.
+MAX_ARCHITECTURE_FILE_BYTES = 64 << 20
+
+
+def decompress_bounded(path: Path, limit: int = MAX_ARCHITECTURE_FILE_BYTES) -> bytes:
+    """bz2-decompress a file, refusing one that would expand beyond `limit` bytes."""
+    decompressor = bz2.BZ2Decompressor()
+    try:
+        data = decompressor.decompress(path.read_bytes(), max_length=limit + 1)
+    except (OSError, ValueError, EOFError):
+        raise IngestError(f"{path}: not a bz2 file") from None
+    if len(data) > limit:
+        raise IngestError(f"{path}: expands to more than {limit >> 20} MiB; a NATS-Bench architecture file holds "
+                          "a few MiB at most: refusing it")
+    if not decompressor.eof:
+        raise IngestError(f"{path}: truncated bz2 file")
+    return data
 
 
 def ingest_nats(engine: sa.Engine, path: Path, trust: bool = False, final_only: bool = False,
@@ -182,10 +223,7 @@ def ingest_nats(engine: sa.Engine, path: Path, trust: bool = False, final_only: 
     batch = _Batch(engine, summary, path.name, final_only)
     with deferred_checkpoints(engine), progress_bar(len(files), "archs", "nasbench201", show_progress) as bar:
         for file in files:
-            try:
-                data = bz2.decompress(file.read_bytes())
-            except (OSError, ValueError):
-                raise IngestError(f"{file}: not a bz2 file") from None
+            data = decompress_bounded(file)
             hp_results = pickle.loads(data) if trust else load_numpy_pickle(file, data, also_allow=NATS_TYPES)
             batch.add(str(file), hp_results)
             bar.update()
@@ -262,12 +300,12 @@ def ingest_nb201_table(engine: sa.Engine, path: Path, source: str = "table") -> 
                 per_run.setdefault((dataset, budget), {})[field] = value
         for (dataset, budget), fields in per_run.items():
             truth.append({"key": arch.canonical_key, "benchmark_arch_id": str(index), "dataset": dataset,
-                          "epoch_budget": budget, "epoch": budget, **fields})
+                          "epoch_budget": budget, "epoch": budget, "where": f"{path}: line {line}", **fields})
         for column, text in row.items():
             metric, _, suffix = column.partition("_score_")
             if suffix in TABLE_DATASETS and text not in (None, ""):
                 scores.append((arch.canonical_key, TABLE_DATASETS[suffix], str(index), metric,
-                               parse_number(path, line, row, column)))
+                               parse_number(path, line, row, column, infinite=True)))
         summary.records_read += 1
     with engine.begin() as connection:
         ids, summary.new_architectures, _ = store_architectures(connection, archs.values())

@@ -17,7 +17,6 @@ Rows keep their raw encoding: isomorphic duplicates (NASLib's NB101 file has 500
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,7 +24,7 @@ import sqlalchemy as sa
 from wsdb.bulk import insert_new_rows
 from wsdb.catalog import store_architectures
 from wsdb.errors import InvalidArchitecture
-from wsdb.ingest.common import IngestError, IngestSummary, read_csv_rows
+from wsdb.ingest.common import IngestError, IngestSummary, parse_number, read_csv_rows
 from wsdb.schema import ZeroCostScore
 from wsdb.spaces import nb101, nb201
 
@@ -58,8 +57,9 @@ def _nb101(row: dict):
         numbers = _tuple(encoding, 56)
         ops = [NASLIB_NB101_OPS[code] for code in numbers[49:]]
         return "naslib-nb101-tuple", encoding, _pruned_class([numbers[i * 7:(i + 1) * 7] for i in range(7)], ops)
-    matrix, ops = json.loads(row["adjacency"]), json.loads(row["operations"])
-    return "nb101-cell", nb101.encode(tuple(map(tuple, matrix)), tuple(ops)), _pruned_class(matrix, ops)
+    matrix, ops = nb101.parse_matrix(row["adjacency"]), nb101.parse_ops(row["operations"])
+    arch = _pruned_class(matrix, ops)
+    return "nb101-cell", nb101.encode(tuple(map(tuple, matrix)), tuple(ops)), arch
 
 
 def _nb201(row: dict):
@@ -102,19 +102,16 @@ def ingest_scores(engine: sa.Engine, path: Path, space: str, source: str, datase
     for line, row in rows:
         try:
             kind, encoding, arch = decode(row)
-        except (InvalidArchitecture, ValueError, KeyError, json.JSONDecodeError) as exc:
+        except (InvalidArchitecture, ValueError, KeyError, TypeError) as exc:
             raise IngestError(f"{path}: line {line}: cannot read the architecture: {exc}") from None
         row_dataset = row.get("dataset") or dataset
         if not row_dataset:
             raise IngestError(f"{path}: no dataset column: pass --dataset")
         archs.setdefault(arch.canonical_key, arch)
         for metric, (column, timing) in metrics.items():
-            value, elapsed = row.get(column), row.get(timing) if timing else None
-            try:
-                value = float(value) if value not in (None, "") else None
-                elapsed = float(elapsed) if elapsed not in (None, "") else None
-            except ValueError:
-                raise IngestError(f"{path}: line {line}: column {column} is {row.get(column)!r}, not a number") from None
+            value = parse_number(path, line, row, column, infinite=True) if row.get(column) not in (None, "") else None
+            elapsed = (parse_number(path, line, row, timing, low=0) if timing and row.get(timing) not in (None, "")
+                       else None)
             scores.append((row_dataset, kind, encoding, metric, arch.canonical_key, value, elapsed))
     with engine.begin() as connection:
         ids, summary.new_architectures, _ = store_architectures(connection, archs.values())

@@ -19,11 +19,14 @@ import json
 import uuid
 from pathlib import Path
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 from wsdb.bulk import insert_new_rows
 from wsdb.catalog import store_architectures
 from wsdb.errors import InvalidArchitecture
+from wsdb.ground_truth import store_runs
+from wsdb.ingest import values
 from wsdb.ingest.common import (
     IngestError,
     IngestSummary,
@@ -36,7 +39,6 @@ from wsdb.schema import (
     ArchitectureSample,
     ArchitectureSampleMember,
     Checkpoint,
-    GroundTruthResult,
     ProxyScore,
     Supernet,
     utcnow,
@@ -112,33 +114,53 @@ def ingest_to_share(engine: sa.Engine, root: Path, show_progress: bool = True) -
     return summary.finish()
 
 
-def _canonical_cells(path: Path, entries, cells: dict) -> list[tuple[str, "nb101.CanonicalArchitecture"]]:
-    """(raw encoding as published, its class) per entry."""
+def _checked_entries(path: Path, entries) -> list[dict]:
+    """Each entry's cell, repeats and proxy accuracy, checked before anything is written:
+    (matrix, ops, parameter count, [repeat dicts], proxy accuracy)."""
     if not isinstance(entries, list) or not entries:
         raise IngestError(f"{path}: expected a list of result dicts")
-    archs = []
+    checked = []
     for index, entry in enumerate(entries):
+        where = f"{path}: entry {index}"
         try:
             fixed = entry["full_metrics"][0]
             matrix = tuple(tuple(int(v) for v in row) for row in fixed["module_adjacency"])
-            ops = tuple(fixed["module_operations"])
-            params = int(fixed["trainable_parameters"])
-            entry["proxy_metrics"]["final_validation_accuracy"], entry["bench_metrics"][2]
-        except (KeyError, IndexError, TypeError, ValueError):
-            raise IngestError(f"{path}: entry {index} lacks full_metrics/bench_metrics/proxy_metrics") from None
+            ops = tuple(str(op) for op in fixed["module_operations"])
+            parameters = fixed["trainable_parameters"]
+            repeats = list(entry["bench_metrics"])
+            proxy = entry["proxy_metrics"]["final_validation_accuracy"]
+            if not repeats or not all(isinstance(r, dict) for r in repeats):
+                raise TypeError
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            raise IngestError(f"{where}: not a result dict (expected full_metrics (fixed_stats with module_adjacency, "
+                              "module_operations, trainable_parameters), bench_metrics (a list of repeat dicts) "
+                              "and proxy_metrics.final_validation_accuracy)") from None
+        values.check(parameters, "count", where, "trainable_parameters")
+        values.check(proxy, "accuracy", where, "proxy_metrics.final_validation_accuracy")
+        checked.append({"matrix": matrix, "ops": ops, "parameters": int(parameters), "repeats": repeats,
+                        "proxy": float(proxy), "where": where})
+    return checked
+
+
+def _canonical_cells(entries: list[dict], cells: dict) -> list[tuple[str, "nb101.CanonicalArchitecture"]]:
+    """(raw encoding as published, its class) per checked entry."""
+    archs = []
+    for entry in entries:
+        matrix, ops = entry["matrix"], entry["ops"]
         arch = cells.get((matrix, ops))
         if arch is None:
             try:
-                arch = cells[(matrix, ops)] = nb101.canonicalize(matrix, ops, params)
+                arch = cells[(matrix, ops)] = nb101.canonicalize(matrix, ops, entry["parameters"])
             except InvalidArchitecture as exc:
-                raise IngestError(f"{path}: entry {index}: invalid cell: {exc}") from None
+                raise IngestError(f"{entry['where']}: invalid cell: {exc}") from None
         archs.append((nb101.encode(matrix, ops), arch))
     return archs
 
 
 def _store_supernet(engine, path, method, space, seed, entries, cells, summary) -> None:
     variant, protocol = parse_method(method)
-    raw_and_archs = _canonical_cells(path, entries, cells)
+    entries = _checked_entries(path, entries)
+    raw_and_archs = _canonical_cells(entries, cells)
     archs = [arch for _, arch in raw_and_archs]
     subspace = SPACES[space]
     name = f"to-share/{method}/{space}/{seed}"
@@ -147,28 +169,29 @@ def _store_supernet(engine, path, method, space, seed, entries, cells, summary) 
     config = {**COMMON_TRAINING, **variant, "subspace": subspace, "evaluation_protocol": protocol,
               "publication": PUBLICATION, "method": method}
     now = utcnow()
+    truth, run = [], 0
+    for arch, entry in zip(archs, entries):
+        for repeat, metrics in enumerate(entry["repeats"]):
+            for point, epoch in (("halfway", 54), ("final", 108)):
+                truth.append({
+                    "benchmark_arch_id": arch.canonical_key, "repeat": run, "epoch": epoch, "evaluation_point": point,
+                    "train_accuracy": metrics.get(f"{point}_train_accuracy"),
+                    "validation_accuracy": metrics.get(f"{point}_validation_accuracy"),
+                    "test_accuracy": metrics.get(f"{point}_test_accuracy"),
+                    "training_seconds": metrics.get(f"{point}_training_time"),
+                    "where": f"{entry['where']}, bench_metrics[{repeat}]",
+                })
+            run += 1  # tells the runs apart; store_runs numbers them by content
+    truth_rows = ground_truth_rows(truth, benchmark="nasbench101", dataset="cifar10", epoch_budget=108,
+                                   source=f"{PUBLICATION}: {method}/{space}/{seed}")
     with engine.begin() as connection:
         ids, new_archs, _ = store_architectures(
             connection, archs, [("nb101-cell", raw, arch.canonical_key) for raw, arch in raw_and_archs]
         )
-        truth = [
-            {
-                "architecture_id": ids[arch.canonical_key], "benchmark_arch_id": arch.canonical_key,
-                "repeat": repeat, "epoch": epoch, "evaluation_point": point,
-                "train_accuracy": metrics.get(f"{point}_train_accuracy"),
-                "validation_accuracy": metrics.get(f"{point}_validation_accuracy"),
-                "test_accuracy": metrics.get(f"{point}_test_accuracy"),
-                "training_seconds": metrics.get(f"{point}_training_time"),
-            }
-            for arch, entry in zip(archs, entries)
-            for repeat, metrics in enumerate(entry["bench_metrics"])
-            for point, epoch in (("halfway", 54), ("final", 108))
-        ]
-        new_results = insert_new_rows(
-            connection, GroundTruthResult.__table__,
-            ground_truth_rows(truth, benchmark="nasbench101", dataset="cifar10", epoch_budget=108,
-                              source=f"{PUBLICATION}: {method}/{space}/{seed}"),
-        )
+        truth_rows = truth_rows.set_column(
+            truth_rows.schema.get_field_index("architecture_id"), "architecture_id",
+            pa.array([ids[key] for key in truth_rows.column("benchmark_arch_id").to_pylist()], pa.int32()))
+        new_results = store_runs(connection, truth_rows)
         insert_new_rows(connection, Supernet.__table__, {
             "id": [supernet_id], "search_space": ["nb101"], "subspace": [subspace], "name": [name],
             "config_json": [json.dumps(config, sort_keys=True)], "seed": [seed], "status": ["imported"],
@@ -193,7 +216,7 @@ def _store_supernet(engine, path, method, space, seed, entries, cells, summary) 
             "protocol_id": [protocol] * len(archs),
             "metric": ["validation_accuracy"] * len(archs),
             "evaluation_repeat": number_occurrences(a.canonical_key for a in archs),
-            "value": [float(e["proxy_metrics"]["final_validation_accuracy"]) for e in entries],
+            "value": [e["proxy"] for e in entries],
             "evaluated_at": [now] * len(archs),
         })
     summary.records_read += len(entries)

@@ -70,8 +70,8 @@ def ingest_ws64_ground_truth(engine: sa.Engine, csv_path: Path | None = None) ->
         ids = _label_ids(connection, summary)
         truth = [
             {"architecture_id": ids[label], "benchmark_arch_id": label, "validation_accuracy": mean,
-             "validation_accuracy_std": std}
-            for _, label, mean, std in rows
+             "validation_accuracy_std": std, "where": f"{source}: line {line}"}
+            for line, label, mean, std in rows
         ]
         summary.new_results = insert_new_rows(connection, GroundTruthResult.__table__, ground_truth_rows(
             truth, benchmark=benchmark, dataset="cifar10", epoch_budget=EPOCH_BUDGET, repeat=-1,

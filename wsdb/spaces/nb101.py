@@ -87,6 +87,8 @@ def parse_ops(text: str) -> list[str]:
             raise InvalidArchitecture(f"cannot read ops {text!r}: invalid JSON") from None
     else:
         ops = [op.strip() for op in text.split(",")]
+    if not isinstance(ops, list):
+        raise InvalidArchitecture(f"ops {text!r} is not a list of operations")
     return [_OP_ALIASES.get(op, op) if isinstance(op, str) else op for op in ops]
 
 
