@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import itertools
 import os
-from multiprocessing import get_context
 
+from wsdb.processes import multiprocessing_pool
 from wsdb.spaces import nb101
 from wsdb.spaces.canonical import CanonicalArchitecture
 
@@ -63,7 +63,7 @@ def all_classes(workers: int | None = None) -> list[CanonicalArchitecture]:
     if workers == 1:
         batches = map(_classes_of, shapes)
     else:
-        pool = get_context("spawn").Pool(workers)
+        pool = multiprocessing_pool(workers)
         batches = pool.imap(_classes_of, shapes, chunksize=16)
     classes = {}
     for batch in batches:
