@@ -44,16 +44,30 @@ def test_a_database_with_other_tables_is_not_taken_over(tmp_path):
         database.init_database(f"duckdb:///{path}")
 
 
+def _set_revision(url: str, revision: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    engine.dispose()
+
+
 def test_an_out_of_date_warehouse_is_never_migrated_silently(duckdb_url):
     database.init_database(duckdb_url)
-    engine = sa.create_engine(duckdb_url)
-    with engine.begin() as connection:
-        connection.execute(sa.text("UPDATE alembic_version SET version_num = '0000'"))
-    engine.dispose()
-    with pytest.raises(DatabaseError, match=r"holds schema 0000.*run `wsdb db upgrade`"):
+    _set_revision(duckdb_url, "0003")
+    with pytest.raises(DatabaseError, match=r"holds schema 0003.*run `wsdb db upgrade`"):
         database.open_engine(duckdb_url)
     with pytest.raises(DatabaseError, match="wsdb db upgrade"):
         database.init_database(duckdb_url)
+
+
+def test_a_warehouse_of_a_newer_wsdb_is_refused_with_the_right_advice(duckdb_url):
+    database.init_database(duckdb_url)
+    _set_revision(duckdb_url, "0099_later")
+    for attempt in (database.open_engine, database.init_database, database.upgrade_database):
+        with pytest.raises(DatabaseError, match=r"written by a newer wsdb \(schema 0099_later.*upgrade wsdb"):
+            attempt(duckdb_url)
+    status = database.status(duckdb_url)
+    assert status["schema"] == "0099_later" and "newer" in status["schema_state"]
 
 
 def test_missing_and_foreign_databases_get_clear_errors(tmp_path):

@@ -56,9 +56,33 @@ def update_supernet(url: str, supernet_id: str, **values) -> None:
         connection.execute(sa.update(Supernet).where(Supernet.id == supernet_id).values(**values))
 
 
+def claim_supernet(url: str, row: sa.Row, **values) -> None:
+    """Mark a super-net running for this process, only if nobody changed its row since `row`
+    was read: of two processes resuming it at once, exactly one goes on."""
+    table = Supernet.__table__
+    with warehouse(url) as engine, engine.begin() as connection:
+        claimed = connection.execute(
+            sa.update(table).where(table.c.id == row.id, table.c.status == row.status,
+                                   _same(table.c.started_at, row.started_at), _same(table.c.host, row.host))
+            .values(status="running", error=None, started_at=utcnow(), **values)
+        ).rowcount
+    if claimed != 1:
+        raise WsdbError(f"super-net {row.id} was taken by another process just now (it resumed or changed it): "
+                        "nothing was done here")
+
+
+def _same(column, value):
+    return column.is_(None) if value is None else column == value
+
+
 def add_checkpoint(url: str, checkpoint_id: str, supernet_id: str, label: str, epoch: int, step: int,
                    uri: str, sha256: str, size: int) -> None:
     with warehouse(url) as engine, engine.begin() as connection:
+        exists = connection.execute(sa.select(Checkpoint.id).where(
+            Checkpoint.supernet_id == supernet_id, Checkpoint.label == label)).first()
+        if exists is not None:
+            raise WsdbError(f"super-net {supernet_id} already has checkpoint {label}: another process is training "
+                            "it too; this run stops without writing it")
         connection.execute(sa.insert(Checkpoint), [{
             "id": checkpoint_id, "supernet_id": supernet_id, "label": label, "epoch": epoch, "step": step,
             "uri": uri, "sha256": sha256, "size_bytes": size, "created_at": utcnow(),

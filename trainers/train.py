@@ -13,7 +13,7 @@ import socket
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -36,9 +36,12 @@ from wsdb.trainers.sampling import ArchitectureSampler, load_pool
 from wsdb.trainers.spaces import training_space
 
 
+DEFAULT_CHECKPOINT_DIR = "checkpoints"
+
+
 @dataclass
 class RunOptions:
-    checkpoint_dir: str = "checkpoints"
+    checkpoint_dir: str | None = None  # None: ./checkpoints for a new run, where its checkpoints are for a resumed one
     data_dir: str | None = None
     device: str | None = None
     progress: bool = True
@@ -160,7 +163,7 @@ class Trainer:
     def save(self) -> None:
         check_keep_going(self.options.keep_going)
         label = f"epoch-{self.epoch}"
-        uri = f"{location_uri(self.options.checkpoint_dir)}/{self.supernet_id}/{label}.pt"
+        uri = f"{location_uri(self.options.checkpoint_dir or DEFAULT_CHECKPOINT_DIR)}/{self.supernet_id}/{label}.pt"
         sha256, size = save_checkpoint(uri, self.state())
         records.add_checkpoint(self.url, uuid.uuid4().hex, self.supernet_id, label, self.epoch, self.step, uri, sha256, size)
 
@@ -221,8 +224,13 @@ def run_supernet(url: str, config: TrainingConfig, seed: int = 0, name: str | No
     return _run_and_record(url, lambda: Trainer(url, supernet_id, config, seed, options, device), supernet_id)
 
 
-def resume_supernet(url: str, supernet: str, options: RunOptions | None = None) -> str:
-    """Continue a stopped or failed run from its newest checkpoint (sha256 verified)."""
+def resume_supernet(url: str, supernet: str, options: RunOptions | None = None, force: bool = False) -> str:
+    """Continue a stopped or failed run from its newest checkpoint (sha256 verified).
+
+    Checkpoints go where the super-net's checkpoints are, unless options name a location.
+    A super-net marked running is resumed only with `force` (its process may still be
+    alive); the row is claimed atomically, so of two resumes at once one goes on.
+    """
     options = options or RunOptions()
     with warehouse(url) as engine, engine.connect() as connection:
         row = records.supernet_row(connection, supernet)
@@ -230,11 +238,16 @@ def resume_supernet(url: str, supernet: str, options: RunOptions | None = None) 
             raise WsdbError(f"super-net {row.id} was imported, not trained here: nothing to resume")
         if row.status == "finished":
             raise WsdbError(f"super-net {row.id} has finished training: nothing to resume")
+        if row.status == "running" and not force:
+            since = f"{row.started_at:%Y-%m-%d %H:%M} UTC" if row.started_at else "an unknown time"
+            raise WsdbError(f"super-net {row.id} is marked running (on {row.host}, since {since}): another process "
+                            "may be training it; if that run died (killed, machine lost), resume it with --force")
         newest = (records.checkpoints_of(connection, row.id) or [None])[-1]
+    if options.checkpoint_dir is None and newest is not None:
+        options = replace(options, checkpoint_dir=checkpoint_location(newest.uri, row.id))
     config, device = TrainingConfig.from_json(row.config_json), pick_device(options.device)
     state = load_checkpoint(newest.uri, newest.sha256, f"super-net {row.id}") if newest else None
-    records.update_supernet(url, row.id, status="running", error=None, host=socket.gethostname(),
-                            device=records.describe_device(device))
+    records.claim_supernet(url, row, host=socket.gethostname(), device=records.describe_device(device))
 
     def make() -> Trainer:
         trainer = Trainer(url, row.id, config, row.seed or 0, options, device)
@@ -243,3 +256,13 @@ def resume_supernet(url: str, supernet: str, options: RunOptions | None = None) 
         return trainer
 
     return _run_and_record(url, make, row.id)
+
+
+def checkpoint_location(uri: str, supernet_id: str) -> str:
+    """The location a checkpoint URI was saved under (<location>/<super-net id>/<label>.pt)."""
+    folder, _, _ = uri.rpartition("/")
+    location, _, owner = folder.rpartition("/")
+    if owner != supernet_id or not location:
+        raise WsdbError(f"checkpoint {uri} is not laid out as <location>/{supernet_id}/<label>.pt: "
+                        "give --checkpoint-dir")
+    return location

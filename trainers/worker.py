@@ -158,7 +158,7 @@ def _train(url: str, payload: dict, options: RunOptions) -> dict:
         run_supernet(url, make_config(payload["config"]), payload.get("seed", 0), payload.get("name"), options,
                      supernet_id=supernet_id)
     elif status != "finished":  # an earlier attempt got this far: continue from its newest checkpoint
-        resume_supernet(url, supernet_id, options)
+        resume_supernet(url, supernet_id, options, force=True)  # the job's lease makes this worker its only runner
     with database.warehouse(url) as engine, engine.connect() as connection:
         row = records.supernet_row(connection, supernet_id)
         count = len(records.checkpoints_of(connection, supernet_id))

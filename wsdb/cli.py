@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import typer
 
 from wsdb import db as database
-from wsdb.cli_options import CsvOption, DbOption, JsonOption, key_values
+from wsdb.cli_options import CsvOption, DbOption, JsonOption, key_values, positive_integers
 from wsdb.errors import WsdbError
 from wsdb.output import Format, emit_record, emit_rows, pick_format
 from wsdb.populate import FAST_SPACES
@@ -92,20 +92,7 @@ def db_status(db: DbOption = None, as_json: JsonOption = False) -> None:
 
     Example: wsdb db status --json
     """
-    url = database.resolve_url(db)
-    with database.warehouse(url) as engine, engine.connect() as connection:
-        inspector = sa.inspect(connection)
-        names = sorted(inspector.get_table_names()) + sorted(inspector.get_view_names())
-        counts = {
-            name: connection.execute(sa.text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one()
-            for name in names
-            if name != "alembic_version"
-        }
-        record = {
-            "database": database.describe_url(url),
-            "schema": database.current_revision(connection),
-            "rows": counts,
-        }
+    record = database.status(database.resolve_url(db))
     emit_record(record, pick_format(as_json, False))
 
 
@@ -160,7 +147,7 @@ def spaces_list(as_json: JsonOption = False, as_csv: CsvOption = False) -> None:
 def spaces_populate(
     space: Annotated[str, typer.Argument(help="nb101, nb201 or ws64")],
     db: DbOption = None,
-    workers: Annotated[Optional[int], typer.Option(help="Processes for nb101 (default: all cores).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Processes for nb101 (default: all cores).")] = None,
 ) -> None:
     """Store every architecture of a search space (idempotent).
 
@@ -236,8 +223,8 @@ def _report_ingest(summary, as_json: bool) -> None:
 def ingest_nasbench101(
     path: Annotated[str, typer.Argument(help="nasbench_only108.tfrecord or nasbench_full.tfrecord")],
     db: DbOption = None,
-    workers: Annotated[Optional[int], typer.Option(help="Decoding processes (default: all cores).")] = None,
-    batch_records: Annotated[int, typer.Option(help="Records per committed batch.")] = 30_000,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Decoding processes (default: all cores).")] = None,
+    batch_records: Annotated[int, typer.Option(min=1, help="Records per committed batch.")] = 30_000,
     as_json: JsonOption = False,
 ) -> None:
     """Official NAS-Bench-101 TFRecord files, read without TensorFlow (checksums verified,
@@ -452,14 +439,19 @@ def sql(
     parquet_file: ParquetFileOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Ad-hoc SQL on the warehouse, read-only unless --write.
+    """Ad-hoc SQL on the warehouse: one read-only statement in a sandbox, unless --write.
+
+    Without --write the warehouse is opened read-only and DuckDB may touch no other file (no
+    ATTACH, COPY, read_csv, extensions): --csv/--parquet write the result. With --write it is a
+    plain read-write DuckDB session: several statements run in one transaction, and the last
+    one's result is shown.
 
     Example: wsdb sql "SELECT subspace, COUNT(*) FROM architecture_subspaces GROUP BY ALL"
     """
     from wsdb import duck
 
     with duck.connect(database.resolve_url(db), read_only=not write_access) as con:
-        table = duck.run(con, statement)
+        table = duck.run_script(con, statement) if write_access else duck.run(con, statement)
     _emit_table(table, Format.json if as_json else Format.table, csv_file, parquet_file)
 
 
@@ -506,6 +498,7 @@ def report_table1(
 
     from wsdb import report
 
+    report.check_convention(ci)
     cells = report.summary(database.resolve_url(db), key_values(param, "--param"))
     if csv_file:
         _emit_table(pa.Table.from_pylist(report.long_rows(cells, ci)), Format.table, csv_file, None)
@@ -534,7 +527,7 @@ def report_table2(
 
     from wsdb import report
 
-    rows = report.table2(database.resolve_url(db), space, top_k)
+    rows = report.table2(database.resolve_url(db), space, positive_integers(top_k, "--top-k"))
     if csv_file:
         _emit_table(pa.Table.from_pylist(rows), Format.table, csv_file, None)
     elif markdown:
@@ -579,7 +572,7 @@ def plot_regret(
     """
     from wsdb import plots
 
-    path = plots.regret(database.resolve_url(db), Path(out), space, subspace, top_k)
+    path = plots.regret(database.resolve_url(db), Path(out), space, subspace, positive_integers(top_k, "--top-k"))
     typer.echo(f"wrote {path}")
 
 
@@ -630,8 +623,8 @@ def simulate(
     algorithm: Annotated[str, typer.Option("--algorithm", help="rs (random search), re (regularized evolution), "
                          "ws (weight-sharing-guided)")],
     subspace: Annotated[Optional[str], typer.Option(help="Search within this sub-space (e.g. A2, RES)")] = None,
-    runs: Annotated[int, typer.Option(help="Independent runs")] = 100,
-    queries: Annotated[int, typer.Option(help="Queries per run (rs, re); ws queries its whole sample")] = 10_000,
+    runs: Annotated[int, typer.Option(min=1, help="Independent runs")] = 100,
+    queries: Annotated[int, typer.Option(min=1, help="Queries per run (rs, re); ws queries its whole sample")] = 10_000,
     repeat: Annotated[str, typer.Option(help="Ground truth of a query: random (a random repeat, like the "
                       "official API) or mean (over repeats)")] = "random",
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and settings reproduce (and skip) runs")] = 0,
@@ -720,26 +713,29 @@ def run_supernet_command(
     subspace: Annotated[Optional[str], typer.Option(help="Train on this sub-space only (nb101: A1-A4, FULL, RES, NRES)")] = None,
     sampler: Annotated[Optional[str], typer.Option(help="uniform (over encodings, SPOS), random-a (over canonical "
                        "architectures), fairnas, pro-rata (to parameter count)")] = None,
-    avg: Annotated[Optional[int], typer.Option("--avg", help="AVG-k: architectures per batch, losses averaged")] = None,
+    avg: Annotated[Optional[int], typer.Option("--avg", min=1, help="AVG-k: architectures per batch, losses averaged")] = None,
     slicing: Annotated[Optional[str], typer.Option(help="nb101 dynamic channels: first (first c) or interpolate")] = None,
     single_kernel: Annotated[Optional[bool], typer.Option("--single-kernel/--no-single-kernel",
                              help="nb101 SINGLE-K: the 1x1 kernel is the centre of the 3x3")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Training epochs")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Batch size")] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1, help="Training epochs")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Batch size")] = None,
     learning_rate: Annotated[Optional[float], typer.Option("--lr", help="Initial learning rate")] = None,
-    channels: Annotated[Optional[int], typer.Option(help="Initial channels (nb101 stem, nb201 C, ws64 cell)")] = None,
-    cells: Annotated[Optional[int], typer.Option(help="Cells per stack (nb101), per stage (nb201), in all (ws64)")] = None,
+    channels: Annotated[Optional[int], typer.Option(min=1, help="Initial channels (nb101 stem, nb201 C, ws64 cell)")] = None,
+    cells: Annotated[Optional[int], typer.Option(min=1, help="Cells per stack (nb101), per stage (nb201), in all (ws64)")] = None,
     train_portion: Annotated[Optional[float], typer.Option(help="Portion of the training split used")] = None,
     dataset: Annotated[Optional[str], typer.Option(
         help="cifar10, cifar10-valid, cifar100, ImageNet16-120, npz, synthetic")] = None,
-    checkpoint_every: Annotated[Optional[int], typer.Option(help="Save a checkpoint every N epochs (and at the end)")] = None,
+    checkpoint_every: Annotated[Optional[int], typer.Option(min=1, help="Save a checkpoint every N epochs (and at the end)")] = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", help="YAML file of configuration keys "
                            "(README: every key); options given here override it")] = None,
     seed: Annotated[int, typer.Option(help="Seed of weights, sampling and data order (kept outside the configuration)")] = 0,
     name: Annotated[Optional[str], typer.Option(help="A name for the super-net (unique names help later commands)")] = None,
     resume: Annotated[Optional[str], typer.Option("--resume", help="Continue this super-net (id or name) from its "
                       "newest checkpoint, whose sha256 must match")] = None,
-    checkpoint_dir: Annotated[str, typer.Option(help="Directory or fsspec URI for checkpoint files")] = "checkpoints",
+    checkpoint_dir: Annotated[Optional[str], typer.Option(help="Directory or fsspec URI for checkpoint files "
+                              "(default: ./checkpoints; with --resume, where the super-net's checkpoints are)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --resume: resume a super-net marked running (its "
+                     "process died without saying so)")] = False,
     data_dir: Annotated[Optional[str], typer.Option(help="Where the dataset lies (or an .npz file for --dataset npz)")] = None,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:1 (default: CUDA when available)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output")] = False,
@@ -762,7 +758,7 @@ def run_supernet_command(
     url = database.resolve_url(db)
     options = RunOptions(checkpoint_dir, data_dir, device, progress=not quiet)
     if resume:
-        supernet_id = resume_supernet(url, resume, options)
+        supernet_id = resume_supernet(url, resume, options, force=force)
     else:
         values = read_config_file(config_file) if config_file else {}
         given = {"space": space, "subspace": subspace, "sampler": sampler, "architectures_per_batch": avg,
@@ -789,7 +785,7 @@ def evaluate(
     supernet: Annotated[str, typer.Option(help="Super-net id or name")],
     protocol: Annotated[str, typer.Option(help="no-ft, bns-ft[:BATCHES] (default 4) or ft[:STEPS] (default 100)")] = "bns-ft:4",
     sample: Annotated[Optional[str], typer.Option(help="Score this named architecture sample")] = None,
-    n: Annotated[Optional[int], typer.Option("--n", help="Score N canonical architectures drawn uniformly from the "
+    n: Annotated[Optional[int], typer.Option("--n", min=1, help="Score N canonical architectures drawn uniformly from the "
                  "super-net's (sub)space (saved as sample random/<space>/<subspace>/<N>/<seed>)")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the --n draw")] = 0,
     checkpoint: Annotated[str, typer.Option(help="latest, all, a label (epoch-12) or an epoch number")] = "latest",
@@ -797,7 +793,7 @@ def evaluate(
                                 "and loss to an HDF5 file beside the checkpoint")] = False,
     data_dir: Annotated[Optional[str], typer.Option(help="Where the dataset lies (as for run-supernet)")] = None,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ... (default: CUDA when available)")] = None,
-    batch_size: Annotated[int, typer.Option(help="Validation batch size")] = 1000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Validation batch size")] = 1000,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output")] = False,
     as_json: JsonOption = False,
     db: DbOption = None,
@@ -841,21 +837,44 @@ def _stored_facts(db: str, arch) -> dict:
         return {"architecture_id": arch_id, "ground_truth_mean": [dict(r._mapping) for r in rows]}
 
 
-def main() -> None:
-    """Entry point: user errors become one line on stderr and exit status 1."""
+TRACEBACK_VARIABLE = "WSDB_TRACEBACK"
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line on `argv` (default: sys.argv); returns the exit status.
+
+    Usage errors exit 2 (typer prints them); every other error is one line on stderr and
+    exit 1: a user's mistake as `wsdb: error: ...`, a failure of the database server as
+    `wsdb: error: database: ...`, and a bug in wsdb as `wsdb: internal error: ...` (with
+    the traceback when $WSDB_TRACEBACK=1).
+    """
     try:
-        app()  # standalone: typer prints usage errors and exits through SystemExit
-        status = 0
+        app(args=argv, prog_name="wsdb")  # standalone: typer prints usage errors and exits
+        return 0
     except SystemExit as exc:
-        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if isinstance(exc.code, str):
             typer.echo(exc.code, err=True)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except WsdbError as exc:
         typer.echo(f"wsdb: error: {exc}", err=True)
-        status = 1
-    except Exception:  # a bug: show it, then leave the same way as every other exit
-        traceback.print_exc()
-        status = 1
+    except KeyboardInterrupt:
+        typer.echo("wsdb: interrupted", err=True)
+        return 130
+    except Exception as exc:
+        if os.environ.get(TRACEBACK_VARIABLE) == "1":
+            traceback.print_exc()
+        message = " ".join(str(getattr(exc, "orig", None) or exc).split())[:500]
+        if isinstance(exc, sa.exc.DBAPIError) or type(exc).__module__.startswith(("duckdb", "_duckdb")):
+            typer.echo(f"wsdb: error: database: {message}", err=True)
+        else:
+            typer.echo(f"wsdb: internal error: {type(exc).__name__}: {message} (a bug in wsdb: please report it; "
+                       f"{TRACEBACK_VARIABLE}=1 shows where)", err=True)
+    return 1
+
+
+def main() -> None:
+    """Entry point of the `wsdb` command."""
+    status = run()
     # Every command has committed and disposed its engines by now. Skipping interpreter
     # finalization avoids DuckDB 2.0's nanobind "leaked instances" report, which it prints
     # at exit after any Arrow scan in a process that also holds SQLAlchemy models.

@@ -30,3 +30,14 @@ def key_values(items: Optional[list[str]], option: str) -> dict[str, str]:
             raise WsdbError(f"{option} takes key=value, got {item!r}")
         given[key.strip()] = value
     return given
+
+
+def positive_integers(text: str, option: str) -> str:
+    """A comma-separated list of integers >= 1 (e.g. --top-k 1,10,20), checked and normalized."""
+    try:
+        numbers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        numbers = []
+    if not numbers or min(numbers) < 1:
+        raise WsdbError(f"{option} takes comma-separated whole numbers >= 1 such as 1,10,20, got {text!r}")
+    return ",".join(map(str, numbers))

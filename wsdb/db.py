@@ -23,6 +23,7 @@ from wsdb.errors import DatabaseError
 DEFAULT_DATABASE = "wsdb.duckdb"
 DUCKDB_LOCK_WAIT_SECONDS = 30.0
 URL_ENVIRONMENT_VARIABLE = "WSDB_URL"
+SUPPORTED_BACKENDS = ("duckdb", "postgresql")
 
 
 class DuckDBImpl(DefaultImpl):
@@ -36,9 +37,16 @@ class DuckDBImpl(DefaultImpl):
 def resolve_url(db: str | None = None) -> str:
     """`--db` value, else $WSDB_URL, else ./wsdb.duckdb. A plain path means a DuckDB file."""
     value = db or os.environ.get(URL_ENVIRONMENT_VARIABLE) or DEFAULT_DATABASE
-    if "://" in value:
-        return value
-    return f"duckdb:///{value}"
+    url = value if "://" in value else f"duckdb:///{value}"
+    try:
+        backend = sa.engine.make_url(url).get_backend_name()
+    except (sa.exc.ArgumentError, ValueError):
+        raise DatabaseError(f"cannot read database URL {value!r}: give a DuckDB file path or a URL such as "
+                            "postgresql+psycopg://user@host/dbname") from None
+    if backend not in SUPPORTED_BACKENDS:
+        raise DatabaseError(f"{describe_url(url)}: wsdb keeps warehouses in DuckDB files or PostgreSQL "
+                            f"(postgresql+psycopg://user@host/dbname), not {backend}")
+    return url
 
 
 def describe_url(url: str) -> str:
@@ -54,10 +62,13 @@ def duckdb_path(url: str) -> Path | None:
 
 
 def create_engine(url: str) -> sa.Engine:
+    """An engine for a URL from resolve_url."""
+    backend = sa.engine.make_url(url).get_backend_name()
     try:
         return sa.create_engine(url)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
-        raise DatabaseError(f"cannot use database URL {url!r}: {exc}") from None
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        hint = " (pip install 'wsdb[postgres]' brings psycopg)" if backend == "postgresql" else ""
+        raise DatabaseError(f"cannot use database URL {describe_url(url)}: {exc}{hint}") from None
 
 
 def _alembic_config() -> Config:
@@ -70,6 +81,33 @@ def _alembic_config() -> Config:
 
 def head_revision() -> str:
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def known_revisions() -> set[str]:
+    return {script.revision for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+
+
+def schema_state(revision: str | None) -> str:
+    """'current', 'behind' (an older wsdb wrote it: `wsdb db upgrade`), 'newer' (a newer
+    wsdb wrote it: this one cannot read it), or 'none' (not a wsdb warehouse)."""
+    if revision is None:
+        return "none"
+    if revision == head_revision():
+        return "current"
+    return "behind" if revision in known_revisions() else "newer"
+
+
+def check_revision(where: str, revision: str | None) -> None:
+    """A DatabaseError unless `revision` is this wsdb's newest schema, saying what to do."""
+    state, head = schema_state(revision), head_revision()
+    if state == "none":
+        raise DatabaseError(f"{where} is not a wsdb warehouse: run `wsdb init`")
+    if state == "behind":
+        raise DatabaseError(f"{where} holds schema {revision}, this wsdb needs {head}: "
+                            "run `wsdb db upgrade` (back the database up first)")
+    if state == "newer":
+        raise DatabaseError(f"{where} was written by a newer wsdb (schema {revision}; this wsdb knows schemas up "
+                            f"to {head}): upgrade wsdb to open it (`wsdb db status` still reports on it)")
 
 
 def current_revision(connection: sa.Connection) -> str | None:
@@ -97,10 +135,7 @@ def init_database(url: str) -> str:
         if revision == head:
             return f"warehouse {describe_url(url)} is already initialized (schema {head})"
         if revision is not None:
-            raise DatabaseError(
-                f"{describe_url(url)} holds schema {revision}, this wsdb uses {head}: "
-                "run `wsdb db upgrade` (back the database up first)"
-            )
+            check_revision(describe_url(url), revision)
         if other_tables:
             raise DatabaseError(f"{describe_url(url)} already has tables but is not a wsdb warehouse")
         _upgrade(engine)
@@ -122,8 +157,8 @@ def upgrade_database(url: str) -> str:
     try:
         with engine.connect() as connection:
             before = current_revision(connection)
-        if before is None:
-            raise DatabaseError(f"{describe_url(url)} is not a wsdb warehouse: run `wsdb init`")
+        if schema_state(before) in ("none", "newer"):
+            check_revision(describe_url(url), before)
         head = head_revision()
         if before == head:
             return f"warehouse {describe_url(url)} is up to date (schema {head})"
@@ -163,15 +198,11 @@ def open_engine(url: str) -> sa.Engine:
     engine = _connect(url)
     with engine.connect() as connection:
         revision = current_revision(connection)
-    head = head_revision()
-    if revision != head:
+    try:
+        check_revision(describe_url(url), revision)
+    except DatabaseError:
         engine.dispose()
-        if revision is None:
-            raise DatabaseError(f"{describe_url(url)} is not a wsdb warehouse: run `wsdb init`")
-        raise DatabaseError(
-            f"{describe_url(url)} holds schema {revision}, this wsdb needs {head}: "
-            "run `wsdb db upgrade` (back the database up first)"
-        )
+        raise
     return engine
 
 
@@ -186,3 +217,30 @@ def warehouse(url: str):
         yield engine
     finally:
         engine.dispose()
+
+
+SCHEMA_ADVICE = {
+    "current": "up to date",
+    "behind": "written by an older wsdb: run `wsdb db upgrade` (back the database up first)",
+    "newer": "written by a newer wsdb: upgrade wsdb to use it",
+    "none": "not a wsdb warehouse: run `wsdb init`",
+}
+
+
+def status(url: str) -> dict:
+    """Schema revision, how it compares with this wsdb, and row counts of every table and
+    view. Reports on warehouses of any schema (older, newer) instead of refusing them."""
+    _require_existing_file(url)
+    engine = _connect(url)
+    try:
+        with engine.connect() as connection:
+            revision = current_revision(connection)
+            inspector = sa.inspect(connection)
+            names = sorted(inspector.get_table_names()) + sorted(inspector.get_view_names())
+            counts = {name: connection.execute(sa.text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one()
+                      for name in names if name != "alembic_version"}
+    finally:
+        engine.dispose()
+    state = schema_state(revision)
+    return {"database": describe_url(url), "schema": revision, "schema_of_this_wsdb": head_revision(),
+            "schema_state": SCHEMA_ADVICE[state], "rows": counts}

@@ -23,9 +23,19 @@ def pick_format(as_json: bool, as_csv: bool) -> Format:
     return Format.json if as_json else Format.csv if as_csv else Format.table
 
 
+def json_value(value):
+    """JSON for what json cannot write: exact decimals (DuckDB's HUGEINT sums) as numbers,
+    times and anything else as text."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return str(value)
+
+
 def emit_rows(rows: list[dict], fmt: Format, title: str | None = None) -> None:
     if fmt is Format.json:
-        json.dump(rows, sys.stdout, indent=2, default=str)
+        json.dump(rows, sys.stdout, indent=2, default=json_value)
         sys.stdout.write("\n")
     elif fmt is Format.csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
@@ -46,7 +56,7 @@ def emit_rows(rows: list[dict], fmt: Format, title: str | None = None) -> None:
 def emit_record(record: dict, fmt: Format) -> None:
     """One object: JSON as is, otherwise a two-column field/value listing."""
     if fmt is Format.json:
-        json.dump(record, sys.stdout, indent=2, default=str)
+        json.dump(record, sys.stdout, indent=2, default=json_value)
         sys.stdout.write("\n")
         return
     flat = []

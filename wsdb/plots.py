@@ -20,7 +20,7 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from wsdb import duck  # noqa: E402
 from wsdb.errors import WsdbError  # noqa: E402
-from wsdb.report import half_width, layout, summary  # noqa: E402
+from wsdb.report import check_convention, half_width, layout, summary  # noqa: E402
 
 FEATURES = ("has_input_output_edge", "num_output_inputs", "num_vertices", "num_edges", "depth",
             "num_conv3x3", "num_conv1x1", "num_maxpool3x3", "num_skip", "num_none", "num_avgpool3x3")
@@ -74,6 +74,7 @@ def scatter(url: str, supernet: str, out: Path, color_by: str = "has_input_outpu
 
 
 def correlation(url: str, out: Path, convention: str = "seed000", params: dict | None = None) -> Path:
+    check_convention(convention)
     rows = summary(url, params)
     if not rows:
         raise WsdbError("no super-nets with proxy scores and ground truth")

@@ -42,6 +42,7 @@ def pull(source_url: str, target_url: str) -> dict[str, int]:
         raise WsdbError("--to must be a DuckDB file")
     if database.duckdb_path(source_url) is not None and database.duckdb_path(source_url) == database.duckdb_path(target_url):
         raise WsdbError("--from and --to are the same warehouse")
+    database.open_engine(source_url).dispose()  # the source must be a warehouse before a target is created
     database.init_database(target_url)  # creates it at head, or checks it is at head
     copied: dict[str, int] = {}
     try:

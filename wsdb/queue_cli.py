@@ -21,7 +21,7 @@ jobs_app = typer.Typer(help="The job queue: list (the default), sweeps, show, ca
                        invoke_without_command=True)
 
 PriorityOption = Annotated[int, typer.Option(help="Higher runs first")]
-AttemptsOption = Annotated[int, typer.Option(help="Claims before a job is failed (crashes and expired leases count)")]
+AttemptsOption = Annotated[int, typer.Option(min=1, help="Claims before a job is failed (crashes and expired leases count)")]
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -100,11 +100,11 @@ def submit_evaluate(
                      "training job)")] = None,
     protocol: Annotated[str, typer.Option(help="no-ft, bns-ft[:BATCHES] or ft[:STEPS]")] = "bns-ft:4",
     sample: Annotated[Optional[str], typer.Option(help="Score this named architecture sample")] = None,
-    n: Annotated[Optional[int], typer.Option("--n", help="Score N architectures drawn uniformly")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", min=1, help="Score N architectures drawn uniformly")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the --n draw")] = 0,
     checkpoint: Annotated[str, typer.Option(help="latest, all, a label or an epoch number")] = "latest",
     save_predictions: Annotated[bool, typer.Option("--save-predictions", help="Also write per-image predictions")] = False,
-    batch_size: Annotated[int, typer.Option(help="Validation batch size")] = 1000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Validation batch size")] = 1000,
     priority: PriorityOption = 0,
     max_attempts: AttemptsOption = 3,
     as_json: JsonOption = False,
@@ -153,17 +153,17 @@ def worker(
     poll: Annotated[float, typer.Option(help="Seconds between polls of an empty queue")] = 5.0,
     drain: Annotated[bool, typer.Option("--drain", help="Exit once nothing is queued or running (default: wait "
                      "for more work)")] = False,
-    max_jobs: Annotated[Optional[int], typer.Option(help="Exit after this many jobs")] = None,
+    max_jobs: Annotated[Optional[int], typer.Option(min=1, help="Exit after this many jobs")] = None,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:1 (default: CUDA when available)")] = None,
     data_dir: Annotated[Optional[str], typer.Option(help="Where this machine keeps the datasets")] = None,
     launch: Annotated[Optional[str], typer.Option(help="Start the workers through submitit instead: slurm (a job "
                       "array) or local (processes here, to try it out)")] = None,
-    workers: Annotated[int, typer.Option(help="With --launch: how many workers (array tasks)")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="With --launch: how many workers (array tasks)")] = 1,
     partition: Annotated[Optional[str], typer.Option(help="Slurm partition")] = None,
-    gpus: Annotated[int, typer.Option(help="Slurm GPUs per worker")] = 1,
-    cpus: Annotated[int, typer.Option(help="CPUs per worker")] = 8,
+    gpus: Annotated[int, typer.Option(min=0, help="Slurm GPUs per worker")] = 1,
+    cpus: Annotated[int, typer.Option(min=1, help="CPUs per worker")] = 8,
     mem_gb: Annotated[Optional[float], typer.Option(help="Slurm memory per worker (GB)")] = None,
-    time_min: Annotated[int, typer.Option(help="Time limit per worker in minutes")] = 24 * 60,
+    time_min: Annotated[int, typer.Option(min=1, help="Time limit per worker in minutes")] = 24 * 60,
     account: Annotated[Optional[str], typer.Option(help="Slurm account")] = None,
     qos: Annotated[Optional[str], typer.Option(help="Slurm QOS")] = None,
     slurm_option: Annotated[Optional[list[str]], typer.Option("--slurm-option", help="Any other sbatch option, "
@@ -263,7 +263,7 @@ def jobs_list(
     status: Annotated[Optional[str], typer.Option(help="queued, running, done, failed or cancelled")] = None,
     sweep: Annotated[Optional[str], typer.Option(help="Only this sweep's jobs")] = None,
     kind: Annotated[Optional[str], typer.Option(help="train or evaluate")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows")] = 200,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows")] = 200,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
     db: DbOption = None,

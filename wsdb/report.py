@@ -41,9 +41,13 @@ def summary(url: str, params: dict[str, str] | None = None) -> list[dict]:
     return rows
 
 
-def half_width(row: dict, convention: str) -> float:
+def check_convention(convention: str) -> None:
     if convention not in CONVENTIONS:
         raise WsdbError(f"--ci must be one of {', '.join(CONVENTIONS)}")
+
+
+def half_width(row: dict, convention: str) -> float:
+    check_convention(convention)
     value = row[CONVENTIONS[convention]]
     return math.nan if value is None else value
 

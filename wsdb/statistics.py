@@ -14,7 +14,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+
+
+def _stats():
+    """scipy.stats, imported on first use: it takes ~1 s, and most commands that open an
+    analysis connection never call these functions."""
+    from scipy import stats
+
+    return stats
 
 
 def _pair(x, y):
@@ -24,7 +31,7 @@ def _pair(x, y):
 
 
 def _tau_b(x: np.ndarray, y: np.ndarray) -> float | None:
-    value = stats.kendalltau(x, y, variant="b").statistic
+    value = _stats().kendalltau(x, y, variant="b").statistic
     return None if math.isnan(value) else float(value)
 
 
@@ -37,7 +44,7 @@ def spearman_rho(x: list[float], y: list[float]) -> float | None:
     pair = _pair(x, y)
     if pair is None:
         return None
-    value = stats.spearmanr(*pair).statistic
+    value = _stats().spearmanr(*pair).statistic
     return None if math.isnan(value) else float(value)
 
 
@@ -66,7 +73,7 @@ def sparse_kendall_tau(proxy: list[float], truth: list[float], threshold: float)
 def student_t_quantile(probability: float, degrees_of_freedom: float) -> float | None:
     if probability is None or degrees_of_freedom is None or degrees_of_freedom < 1:
         return None
-    return float(stats.t.ppf(probability, degrees_of_freedom))
+    return float(_stats().t.ppf(probability, degrees_of_freedom))
 
 
 def register(con) -> None:
