@@ -100,7 +100,8 @@ def decode_block(path: str, first_index: int, first_offset: int, payloads: list[
                 raise IngestError(f"{record()}: adjacency {raw_adjacency!r} is not a {n}x{n} 0/1 matrix")
             matrix = [[int(raw_adjacency[i * n + j]) for j in range(n)] for i in range(n)]
             parameters = metrics.trainable_parameters if metrics.HasField("trainable_parameters") else None
-            values.check(parameters, "count", record(), "trainable_parameters")
+            if values.problem(parameters, "count"):  # record() only on failure: it sums the offsets
+                values.check(parameters, "count", record(), "trainable_parameters")
             try:
                 arch = nb101.canonicalize(matrix, ops, parameters or None)
             except InvalidArchitecture as exc:
