@@ -1,18 +1,16 @@
-"""What every ingester shares: its error type, its summary line, and its progress bar."""
+"""What every ingester shares: its error type, its summary line, its row builders and CSV reading."""
 
 from __future__ import annotations
 
-import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from wsdb.errors import WsdbError
+from wsdb.errors import BadFile
 
 
-class IngestError(WsdbError):
+class IngestError(BadFile):
     """Bad input: names the file and the record; nothing of the bad batch was written."""
 
 
@@ -55,22 +53,6 @@ def require_file(path: Path) -> Path:
     if path.is_dir():
         raise IngestError(f"{path}: is a directory, expected a file")
     return path
-
-
-@contextmanager
-def progress_bar(total: int | None, unit: str, description: str, enabled: bool = True):
-    """A tqdm bar on a terminal; nothing when stderr is not a TTY (logs, CI, pipes)."""
-    if not (enabled and sys.stderr.isatty()):
-        class _Quiet:
-            def update(self, n=1):
-                pass
-
-        yield _Quiet()
-        return
-    from tqdm import tqdm
-
-    with tqdm(total=total, unit=unit, unit_scale=True, desc=description, leave=False) as bar:
-        yield bar
 
 
 GROUND_TRUTH_COLUMNS = (

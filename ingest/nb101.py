@@ -8,8 +8,8 @@ every evaluation point that carries an accuracy becomes a `ground_truth_results`
 recomputed from the cell and must equal the record's.
 
 A record does not say which repeat it is: runs are identified by their content and numbered
-by wsdb.ground_truth (overlapping files end as one ingest of their union). The main process reads and checks the framing and writes to the database; worker
-processes decode records and recompute hashes (the costly part), one block at a time, so
+by wsdb.ground_truth (overlapping files end as one ingest of their union). The main process
+reads and checks the framing and writes to the database; worker processes decode records and recompute hashes (the costly part), one block at a time, so
 memory stays bounded. Each block is committed in its own transaction: an interrupted run
 leaves whole blocks, and a rerun adds only what is missing.
 
@@ -36,7 +36,8 @@ from wsdb.catalog import store_architectures
 from wsdb.errors import InvalidArchitecture, WsdbError
 from wsdb.ground_truth import store_runs
 from wsdb.ingest import values
-from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table, progress_bar, require_file
+from wsdb.progress import progress_bar
+from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table, require_file
 from wsdb.ingest.nb101_metrics import ModelMetrics
 from wsdb.ingest.tfrecord import check_framing, read_records
 from wsdb.processes import process_pool

@@ -29,17 +29,17 @@ import sqlalchemy as sa
 from wsdb.bulk import deferred_checkpoints, insert_new_rows
 from wsdb.catalog import store_architectures
 from wsdb.errors import InvalidArchitecture
+from wsdb.progress import progress_bar
 from wsdb.ingest.common import (
     IngestError,
     IngestSummary,
     ground_truth_rows,
     parse_number,
-    progress_bar,
     read_csv_rows,
     require_file,
 )
 from wsdb.ingest import values
-from wsdb.ingest.safe_pickle import load_numpy_pickle
+from wsdb.safe_pickle import load_numpy_pickle
 from wsdb.schema import GroundTruthResult, ZeroCostScore
 from wsdb.spaces import nb201
 

@@ -1,4 +1,4 @@
-"""`wsdb ingest to-share DIR`: the published weight-sharing results of ../seeds/000
+"""`wsdb ingest to-share DIR`: the published weight-sharing results of Pourchot et al. 2020
 (Pourchot et al. 2020, "To Share or Not To Share"), as their authors stored them.
 
 Layout: `<method>/<space>/<seed>/eval_results.pkl`, each a pickle (numpy + builtins only,
@@ -27,14 +27,15 @@ from wsdb.catalog import store_architectures
 from wsdb.errors import InvalidArchitecture
 from wsdb.ground_truth import store_runs
 from wsdb.ingest import values
+from wsdb.papers import POURCHOT_2020
+from wsdb.progress import progress_bar
 from wsdb.ingest.common import (
     IngestError,
     IngestSummary,
     ground_truth_rows,
     number_occurrences,
-    progress_bar,
 )
-from wsdb.ingest.safe_pickle import load_numpy_pickle
+from wsdb.safe_pickle import load_numpy_pickle
 from wsdb.schema import (
     ArchitectureSample,
     ArchitectureSampleMember,
@@ -45,11 +46,11 @@ from wsdb.schema import (
 )
 from wsdb.spaces import nb101
 
-PUBLICATION = "Pourchot, Ducarouge, Sigaud 2020: To Share or Not To Share (../seeds/000)"
+PUBLICATION = POURCHOT_2020.citation()
 NAMESPACE = uuid.UUID("5d0b1a4e-5c3e-4a59-9a3a-2f1f0c7e5b00")
 
 # Training variant (the part of the method name before the evaluation suffix) -> how the
-# super-net was trained (../seeds/000 section 3.3).
+# super-net was trained (Pourchot et al. 2020 section 3.3).
 TRAINING_VARIANTS = {
     "baseline": {"sampler": "uniform", "single_kernel": False, "architectures_per_batch": 1},
     "pro-rata": {"sampler": "pro-rata", "single_kernel": False, "architectures_per_batch": 1},
@@ -59,9 +60,9 @@ TRAINING_VARIANTS = {
 }
 # Evaluation suffix -> evaluation protocol of the proxy accuracies.
 EVALUATIONS = {"ft_bn": "bns-ft:4", "no_ft": "no-ft"}
-# Space folder -> sub-space of NB101 (../seeds/000 section 4.3).
+# Space folder -> sub-space of NB101 (Pourchot et al. 2020 section 4.3).
 SPACES = {"1": "A1", "2": "A2", "3": "A3", "4": "A4", "full": "FULL", "full_0": "NRES", "full_1": "RES"}
-# Training settings shared by all published super-nets (../seeds/000 and its supplement).
+# Training settings shared by all published super-nets (Pourchot et al. 2020 and its supplement).
 COMMON_TRAINING = {
     "epochs": 432, "batch_size": 256, "initial_channels": 16, "optimizer": "rmsprop",
     "learning_rate": 0.2, "lr_schedule": "cosine", "momentum": 0.9, "epsilon": 1.0, "weight_decay": 1e-4,

@@ -1,4 +1,4 @@
-"""The 64-architecture space of ../seeds/004 (Zhang et al. 2020).
+"""The 64-architecture space of Zhang et al. 2020 (Deeper Insights into Weight Sharing in NAS).
 
 - `wsdb ingest ws64`: the stand-alone ground truth of the paper's Table 5 (validation
   accuracy, mean and standard deviation over 10 seeds, shipped in the package), benchmark
@@ -28,11 +28,12 @@ from wsdb.ingest.common import (
     parse_number,
     read_csv_rows,
 )
+from wsdb.papers import ZHANG_2020_DEEPER
 from wsdb.populate import populate
 from wsdb.schema import Checkpoint, GroundTruthResult, ProxyScore, Supernet, utcnow
 from wsdb.spaces import ws64
 
-PUBLICATION = "Zhang et al. 2020: Deeper Insights into Weight Sharing in Neural Architecture Search (../seeds/004)"
+PUBLICATION = ZHANG_2020_DEEPER.citation()
 NAMESPACE = uuid.UUID("0b7d3a52-7a8e-4f5e-9a7e-64a0c0ffee64")
 EPOCH_BUDGET = 200  # stand-alone training "with the same setting as weight sharing"
 TRAINING = {"optimizer": "sgd", "learning_rate": 0.025, "lr_min": 0.001, "lr_schedule": "cosine", "momentum": 0.9,

@@ -1,16 +1,16 @@
--- Bias of a super-net (../seeds/000, ../seeds/003): its architectures grouped by an
+-- Bias of a super-net (Pourchot et al. 2020; Zhang, Zhang, Yang 2020): its architectures grouped by an
 -- architectural feature, comparing where the proxy puts each group with where the ground
 -- truth puts it. Percentiles are within the super-net's scored architectures (100 = best);
 -- over_evaluation > 0 means the proxy ranks the group higher than its stand-alone accuracy
--- does (seed 000 finds this for the input->output edge). Uses each super-net's newest
+-- does (Pourchot et al. 2020 find this for the input->output edge). Uses each super-net's newest
 -- checkpoint (newest_scores); proxy = mean over repeated evaluations.
 --
 -- uses: newest_scores
 -- parameters:
 --   feature = 'has_input_output_edge'   has_input_output_edge, num_output_inputs, num_vertices, num_edges, depth,
 --                                       num_conv3x3, num_conv1x1, num_maxpool3x3, first_vertex_op, parameter_quintile
---   dataset = 'cifar10'                 ground-truth dataset
---   epoch_budget = 108                  ground-truth epoch budget
+--   dataset = NULL                      ground-truth dataset; NULL: the search space's own (wsdb summary lists them)
+--   epoch_budget = NULL                 ground-truth epoch budget; NULL: the search space's own
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own
 -- columns:
 --   supernet_name       super-net
@@ -40,9 +40,10 @@ WITH joined AS (
            END AS feature_value
     FROM newest_scores s
     JOIN architectures a ON a.id = s.architecture_id
-    JOIN ground_truth_mean t ON t.architecture_id = s.architecture_id AND t.evaluation_point = 'final'
-         AND t.dataset = $dataset AND t.epoch_budget = $epoch_budget
-         AND t.benchmark = COALESCE($benchmark, CASE a.search_space WHEN 'nb101' THEN 'nasbench101' WHEN 'nb201' THEN 'nasbench201' WHEN 'ws64' THEN 'ws64-paper' END)
+    JOIN search_spaces sp ON sp.name = a.search_space
+    JOIN ground_truth_final t ON t.architecture_id = s.architecture_id
+         AND t.benchmark = COALESCE($benchmark, sp.default_benchmark) AND t.dataset = COALESCE($dataset, sp.default_dataset)
+         AND t.epoch_budget = COALESCE($epoch_budget, sp.default_epoch_budget)
 ),
 ranked AS (
     SELECT *,

@@ -1,12 +1,12 @@
--- Parameter-count bias (../seeds/000, ../seeds/003): per super-net, Spearman's rho of the
+-- Parameter-count bias (Pourchot et al. 2020; Zhang, Zhang, Yang 2020): per super-net, Spearman's rho of the
 -- proxy with the architectures' trainable parameters, next to the same for the ground truth.
 -- A proxy that follows the parameter count more than the truth does favours big networks.
 -- Uses each super-net's newest checkpoint; proxy = mean over repeated evaluations.
 --
 -- uses: newest_scores
 -- parameters:
---   dataset = 'cifar10'                 ground-truth dataset
---   epoch_budget = 108                  ground-truth epoch budget
+--   dataset = NULL                      ground-truth dataset; NULL: the search space's own (wsdb summary lists them)
+--   epoch_budget = NULL                 ground-truth epoch budget; NULL: the search space's own
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own
 -- columns:
 --   supernet_name            super-net
@@ -24,9 +24,10 @@ SELECT n.name AS supernet_name, s.protocol_id, COUNT(*) AS architectures,
          AS proxy_vs_truth
 FROM newest_scores s
 JOIN architectures a ON a.id = s.architecture_id AND a.trainable_parameters IS NOT NULL
-JOIN ground_truth_mean t ON t.architecture_id = s.architecture_id AND t.evaluation_point = 'final'
-     AND t.dataset = $dataset AND t.epoch_budget = $epoch_budget
-     AND t.benchmark = COALESCE($benchmark, CASE a.search_space WHEN 'nb101' THEN 'nasbench101' WHEN 'nb201' THEN 'nasbench201' WHEN 'ws64' THEN 'ws64-paper' END)
+JOIN search_spaces sp ON sp.name = a.search_space
+JOIN ground_truth_final t ON t.architecture_id = s.architecture_id
+     AND t.benchmark = COALESCE($benchmark, sp.default_benchmark) AND t.dataset = COALESCE($dataset, sp.default_dataset)
+     AND t.epoch_budget = COALESCE($epoch_budget, sp.default_epoch_budget)
 JOIN supernets n ON n.id = s.supernet_id
 GROUP BY n.name, s.protocol_id
 ORDER BY n.name, s.protocol_id

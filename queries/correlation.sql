@@ -1,20 +1,20 @@
 -- Rank correlations between each checkpoint's proxy scores and the mean ground truth of the
 -- same architectures, per evaluation protocol: Spearman's rho (average ranks for ties),
--- Kendall's tau-b, sparse Kendall's tau (../seeds/002: ground-truth values within a
+-- Kendall's tau-b, sparse Kendall's tau (Yu et al. 2020: ground-truth values within a
 -- threshold share a rank) and Pearson's r. Every proxy score is a point, repeated
--- evaluations included (as ../seeds/000 computed Table 1). The ground-truth reduction is
+-- evaluations included (as Pourchot et al. 2020 computed Table 1). The ground-truth reduction is
 -- explicit: the mean over repeats at the final evaluation point, or one chosen repeat.
 --
 -- parameters:
 --   metric = 'validation_accuracy'      proxy metric of proxy_scores
 --   truth = 'validation_accuracy'       ground-truth column: validation_accuracy or test_accuracy
---   dataset = 'cifar10'                 ground-truth dataset (NB201: cifar10-valid, cifar100, ImageNet16-120)
---   epoch_budget = 108                  ground-truth epoch budget
+--   dataset = NULL                      ground-truth dataset; NULL: the search space's own (wsdb summary lists them)
+--   epoch_budget = NULL                 ground-truth epoch budget; NULL: the search space's own
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own (nasbench101, nasbench201, ws64-paper)
 --   sparse_threshold = 0.001            sparse Kendall: ground-truth accuracies (fractions) this close share a rank
 --   repeat = NULL                       ground truth of this repeat only (NB101 0-2, NB201 seed); NULL: mean over repeats
 --   protocol = NULL                     only this evaluation protocol (e.g. bns-ft:4); NULL: all
---   supernet = NULL                     only this super-net id; NULL: all
+--   supernet = NULL                     only this super-net (id or name); NULL: all
 --   subspace = NULL                     only architectures of this sub-space (e.g. RES); NULL: all scored
 --   sample = NULL                       only architectures of this named sample; NULL: all scored
 -- columns:
@@ -30,13 +30,14 @@
 --   sparse_kendall       sparse Kendall's tau
 --   pearson              Pearson's r
 --   proxy_is_constant    the super-net gives every architecture the same score (diverged)
-WITH truth AS (
-    SELECT g.architecture_id, g.benchmark,
-           AVG(CASE WHEN $truth = 'test_accuracy' THEN g.test_accuracy ELSE g.validation_accuracy END) AS value
-    FROM ground_truth_results g
-    WHERE g.dataset = $dataset AND g.epoch_budget = $epoch_budget AND g.evaluation_point = 'final'
-      AND ($repeat IS NULL OR g.repeat = $repeat)
-    GROUP BY g.architecture_id, g.benchmark
+WITH truth AS (  -- the mean over runs (a published mean where there are none), or one run
+    SELECT architecture_id, benchmark, dataset, epoch_budget,
+           CASE WHEN $truth = 'test_accuracy' THEN test_accuracy ELSE validation_accuracy END AS value
+    FROM ground_truth_final WHERE $repeat IS NULL
+    UNION ALL
+    SELECT architecture_id, benchmark, dataset, epoch_budget,
+           CASE WHEN $truth = 'test_accuracy' THEN test_accuracy ELSE validation_accuracy END
+    FROM ground_truth_results WHERE $repeat IS NOT NULL AND repeat = $repeat AND evaluation_point = 'final'
 ),
 pairs AS (
     SELECT c.supernet_id, p.checkpoint_id, c.label AS checkpoint_label, p.protocol_id,
@@ -44,8 +45,10 @@ pairs AS (
     FROM proxy_scores p
     JOIN checkpoints c ON c.id = p.checkpoint_id
     JOIN architectures a ON a.id = p.architecture_id
+    JOIN search_spaces sp ON sp.name = a.search_space
     JOIN truth t ON t.architecture_id = p.architecture_id
-     AND t.benchmark = COALESCE($benchmark, CASE a.search_space WHEN 'nb101' THEN 'nasbench101' WHEN 'nb201' THEN 'nasbench201' WHEN 'ws64' THEN 'ws64-paper' END)
+     AND t.benchmark = COALESCE($benchmark, sp.default_benchmark) AND t.dataset = COALESCE($dataset, sp.default_dataset)
+     AND t.epoch_budget = COALESCE($epoch_budget, sp.default_epoch_budget)
     WHERE p.metric = $metric AND p.value IS NOT NULL
       AND ($protocol IS NULL OR p.protocol_id = $protocol)
       AND ($supernet IS NULL OR c.supernet_id = $supernet)

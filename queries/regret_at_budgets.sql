@@ -1,4 +1,4 @@
--- Each run's test regret at the time budgets of the TOP-k strategies (../seeds/000 Table 2):
+-- Each run's test regret at the time budgets of the TOP-k strategies (Pourchot et al. 2020, Table 2):
 -- the budget of TOP-k is the mean simulated time at which the WS-guided runs of a sub-space
 -- have made k queries (super-net training and evaluation included); RS and RE runs of the
 -- same search space and sub-space are read at that time, WS runs after k queries.

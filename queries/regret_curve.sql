@@ -1,6 +1,6 @@
 -- Mean test regret over the runs of each search configuration as a function of simulated
 -- time, with a 95% interval (1.96 x sample sd / sqrt(runs)), on a log-spaced time grid
--- (../seeds/000 Figure 2). A run counts at a time once it has made its first query.
+-- (Pourchot et al. 2020, Figure 2). A run counts at a time once it has made its first query.
 --
 -- parameters:
 --   points = 60                         grid points per configuration

@@ -1,4 +1,4 @@
--- GT-Tau-Mean-k and GT-Tau-Std-k (../seeds/004): over the last k checkpoints of each
+-- GT-Tau-Mean-k and GT-Tau-Std-k (Zhang et al. 2020, Deeper Insights): over the last k checkpoints of each
 -- super-net, the mean and the (population) standard deviation of Kendall's tau between the
 -- checkpoint's ranking and the ground truth; how much a super-net's ranking still moves
 -- between neighbouring checkpoints.
@@ -12,7 +12,7 @@
 --   protocol_id        evaluation protocol
 --   checkpoints        checkpoints used (at most last_k)
 --   gt_tau_mean        mean Kendall's tau with the ground truth
---   gt_tau_std         population standard deviation of those taus
+--   gt_tau_std         population standard deviation of those taus (NULL with one checkpoint)
 --   gt_tau_min         lowest tau
 --   gt_tau_max         highest tau
 --   spearman_mean      mean Spearman's rho
@@ -23,7 +23,7 @@ WITH ordered AS (
     FROM correlation c JOIN checkpoints k ON k.id = c.checkpoint_id
 )
 SELECT supernet_id, supernet_name, protocol_id, COUNT(*) AS checkpoints,
-       AVG(kendall) AS gt_tau_mean, STDDEV_POP(kendall) AS gt_tau_std,
+       AVG(kendall) AS gt_tau_mean, CASE WHEN COUNT(*) > 1 THEN STDDEV_POP(kendall) END AS gt_tau_std,
        MIN(kendall) AS gt_tau_min, MAX(kendall) AS gt_tau_max, AVG(spearman) AS spearman_mean
 FROM ordered
 WHERE from_last <= $last_k

@@ -1,4 +1,4 @@
--- S-Tau (../seeds/004): the mean pairwise Kendall's tau between the rankings of super-nets of
+-- S-Tau (Zhang et al. 2020, Deeper Insights): the mean pairwise Kendall's tau between the rankings of super-nets of
 -- one configuration (same search space, sub-space and training configuration; different
 -- seeds), each at its newest checkpoint, over the architectures both scored (mean over
 -- repeated evaluations). Pairs with fewer than 2 common architectures are skipped.

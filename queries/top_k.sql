@@ -6,8 +6,8 @@
 --   k = 10                              how many architectures the proxy selects
 --   metric = 'validation_accuracy'      proxy metric
 --   truth = 'validation_accuracy'       ground truth used for selection quality: validation_accuracy or test_accuracy
---   dataset = 'cifar10'                 ground-truth dataset
---   epoch_budget = 108                  ground-truth epoch budget
+--   dataset = NULL                      ground-truth dataset; NULL: the search space's own (wsdb summary lists them)
+--   epoch_budget = NULL                 ground-truth epoch budget; NULL: the search space's own
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own (nasbench101, nasbench201, ws64-paper)
 --   protocol = NULL                     only this evaluation protocol; NULL: all
 --   runs = 1                            n of P>R (searches whose best pick is compared)
@@ -23,14 +23,14 @@
 --   architectures_ranked   how many architectures of the sub-space have ground truth
 --   percentile         100 * (1 - (rank - 1) / architectures_ranked)
 --   regret             best ground truth of the sub-space minus best_truth
---   probability_to_surpass_random   P>R of ../seeds/002: 1 - (1 - r / r_max)^n with r the rank counted from the
+--   probability_to_surpass_random   P>R of Yu et al. 2020: 1 - (1 - r / r_max)^n with r the rank counted from the
 --                      worst (r_max = best), r_max = architectures_ranked, n = runs
 WITH truth AS (
-    SELECT architecture_id,
-           CASE WHEN $truth = 'test_accuracy' THEN test_accuracy ELSE validation_accuracy END AS value
-    FROM ground_truth_mean
-    WHERE dataset = $dataset AND epoch_budget = $epoch_budget AND evaluation_point = 'final'
-      AND benchmark = COALESCE($benchmark, CASE search_space WHEN 'nb101' THEN 'nasbench101' WHEN 'nb201' THEN 'nasbench201' WHEN 'ws64' THEN 'ws64-paper' END)
+    SELECT t.architecture_id,
+           CASE WHEN $truth = 'test_accuracy' THEN t.test_accuracy ELSE t.validation_accuracy END AS value
+    FROM ground_truth_final t JOIN search_spaces sp ON sp.name = t.search_space
+    WHERE t.benchmark = COALESCE($benchmark, sp.default_benchmark) AND t.dataset = COALESCE($dataset, sp.default_dataset)
+      AND t.epoch_budget = COALESCE($epoch_budget, sp.default_epoch_budget)
 ),
 scored AS (
     SELECT c.supernet_id, p.checkpoint_id, c.label AS checkpoint_label, p.protocol_id, p.architecture_id,

@@ -1,8 +1,8 @@
 """The full configuration of a super-net training run, validated once here.
 
-Defaults follow the seeds: nb101 as ../seeds/000 (RMSProp in TensorFlow convention, lr 0.2
+Defaults follow the papers: nb101 as Pourchot et al. 2020 (RMSProp in TensorFlow convention, lr 0.2
 cosine to 0, momentum 0.9, epsilon 1, weight decay 1e-4, batch 256, 16 initial channels, BN
-momentum 0.003 = TF's 0.997), ws64 as ../seeds/004 (SGD lr 0.025 cosine to 0.001, momentum
+momentum 0.003 = TF's 0.997), ws64 as Zhang et al. 2020 (Deeper Insights) (SGD lr 0.025 cosine to 0.001, momentum
 0.9, weight decay 1e-3, BN momentum 0.4), nb201 as the NAS-Bench-201 paper's one-shot
 baselines (SGD lr 0.025 cosine to 0.001, momentum 0.9, weight decay 5e-4). The seed is kept
 out of the configuration (super-nets of one configuration differ only by seed, which is
@@ -41,7 +41,7 @@ class TrainingConfig:
     subspace: str = "FULL"
     sampler: str = "uniform"
     architectures_per_batch: int = 1  # AVG-k: losses of k architectures averaged per step
-    slicing: str = "first"  # nb101 dynamic channels: first c, or "interpolate" (seed 002)
+    slicing: str = "first"  # nb101 dynamic channels: first c, or "interpolate" (Yu et al. 2020)
     single_kernel: bool = False  # nb101 SINGLE-K: 1x1 kernel = centre of the 3x3 kernel
     initial_channels: int = 16  # nb101 stem / nb201 C / ws64 cell channels
     cells_per_stack: int = 3  # nb101 cells per stack, nb201 N, ws64 number of cells
@@ -129,3 +129,10 @@ def read_config_file(path: Path) -> dict:
     if not isinstance(values, dict):
         raise WsdbError(f"{path}: expected a mapping of configuration keys")
     return values
+
+
+def options_config(config_file: Path | None, options: dict) -> TrainingConfig:
+    """A configuration from an optional YAML file and command-line options (options win)."""
+    values = read_config_file(config_file) if config_file else {}
+    values.update({k: v for k, v in options.items() if v is not None})
+    return make_config(values)

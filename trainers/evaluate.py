@@ -1,6 +1,6 @@
 """`wsdb evaluate`: score architectures with a trained super-net under a protocol.
 
-Protocols (../seeds/000 section 4.1, ../seeds/002):
+Protocols (Pourchot et al. 2020 section 4.1, Yu et al. 2020):
 - no-ft: the super-net's weights and running batch-norm statistics as they are;
 - bns-ft[:B]: batch-norm statistics re-estimated for the architecture as the exact average
   over B training batches (default 4), weights untouched;
@@ -29,6 +29,7 @@ import sqlalchemy as sa
 import torch
 import torch.nn.functional as F
 
+from wsdb import lookup
 from wsdb.bulk import insert_new_rows
 from wsdb.db import warehouse
 from wsdb.errors import WsdbError
@@ -316,7 +317,7 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
     if (sample is None) == (n is None):
         raise WsdbError("give exactly one of --sample NAME or --n COUNT")
     with warehouse(url) as engine, engine.begin() as connection:
-        row = records.supernet_row(connection, supernet)
+        row = lookup.supernet(connection, supernet)
         if row.origin != "trained":
             raise WsdbError(f"super-net {row.id} was imported without weights: it cannot evaluate")
         ensure_protocol(connection, protocol)
@@ -327,6 +328,7 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
     if not checkpoints:
         raise WsdbError(f"super-net {row.id} has no checkpoint yet")
     config = TrainingConfig.from_json(row.config_json)
+    data_dir = data_dir or row.data_dir  # the data the super-net was trained on, unless told otherwise
     torch_device = pick_device(device)
     space = training_space(config.space)
     data = load_dataset(config.dataset, data_dir, torch_device, config.train_portion, config.synthetic_images)

@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from wsdb import db as database
 from wsdb.errors import WsdbError
 from wsdb.trainers.worker import WorkerOptions, run_worker
 
@@ -54,6 +55,9 @@ def launch_workers(url: str, options: WorkerOptions, cluster: str, workers: int,
         raise WsdbError(f"--launch {cluster!r}: expected one of {', '.join(CLUSTERS)}")
     if workers < 1:
         raise WsdbError("--workers must be at least 1")
+    if database.duckdb_path(url) is not None and (workers > 1 or cluster == "slurm"):
+        raise WsdbError("--launch needs a PostgreSQL warehouse (a DuckDB file admits one worker process at a time)")
+    database.open_engine(url).dispose()
     try:
         import submitit
     except ImportError:

@@ -2,14 +2,14 @@
 
 A super-net layer holds the largest weight any architecture needs and runs, for the sampled
 architecture, on a part of it: the first c channels (Guo et al. 2019, seeds 000/002), or a
-linear interpolation of all channels (seed 002's variant), or the centre of a 3x3 kernel for
-a 1x1 convolution (SINGLE-K, seed 000). `effective_weight` is that part as a plain tensor, so
+linear interpolation of all channels (Yu et al.'s variant), or the centre of a 3x3 kernel for
+a 1x1 convolution (SINGLE-K, Pourchot et al. 2020). `effective_weight` is that part as a plain tensor, so
 a standalone network can be given exactly the weights the super-net computes with (the
 equivalence test).
 
 Which parameter entries an architecture used is recorded while a `ParameterUsage` is active:
 the optimizer updates only those (no gradient, no weight decay, no optimizer-state change
-for the rest: ../seeds/000 section 3).
+for the rest: Pourchot et al. 2020 section 3).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def mark_used(parameter: nn.Parameter, index: tuple | None = None) -> None:
 @lru_cache(maxsize=None)
 def _averaging_matrix(full: int, size: int) -> torch.Tensor:
     """size x full matrix averaging `full` channels into `size` (adaptive average pooling
-    along the channel axis: the moving average of seed 002's interpolation)."""
+    along the channel axis: the moving average of Yu et al.'s interpolation)."""
     matrix = torch.zeros(size, full)
     for i in range(size):
         start = (i * full) // size

@@ -8,7 +8,7 @@ vertices) and apply their operation; the output concatenates the vertices that f
 adds a projection of the input when the input feeds it too. `vertex_channels` splits the
 output channels among the vertices.
 
-The super-net (../seeds/000, 002) holds in every vertex all three operations at the cell's
+The super-net (Pourchot et al. 2020; Yu et al. 2020) holds in every vertex all three operations at the cell's
 full width and runs the sampled cell on the first c channels (or an interpolation of all
 of them); SINGLE-K uses the centre of the 3x3 kernel as the 1x1 kernel.
 """

@@ -2,16 +2,16 @@
 
 torch.optim would apply weight decay and momentum to every parameter at every step; in a
 super-net, parameters the sampled architecture did not use must get neither gradient nor
-update, optimizer state included (seed 000). A parameter whose grad is None was not used
+update, optimizer state included (Pourchot et al. 2020). A parameter whose grad is None was not used
 at all; a sliced one (first c channels) carries a mask from `ParameterUsage`.
 
 RMSProp follows TensorFlow 1 (`tf.train.RMSPropOptimizer`, used by NAS-Bench-101 and
-seed 000): mean square initialised to 1, epsilon inside the square root, learning rate
+Pourchot et al. 2020): mean square initialised to 1, epsilon inside the square root, learning rate
 inside the momentum buffer:
     ms  = decay * ms + (1 - decay) * g^2
     mom = momentum * mom + lr * g / sqrt(ms + epsilon)
     p  -= mom
-SGD with momentum (seed 004): buf = momentum * buf + g; p -= lr * buf. Both add weight decay
+SGD with momentum (Zhang et al. 2020 (Deeper Insights)): buf = momentum * buf + g; p -= lr * buf. Both add weight decay
 to the gradient (g = grad + wd * p), as TF's l2 loss and torch's weight_decay do.
 """
 

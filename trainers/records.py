@@ -30,25 +30,24 @@ def describe_device(device: torch.device) -> str:
 
 
 def register_supernet(url: str, supernet_id: str, space: str, subspace: str, name: str | None,
-                      config_json: str, seed: int, device: torch.device) -> None:
+                      config_json: str, seed: int, device: torch.device, data_dir: str | None = None) -> None:
     with warehouse(url) as engine, engine.begin() as connection:
         connection.execute(sa.insert(Supernet), [{
             "id": supernet_id, "search_space": space, "subspace": subspace, "name": name,
             "config_json": config_json, "seed": seed, "status": "running", "origin": "trained",
             "code_version": code_version(), "host": socket.gethostname(), "device": describe_device(device),
-            "created_at": utcnow(), "started_at": utcnow(),
+            "created_at": utcnow(), "started_at": utcnow(), "data_dir": data_dir,
         }])
 
 
-def supernet_row(connection: sa.Connection, supernet: str) -> sa.Row:
-    """The super-net row with this id (or name)."""
-    table = Supernet.__table__
-    rows = connection.execute(sa.select(table).where(sa.or_(table.c.id == supernet, table.c.name == supernet))).all()
-    if not rows:
-        raise WsdbError(f"no super-net with id or name {supernet!r}")
-    if len(rows) > 1:
-        raise WsdbError(f"{len(rows)} super-nets are named {supernet!r}: give the id")
-    return rows[0]
+def run_summary(url: str, supernet_id: str) -> dict:
+    """A trained super-net's id, status, checkpoints and training seconds (for the CLI)."""
+    with warehouse(url, read_only=True) as engine, engine.connect() as connection:
+        row = connection.execute(sa.text(
+            "SELECT s.id, s.name, s.status, s.training_seconds, COUNT(c.id) AS checkpoints FROM supernets s "
+            "LEFT JOIN checkpoints c ON c.supernet_id = s.id WHERE s.id = :id "
+            "GROUP BY s.id, s.name, s.status, s.training_seconds"), {"id": supernet_id}).one()
+    return dict(row._mapping)
 
 
 def update_supernet(url: str, supernet_id: str, **values) -> None:
@@ -56,7 +55,7 @@ def update_supernet(url: str, supernet_id: str, **values) -> None:
         connection.execute(sa.update(Supernet).where(Supernet.id == supernet_id).values(**values))
 
 
-def claim_supernet(url: str, row: sa.Row, **values) -> None:
+def claim_supernet(url: str, row, **values) -> None:
     """Mark a super-net running for this process, only if nobody changed its row since `row`
     was read: of two processes resuming it at once, exactly one goes on."""
     table = Supernet.__table__

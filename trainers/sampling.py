@@ -1,13 +1,13 @@
 """Which architectures a super-net trains at each step (the samplers the seeds compare).
 
-- uniform: uniform over encodings (SPOS / Random-NAS, seed 002), rejected until valid and
+- uniform: uniform over encodings (SPOS / Random-NAS, Yu et al. 2020), rejected until valid and
   inside the sub-space;
-- random-a: uniform over canonical architectures of the (sub)space (seed 000's baseline,
-  seed 002's Random-A);
+- random-a: uniform over canonical architectures of the (sub)space (Pourchot et al.'s baseline,
+  Yu et al.'s Random-A);
 - pro-rata: canonical architectures with probability proportional to the benchmark
-  network's parameter count (seed 000, after Luo et al. 2019);
+  network's parameter count (Pourchot et al. 2020, after Luo et al. 2019);
 - fairnas: per step, a group in which every position takes each operation exactly once
-  (Chu et al. 2019, adapted to topologies as seed 002), gradients summed over the group;
+  (Chu et al. 2019, adapted to topologies as Yu et al. 2020), gradients summed over the group;
 - AVG-k (`architectures_per_batch` = k): k draws per step, losses averaged.
 
 random-a and pro-rata draw from the canonical architectures the warehouse holds for the

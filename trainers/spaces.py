@@ -68,7 +68,7 @@ class NB101Training:
                 return cell
 
     def fair_group(self, rng: np.random.Generator, subspace: str) -> list:
-        """FairNAS adapted to a topology space (seed 002): one valid topology, then three
+        """FairNAS adapted to a topology space (Yu et al. 2020): one valid topology, then three
         cells in which every vertex takes each operation exactly once."""
         while True:
             matrix = self._raw_topology(rng)

@@ -21,10 +21,14 @@ sweep has no variants).
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from pathlib import Path
 
-from wsdb import jobs
+import sqlalchemy as sa
+
+from wsdb import jobs, lookup
+from wsdb.db import warehouse
 from wsdb.errors import WsdbError
 from wsdb.trainers.config import TrainingConfig, make_config, read_config_file
 
@@ -105,4 +109,53 @@ def expand(sweep: dict, checkpoint_dir: str, priority: int = 0, max_attempts: in
                 payload = evaluation_payload(supernet_id, _mapping(evaluation, "an evaluate entry"))
                 new_jobs.append(jobs.NewJob("evaluate", payload, name=f"{run_name} {payload['protocol']}", sweep=name,
                                             priority=priority, max_attempts=max_attempts, depends_on=training.id))
+    return new_jobs
+
+
+def submit_training(url: str, sweep_file: Path | None, settings: dict, seeds: list[int] | None, name: str | None,
+                    checkpoint_dir: str, priority: int = 0, max_attempts: int = 3) -> tuple[str, list[jobs.NewJob]]:
+    """Queue one training job per grid point and variant of a sweep (a file, --set keys,
+    --seeds), and its evaluation jobs; every configuration is validated before anything is
+    written. Returns the sweep's name and its jobs."""
+    from wsdb.trainers.checkpoints import location_uri
+
+    sweep = read_sweep(sweep_file) if sweep_file else {}
+    if name:
+        sweep["name"] = name
+    sweep["base"] = {**(sweep.get("base") or {}), **settings}
+    if seeds is not None:
+        sweep["grid"] = {**(sweep.get("grid") or {}), "seed": seeds}
+    new_jobs = expand(sweep, location_uri(checkpoint_dir), priority, max_attempts)
+    with warehouse(url) as engine, engine.begin() as connection:
+        jobs.submit_checked(connection, new_jobs, sweep["name"])
+    return sweep["name"], new_jobs
+
+
+def submit_evaluations(url: str, supernets: list[str] | None, sweep: str | None, values: dict, priority: int = 0,
+                       max_attempts: int = 3) -> list[jobs.NewJob]:
+    """Queue one evaluation job per super-net (given, or trained by a sweep: each then waits
+    for its training job)."""
+    if bool(supernets) == bool(sweep):
+        raise WsdbError("give --supernet (repeatable) or --sweep, not both")
+    targets: list[tuple[str, str | None, str | None]] = []  # (super-net id, name, training job to wait for)
+    with warehouse(url) as engine, engine.begin() as connection:
+        if sweep:
+            rows = connection.execute(sa.text(
+                "SELECT id, name, status, payload_json FROM jobs WHERE sweep = :s AND kind = 'train' "
+                "ORDER BY created_at, id"), {"s": sweep}).all()
+            if not rows:
+                raise WsdbError(f"sweep {sweep!r} has no training jobs")
+            targets = [(json.loads(r.payload_json)["supernet_id"], r.name, None if r.status == "done" else r.id)
+                       for r in rows]
+        else:
+            for given in supernets:
+                row = lookup.supernet(connection, given)
+                targets.append((row.id, row.name, None))
+        new_jobs = []
+        for supernet_id, supernet_name, training_job in targets:
+            payload = evaluation_payload(supernet_id, values)
+            new_jobs.append(jobs.NewJob("evaluate", payload, name=f"{supernet_name or supernet_id} {payload['protocol']}",
+                                        sweep=sweep, priority=priority, max_attempts=max_attempts,
+                                        depends_on=training_job))
+        jobs.submit_checked(connection, new_jobs, sweep)
     return new_jobs

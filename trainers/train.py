@@ -13,6 +13,7 @@ import socket
 import sys
 import time
 import uuid
+from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -21,9 +22,10 @@ import sqlalchemy as sa
 import torch
 import torch.nn.functional as F
 
+from wsdb import lookup
 from wsdb.db import warehouse
 from wsdb.errors import WsdbError
-from wsdb.ingest.common import progress_bar
+from wsdb.progress import progress_bar
 from wsdb.schema import Supernet, utcnow
 from wsdb.spaces.registry import get_space
 from wsdb.trainers import records
@@ -220,7 +222,8 @@ def run_supernet(url: str, config: TrainingConfig, seed: int = 0, name: str | No
     validate_subspace(config.space, config.subspace)
     device = pick_device(options.device)
     supernet_id = supernet_id or uuid.uuid4().hex
-    records.register_supernet(url, supernet_id, config.space, config.subspace, name, config.as_json(), seed, device)
+    records.register_supernet(url, supernet_id, config.space, config.subspace, name, config.as_json(), seed, device,
+                              _absolute(options.data_dir))
     return _run_and_record(url, lambda: Trainer(url, supernet_id, config, seed, options, device), supernet_id)
 
 
@@ -233,7 +236,7 @@ def resume_supernet(url: str, supernet: str, options: RunOptions | None = None, 
     """
     options = options or RunOptions()
     with warehouse(url) as engine, engine.connect() as connection:
-        row = records.supernet_row(connection, supernet)
+        row = lookup.supernet(connection, supernet)
         if row.origin != "trained":
             raise WsdbError(f"super-net {row.id} was imported, not trained here: nothing to resume")
         if row.status == "finished":
@@ -245,6 +248,8 @@ def resume_supernet(url: str, supernet: str, options: RunOptions | None = None, 
         newest = (records.checkpoints_of(connection, row.id) or [None])[-1]
     if options.checkpoint_dir is None and newest is not None:
         options = replace(options, checkpoint_dir=checkpoint_location(newest.uri, row.id))
+    if options.data_dir is None and row.data_dir is not None:
+        options = replace(options, data_dir=row.data_dir)
     config, device = TrainingConfig.from_json(row.config_json), pick_device(options.device)
     state = load_checkpoint(newest.uri, newest.sha256, f"super-net {row.id}") if newest else None
     records.claim_supernet(url, row, host=socket.gethostname(), device=records.describe_device(device))
@@ -256,6 +261,13 @@ def resume_supernet(url: str, supernet: str, options: RunOptions | None = None, 
         return trainer
 
     return _run_and_record(url, make, row.id)
+
+
+def _absolute(data_dir: str | None) -> str | None:
+    """A data location as stored: local paths absolute (a later command may run elsewhere)."""
+    if data_dir is None or "://" in data_dir:
+        return data_dir
+    return str(Path(data_dir).resolve())
 
 
 def checkpoint_location(uri: str, supernet_id: str) -> str:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from wsdb import lookup
 from wsdb import db as database
 from wsdb import jobs
 from wsdb.errors import WsdbError
@@ -57,6 +58,13 @@ class WorkerOptions:
     data_dir: str | None = None
     progress: bool = True  # per-job lines on stderr
     training_progress: bool = False  # per-epoch training output
+
+    def __post_init__(self) -> None:
+        for kind in self.kinds or ():
+            if kind not in jobs.KINDS:
+                raise WsdbError(f"--kinds: unknown kind {kind!r}; known: {', '.join(jobs.KINDS)}")
+        if self.lease_seconds <= 0 or self.poll_seconds <= 0:
+            raise WsdbError("--lease and --poll must be positive")
 
 
 @dataclass
@@ -160,7 +168,7 @@ def _train(url: str, payload: dict, options: RunOptions) -> dict:
     elif status != "finished":  # an earlier attempt got this far: continue from its newest checkpoint
         resume_supernet(url, supernet_id, options, force=True)  # the job's lease makes this worker its only runner
     with database.warehouse(url) as engine, engine.connect() as connection:
-        row = records.supernet_row(connection, supernet_id)
+        row = lookup.supernet(connection, supernet_id)
         count = len(records.checkpoints_of(connection, supernet_id))
     return {"supernet_id": supernet_id, "status": row.status, "checkpoints": count,
             "training_seconds": row.training_seconds}
@@ -304,5 +312,6 @@ def _stop_on_signals(event: threading.Event):
 
 def run_worker(url: str, options: WorkerOptions) -> dict:
     """A worker's life; returns its summary as a plain dict (what a Slurm task returns)."""
+    database.open_engine(url).dispose()  # a clear error now rather than in the loop
     summary = Worker(url, options).run()
     return json.loads(json.dumps(vars(summary)))

@@ -1,6 +1,6 @@
-"""Networks of the 64-architecture space of ../seeds/004 (Zhang et al. 2020).
+"""Networks of the 64-architecture space of Zhang et al. 2020 (Deeper Insights).
 
-Seed 004, appendix A: two 3x3 convolutions expand the image to 48 channels; four cells
+Zhang et al. 2020 (Deeper Insights), appendix A: two 3x3 convolutions expand the image to 48 channels; four cells
 follow, no reduction. Each cell compresses its input to 16 channels (ReLU-1x1 conv-BN, as
 DARTS preprocesses), computes x1 = O(0,1)(x0) and x2 = O(0,2)(x0) + O(1,2)(x1), and
 concatenates x1 and x2 (32 channels; the paper's body says "sum", `node_merge="sum"` gives

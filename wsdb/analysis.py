@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from wsdb import lookup
 from wsdb.errors import WsdbError
 
 _PARAMETER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:=\s*('(?:[^']|'')*'|[^\s]+))?\s*(.*)$")
@@ -120,7 +121,7 @@ def parse(text: str, name: str, path: str) -> Analysis:
         else:
             body.append(line)
     summary_lines, parameters, columns, section, uses = [], {}, {}, None, ()
-    parameter_indent = 0
+    parameter_indent = column_indent = 0
     for line in header:
         lowered = line.strip().lower()
         if lowered.startswith("uses:"):
@@ -142,8 +143,14 @@ def parse(text: str, name: str, path: str) -> Analysis:
             parameters[match.group(1)] = Parameter(match.group(1), default, required, match.group(3).strip())
             parameter_indent = indent
         elif section == "columns" and line.strip():
+            indent = len(line) - len(line.lstrip())
+            if columns and indent > column_indent:  # a continued description
+                last = next(reversed(columns))
+                columns[last] = f"{columns[last]} {line.strip()}"
+                continue
             column, _, description = line.strip().partition(" ")
             columns[column] = description.strip()
+            column_indent = indent
         elif section is None:
             summary_lines.append(line.strip())
     summary = " ".join(s for s in summary_lines if s).strip()
@@ -187,6 +194,104 @@ def execute(con, item: Analysis, values: dict[str, object]):
 
 
 def run(con, name_or_path: str, given: dict[str, str] | None = None):
-    """Load an analysis, bind `--param`-style values and execute it; an Arrow table."""
+    """Load an analysis, bind `--param`-style values, resolve the names among them and
+    execute it; an Arrow table."""
     item = load(name_or_path)
-    return execute(con, item, item.bind(given or {}))
+    return execute(con, item, lookup.resolve_parameters(con, item.bind(given or {})))
+
+
+@dataclass
+class Result:
+    analysis: Analysis
+    table: object  # pyarrow.Table
+    notes: list[str]  # why nothing matched, or what the numbers rest on; for stderr
+
+
+def query(url: str, name_or_path: str, given: dict[str, str] | None = None) -> Result:
+    """Run an analysis on a warehouse (read-only, sandboxed) with every naming parameter
+    checked; when nothing matches, the notes say why."""
+    from wsdb import duck
+
+    item = load(name_or_path)
+    values = item.bind(given or {})
+    with duck.connect(url) as con:
+        values = lookup.resolve_parameters(con, values)
+        table = execute(con, item, values)
+        notes = [explain_empty(con, item, values)] if table.num_rows == 0 else caveats(item, table)
+    return Result(item, table, notes)
+
+
+def catalogue() -> list[dict]:
+    """The shipped analyses with what they compute and their parameters (`wsdb query --list`)."""
+    return [
+        {"analysis": a.name, "computes": a.summary,
+         "parameters": ", ".join(f"{p.name}={'(required)' if p.required else repr(p.default)}"
+                                 for p in a.all_parameters().values())}
+        for a in shipped().values()
+    ]
+
+
+def _count(con, sql: str, params: dict) -> int:
+    return lookup.rows(con, sql, params)[0][0]
+
+
+def explain_empty(con, item: Analysis, values: dict) -> str:
+    """Why an analysis returned no rows, from the first of its inputs that is missing."""
+    parameters = item.all_parameters()
+    shown = ", ".join(f"{k}={v}" for k, v in values.items() if v is not None and k in parameters)
+    if not {"metric", "protocol", "supernet"}.isdisjoint(parameters):
+        filters = {k: values.get(k) for k in ("supernet", "protocol", "metric")}
+        scored = _count(con, "SELECT COUNT(*) FROM proxy_scores p JOIN checkpoints c ON c.id = p.checkpoint_id "
+                             "WHERE (:supernet IS NULL OR c.supernet_id = :supernet) "
+                             "AND (:protocol IS NULL OR p.protocol_id = :protocol) "
+                             "AND (:metric IS NULL OR p.metric = :metric)", filters)
+        if scored == 0:
+            have = lookup.rows(con, "SELECT DISTINCT p.protocol_id || ' ' || p.metric FROM proxy_scores p "
+                                    "JOIN checkpoints c ON c.id = p.checkpoint_id "
+                                    "WHERE (:supernet IS NULL OR c.supernet_id = :supernet) ORDER BY 1",
+                               {"supernet": filters["supernet"]})
+            whose = f"super-net {filters['supernet'][:12]}" if filters["supernet"] else "the warehouse"
+            if not have:
+                return (f"no proxy scores in {whose}: score architectures with `wsdb evaluate`, or ingest published "
+                        "super-nets (`wsdb ingest to-share`, `wsdb ingest ws64-trajectory`)")
+            wanted = " ".join(f"{k} {v}" for k, v in filters.items() if v and k != "supernet")
+            return f"no proxy scores with {wanted} in {whose}; it has: {', '.join(h for (h,) in have)}"
+    if not {"dataset", "epoch_budget", "benchmark"}.isdisjoint(parameters):
+        missing = lookup.rows(con, """
+            SELECT DISTINCT a.search_space, COALESCE(:benchmark, s.default_benchmark),
+                   COALESCE(:dataset, s.default_dataset), COALESCE(:epoch_budget, s.default_epoch_budget)
+            FROM proxy_scores p JOIN architectures a ON a.id = p.architecture_id
+            JOIN search_spaces s ON s.name = a.search_space
+            WHERE NOT EXISTS (SELECT 1 FROM ground_truth_results g JOIN architectures b ON b.id = g.architecture_id
+                              WHERE b.search_space = a.search_space
+                                AND g.benchmark = COALESCE(:benchmark, s.default_benchmark)
+                                AND g.dataset = COALESCE(:dataset, s.default_dataset)
+                                AND g.epoch_budget = COALESCE(:epoch_budget, s.default_epoch_budget))
+            ORDER BY 1""", {k: values.get(k) for k in ("benchmark", "dataset", "epoch_budget")})
+        if missing:
+            space, benchmark, dataset, budget = missing[0]
+            held = lookup.rows(con, "SELECT DISTINCT g.benchmark || ' ' || g.dataset || ' ' || "
+                                    "CAST(g.epoch_budget AS VARCHAR) FROM ground_truth_results g "
+                                    "JOIN architectures a ON a.id = g.architecture_id WHERE a.search_space = :s "
+                                    "ORDER BY 1", {"s": space})
+            return (f"no {benchmark} ground truth on {dataset} at {budget} epochs for {space}; "
+                    + (f"the warehouse holds {', '.join(h for (h,) in held)} (--param benchmark=, dataset=, "
+                       "epoch_budget=)" if held else f"ingest {space}'s benchmark first"))
+    if "search_space" in parameters and _count(
+            con, "SELECT COUNT(*) FROM search_runs WHERE :s IS NULL OR search_space = :s",
+            {"s": values.get("search_space")}) == 0:
+        space = values.get("search_space")
+        return f"no simulations{' of ' + space if space else ''} stored: run `wsdb simulate` first"
+    return f"{item.name} matched nothing" + (f" for {shown}" if shown else " in this warehouse")
+
+
+def caveats(item: Analysis, table) -> list[str]:
+    """What rows that did come back rest on, when it is less than asked for."""
+    notes = []
+    if "checkpoints" in table.column_names and "last_k" in item.all_parameters():
+        thin = [row for row in table.to_pylist() if row["checkpoints"] < 2]
+        if thin:
+            names = ", ".join(str(row.get("supernet_name") or row["supernet_id"])[:40] for row in thin[:5])
+            notes.append(f"{len(thin)} super-net(s) have a single checkpoint, so no spread over checkpoints "
+                         f"(gt_tau_std is empty): {names}")
+    return notes

@@ -8,6 +8,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from wsdb.bulk import arrow_rows, fill_null_integers, insert_new_rows, lookup
+from wsdb.db import warehouse
 from wsdb.schema import FEATURE_COLUMNS, Architecture, ArchitectureEncoding
 from wsdb.spaces.canonical import CanonicalArchitecture
 
@@ -68,3 +69,39 @@ def store_architectures(
 def _fill_parameter_counts(connection, archs, ids) -> None:
     known = [(ids[a.canonical_key], a.trainable_parameters) for a in archs if a.trainable_parameters is not None]
     fill_null_integers(connection, Architecture.__table__, "id", "trainable_parameters", known)
+
+
+SUMMARY = """
+SELECT s.name AS search_space,
+       s.num_architectures AS classes_in_space,
+       (SELECT COUNT(*) FROM architectures a WHERE a.search_space = s.name) AS architectures_stored,
+       (SELECT COUNT(*) FROM ground_truth_results g JOIN architectures a ON a.id = g.architecture_id
+         WHERE a.search_space = s.name) AS ground_truth_rows,
+       (SELECT COUNT(*) FROM supernets n WHERE n.search_space = s.name) AS supernets,
+       (SELECT COUNT(*) FROM proxy_scores p JOIN architectures a ON a.id = p.architecture_id
+         WHERE a.search_space = s.name) AS proxy_scores,
+       s.default_benchmark || ' ' || s.default_dataset || ' ' || CAST(s.default_epoch_budget AS VARCHAR)
+         || ' epochs' AS default_ground_truth
+FROM search_spaces s ORDER BY s.name
+"""
+
+
+def summary(url: str) -> list[dict]:
+    """What a warehouse holds per search space: classes, ground truth, super-nets, scores."""
+    with warehouse(url, read_only=True) as engine, engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(sa.text(SUMMARY))]
+
+
+def stored_facts(url: str, arch: CanonicalArchitecture) -> dict:
+    """An architecture's id in a warehouse and its ground truth there: the mean per
+    benchmark, dataset, budget and evaluation point, runs and published means kept apart."""
+    with warehouse(url, read_only=True) as engine, engine.connect() as connection:
+        ids = architecture_ids(connection, arch.search_space, [arch.canonical_key])
+        if not ids:
+            return {"architecture_id": None, "ground_truth": []}
+        (arch_id,) = ids.values()
+        rows = connection.execute(sa.text(
+            "SELECT benchmark, dataset, epoch_budget, evaluation_point, kind, num_repeats AS averaged, num_cells, "
+            "validation_accuracy, test_accuracy FROM ground_truth_mean WHERE architecture_id = :a "
+            "ORDER BY benchmark, dataset, epoch_budget, epoch, kind"), {"a": arch_id})
+        return {"architecture_id": arch_id, "ground_truth": [dict(r._mapping) for r in rows]}

@@ -10,6 +10,7 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -23,6 +24,7 @@ from wsdb.errors import DatabaseError
 DEFAULT_DATABASE = "wsdb.duckdb"
 DUCKDB_LOCK_WAIT_SECONDS = 30.0
 URL_ENVIRONMENT_VARIABLE = "WSDB_URL"
+T = TypeVar("T")
 SUPPORTED_BACKENDS = ("duckdb", "postgresql")
 
 
@@ -61,10 +63,13 @@ def duckdb_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def create_engine(url: str) -> sa.Engine:
-    """An engine for a URL from resolve_url."""
+def create_engine(url: str, read_only: bool = False) -> sa.Engine:
+    """An engine for a URL from resolve_url; `read_only` opens a DuckDB file for reading,
+    which other reading processes can share."""
     backend = sa.engine.make_url(url).get_backend_name()
     try:
+        if backend == "duckdb" and read_only:
+            return sa.create_engine(url, connect_args={"read_only": True})
         return sa.create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
         hint = " (pip install 'wsdb[postgres]' brings psycopg)" if backend == "postgresql" else ""
@@ -168,34 +173,56 @@ def upgrade_database(url: str) -> str:
         engine.dispose()
 
 
-def _connect(url: str) -> sa.Engine:
-    """An engine whose first connection has succeeded. A DuckDB file that another process
-    holds (a worker writing a checkpoint row, a `wsdb jobs` reading the queue) is retried
-    for up to DUCKDB_LOCK_WAIT_SECONDS: every wsdb command holds it only for moments."""
+LOCK_ADVICE = ("a DuckDB file admits one writing process, or any number of reading ones, at a time: wait for "
+               "the other process to finish (an ingest holds the file for its whole run), close it (a notebook's "
+               "duckdb.connect counts), or put the warehouse on PostgreSQL for concurrent work")
+
+
+def open_with_retry(url: str, attempt: Callable[[], T]) -> T:
+    """`attempt()` (which opens `url`), retried while another process holds the DuckDB file,
+    for up to DUCKDB_LOCK_WAIT_SECONDS ($WSDB_LOCK_WAIT_SECONDS): most wsdb commands hold it
+    only for moments."""
+    limit = float(os.environ.get("WSDB_LOCK_WAIT_SECONDS", DUCKDB_LOCK_WAIT_SECONDS))
     waited, pause = 0.0, 0.02
     while True:
-        engine = create_engine(url)
         try:
-            with engine.connect():
-                return engine
+            return attempt()
         except Exception as exc:  # OperationalError, or duckdb's own IOException (a locked file)
-            engine.dispose()
-            cause = exc.orig if isinstance(exc, sa.exc.OperationalError) else exc
+            cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
             if cause is exc and not type(exc).__module__.startswith(("duckdb", "_duckdb")):
                 raise
-            message = str(cause).splitlines()[0]
-            if "Could not set lock" not in message or waited >= DUCKDB_LOCK_WAIT_SECONDS:
+            message = " ".join(str(cause).split())
+            locked = "Could not set lock" in message
+            if not locked or waited >= limit:
                 after = f" (after waiting {waited:.0f} s)" if waited else ""
-                raise DatabaseError(f"cannot open {describe_url(url)}{after}: {message}") from None
+                if locked:
+                    holder = message.partition("Conflicting lock is held in ")[2].split(". ")[0]
+                    raise DatabaseError(f"cannot open {describe_url(url)}{after}: another process holds it"
+                                        f"{' (' + holder + ')' if holder else ''}; {LOCK_ADVICE}") from None
+                raise DatabaseError(f"cannot open {describe_url(url)}{after}: {message[:300]}") from None
             time.sleep(pause)
             waited += pause
             pause = min(pause * 2, 0.5)
 
 
-def open_engine(url: str) -> sa.Engine:
+def _connect(url: str, read_only: bool = False) -> sa.Engine:
+    """An engine whose first connection has succeeded."""
+    def attempt() -> sa.Engine:
+        engine = create_engine(url, read_only)
+        try:
+            with engine.connect():
+                return engine
+        except Exception:
+            engine.dispose()
+            raise
+
+    return open_with_retry(url, attempt)
+
+
+def open_engine(url: str, read_only: bool = False) -> sa.Engine:
     """An engine on an existing warehouse at the newest schema, or a clear DatabaseError."""
     _require_existing_file(url)
-    engine = _connect(url)
+    engine = _connect(url, read_only)
     with engine.connect() as connection:
         revision = current_revision(connection)
     try:
@@ -207,12 +234,13 @@ def open_engine(url: str) -> sa.Engine:
 
 
 @contextmanager
-def warehouse(url: str):
-    """`with warehouse(url) as engine:` opens (and finally releases) a checked warehouse.
+def warehouse(url: str, read_only: bool = False):
+    """`with warehouse(url) as engine:` opens (and finally releases) a checked warehouse;
+    `read_only` lets other readers of a DuckDB file in (and refuses writes).
 
     DuckDB holds a file lock for as long as an engine lives, so engines are disposed early.
     """
-    engine = open_engine(url)
+    engine = open_engine(url, read_only)
     try:
         yield engine
     finally:
@@ -231,7 +259,7 @@ def status(url: str) -> dict:
     """Schema revision, how it compares with this wsdb, and row counts of every table and
     view. Reports on warehouses of any schema (older, newer) instead of refusing them."""
     _require_existing_file(url)
-    engine = _connect(url)
+    engine = _connect(url, read_only=True)
     try:
         with engine.connect() as connection:
             revision = current_revision(connection)

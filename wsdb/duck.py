@@ -13,12 +13,9 @@ the SQL. `--write` opens a plain read-write DuckDB session on the warehouse inst
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.csv
-import pyarrow.parquet
 
 from wsdb import db as database, statistics
 from wsdb.errors import DatabaseError, WsdbError
@@ -45,10 +42,8 @@ def connect(url: str, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         )
     if not path.exists():
         raise DatabaseError(f"no warehouse at {path}: run `wsdb init` (or pass --db / set WSDB_URL)")
-    try:
-        con = duckdb.connect(str(path), read_only=read_only, config=SANDBOX if read_only else {})
-    except duckdb.Error as exc:
-        raise DatabaseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+    con = database.open_with_retry(
+        url, lambda: duckdb.connect(str(path), read_only=read_only, config=SANDBOX if read_only else {}))
     try:
         # fetchall, not fetchone: DuckDB 2.0 keeps an unfinished result open otherwise.
         rows = con.execute("SELECT version_num FROM alembic_version").fetchall()
@@ -124,13 +119,17 @@ def _sql_error(exc: duckdb.Error) -> str:
     return f"SQL error: {message[:600]}"
 
 
-def write(table: pa.Table, path: Path, kind: str) -> None:
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise WsdbError(f"cannot write {path}: folder {path.parent} does not exist")
-    if kind == "csv":
-        pyarrow.csv.write_csv(table, path)
-    elif kind == "parquet":
-        pyarrow.parquet.write_table(table, path)
-    else:
-        raise WsdbError(f"unknown output kind {kind!r}")
+def query(url: str, sql: str, write: bool = False) -> pa.Table:
+    """Ad-hoc SQL: one reading statement in the sandbox, or with `write` a script in one
+    read-write transaction (the last statement's result)."""
+    with connect(url, read_only=not write) as con:
+        return run_script(con, sql) if write else run(con, sql)
+
+
+def export(url: str, name: str) -> pa.Table:
+    """A whole table or view of the warehouse."""
+    with connect(url) as con:
+        known = {n for (n,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if name not in known:
+            raise WsdbError(f"no table or view {name!r}; known: {', '.join(sorted(known))}")
+        return run(con, f'SELECT * FROM "{name}"')  # the name was checked against the catalog

@@ -11,3 +11,7 @@ class InvalidArchitecture(WsdbError):
 
 class DatabaseError(WsdbError):
     """The database is missing, out of date, or not a wsdb warehouse."""
+
+
+class BadFile(WsdbError):
+    """A file whose content is not what it should be (names the file and the record)."""

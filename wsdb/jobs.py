@@ -278,3 +278,72 @@ def attempts_of(connection: sa.Connection, job_id: str) -> list[dict]:
     table = JobAttempt.__table__
     return [dict(r._mapping) for r in connection.execute(
         sa.select(table).where(table.c.job_id == job_id).order_by(table.c.attempt))]
+
+
+def submit_checked(connection: sa.Connection, new_jobs: list[NewJob], sweep: str | None) -> None:
+    """Queue jobs; a sweep's training jobs are refused when the sweep name is taken."""
+    if sweep is not None and any(job.kind == "train" for job in new_jobs):
+        existing = connection.execute(sa.select(sa.func.count()).select_from(JOBS).where(JOBS.c.sweep == sweep)).scalar_one()
+        if existing:
+            raise WsdbError(f"sweep {sweep!r} already has {existing} jobs: choose another name "
+                            "(or `wsdb jobs retry --sweep` to run its failed jobs again)")
+    submit(connection, new_jobs)
+
+
+LISTING_COLUMNS = ("id", "kind", "name", "status", "attempts", "worker", "lease_left_s", "last_error")
+SWEEP_COLUMNS = ("sweep", "jobs", *STATUSES, "attempts", "submitted", "last_finished")
+
+
+def listing(connection: sa.Connection, status: str | None = None, sweep: str | None = None, kind: str | None = None,
+            limit: int = 200) -> list[dict]:
+    """The queue as `wsdb jobs` shows it: running jobs first (with the seconds their lease has
+    left, by the database's clock), then queued, then ended."""
+    if status is not None and status not in STATUSES:
+        raise WsdbError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
+    if kind is not None and kind not in KINDS:
+        raise WsdbError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
+    conditions = [JOBS.c[column] == value for column, value in (("status", status), ("sweep", sweep), ("kind", kind))
+                  if value is not None]
+    order = sa.case((JOBS.c.status == "running", 0), (JOBS.c.status == "queued", 1), else_=2)
+    rows = connection.execute(
+        sa.select(JOBS.c.id, JOBS.c.kind, JOBS.c.name, JOBS.c.status, JOBS.c.attempts, JOBS.c.max_attempts,
+                  JOBS.c.worker, JOBS.c.lease_expires_at, JOBS.c.last_error, sa.literal_column(NOW).label("database_now"))
+        .where(*conditions).order_by(order, JOBS.c.priority.desc(), JOBS.c.created_at, JOBS.c.id).limit(limit)).all()
+    listed = []
+    for r in rows:
+        lease_left = (r.lease_expires_at - r.database_now).total_seconds() if r.lease_expires_at else None
+        listed.append({
+            "id": r.id[:12], "kind": r.kind, "name": r.name,
+            "status": "running (lease expired)" if lease_left is not None and lease_left < 0 else r.status,
+            "attempts": f"{r.attempts}/{r.max_attempts}", "worker": r.worker,
+            "lease_left_s": round(lease_left, 1) if lease_left is not None else None,
+            "last_error": (r.last_error or "")[:120] or None,
+        })
+    return listed
+
+
+def status_counts(connection: sa.Connection) -> dict[str, int]:
+    counts = dict(connection.execute(sa.select(JOBS.c.status, sa.func.count()).group_by(JOBS.c.status)).all())
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
+def sweep_progress(connection: sa.Connection) -> list[dict]:
+    """Per sweep: jobs per status, attempts used, first submission, last finish."""
+    sweep = sa.func.coalesce(JOBS.c.sweep, "(none)")
+    per_status = [sa.func.sum(sa.case((JOBS.c.status == s, 1), else_=0)).label(s) for s in STATUSES]
+    rows = connection.execute(
+        sa.select(sweep.label("sweep"), sa.func.count().label("jobs"), *per_status,
+                  sa.func.sum(JOBS.c.attempts).label("attempts"), sa.func.min(JOBS.c.created_at).label("submitted"),
+                  sa.func.max(JOBS.c.finished_at).label("last_finished"))
+        .group_by(sweep).order_by(sa.func.min(JOBS.c.created_at))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def describe(connection: sa.Connection, given: str) -> dict:
+    """One job in full: its row, payload and result parsed, and every attempt."""
+    job_id = resolve_job(connection, given)
+    record = dict(connection.execute(sa.select(JOBS).where(JOBS.c.id == job_id)).one()._mapping)
+    for key in ("payload_json", "result_json"):
+        record[key.removesuffix("_json")] = json.loads(record.pop(key)) if record[key] else None
+    record["attempt_log"] = attempts_of(connection, job_id)
+    return record

@@ -1,70 +1,218 @@
-"""Printing results the way sqlite-utils does: a readable table on a terminal, or --json /
---csv for scripts."""
+"""Printing results the way sqlite-utils does: readable on a terminal, complete when piped.
+
+- On a terminal: an aligned table (32-hex ids shortened to 12 characters as `wsdb jobs`
+  shows them, numbers rounded, a value never wrapped); a table wider than the terminal is
+  printed as one block per row (field, value) instead; at most SHOWN_ROWS rows, with a note.
+- Piped or redirected (not a terminal): tab-separated values with a header, every row, every
+  value in full (ids whole, floats at full precision).
+- `--json`: a JSON array (or object) on stdout; `--csv FILE` or `--csv -` (stdout); `--parquet
+  FILE`.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
+import os
+import re
+import shutil
 import sys
-from enum import Enum
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
 
+from wsdb.errors import WsdbError
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-def pick_format(as_json: bool, as_csv: bool) -> Format:
-    if as_json and as_csv:
-        from wsdb.errors import WsdbError
-
-        raise WsdbError("choose one of --json and --csv")
-    return Format.json if as_json else Format.csv if as_csv else Format.table
+SHOWN_ROWS = 100
+_ID = re.compile(r"^[0-9a-f]{32}$")
+SHORT_ID = 12
 
 
 def json_value(value):
     """JSON for what json cannot write: exact decimals (DuckDB's HUGEINT sums) as numbers,
     times and anything else as text."""
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
     return str(value)
 
 
-def emit_rows(rows: list[dict], fmt: Format, title: str | None = None) -> None:
-    if fmt is Format.json:
-        json.dump(rows, sys.stdout, indent=2, default=json_value)
+def _json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else str(value)  # JSON has no NaN or infinity
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _rows_of(rows) -> list[dict]:
+    return rows.to_pylist() if hasattr(rows, "to_pylist") else list(rows)
+
+
+def _columns_of(rows, listed: list[dict]) -> list[str]:
+    if hasattr(rows, "column_names"):
+        return list(rows.column_names)
+    return list(listed[0]) if listed else []
+
+
+def emit(rows, *, as_json: bool = False, csv_file: str | None = None, parquet_file: str | None = None,
+         title: str | None = None, columns: list[str] | None = None) -> None:
+    """Print or write `rows` (a list of dicts or an Arrow table) in the chosen form; `columns`
+    names the columns of a list that may be empty (an Arrow table knows its own)."""
+    chosen = [name for name, given in (("--json", as_json), ("--csv", csv_file), ("--parquet", parquet_file)) if given]
+    if len(chosen) > 1:
+        raise WsdbError(f"choose one of {' and '.join(chosen)}")
+    if parquet_file:
+        _write_parquet(rows, parquet_file)
+        return
+    listed = _rows_of(rows)
+    columns = _columns_of(rows, listed) or list(columns or [])
+    if csv_file:
+        _write_csv(listed, columns, csv_file)
+    elif as_json:
+        json.dump(_json_safe(listed), sys.stdout, indent=2, default=json_value, allow_nan=False)
         sys.stdout.write("\n")
-    elif fmt is Format.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
-        writer.writeheader()
-        writer.writerows(rows)
+    elif sys.stdout.isatty():
+        _terminal_table(listed, columns, title)
     else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=title, show_lines=False)
-        for name in rows[0] if rows else []:
-            table.add_column(name, overflow="fold")
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row.values()))
-        Console().print(table)
+        _tsv(listed, columns)
 
 
-def emit_record(record: dict, fmt: Format) -> None:
-    """One object: JSON as is, otherwise a two-column field/value listing."""
-    if fmt is Format.json:
-        json.dump(record, sys.stdout, indent=2, default=json_value)
+def emit_record(record: dict, as_json: bool = False) -> None:
+    """One object: JSON as is, otherwise a field/value listing (nested values flattened)."""
+    if as_json:
+        json.dump(_json_safe(record), sys.stdout, indent=2, default=json_value, allow_nan=False)
         sys.stdout.write("\n")
         return
     flat = []
     for key, value in record.items():
         if isinstance(value, dict):
             flat.extend({"field": f"{key}.{k}", "value": v} for k, v in value.items())
-        elif isinstance(value, (list, tuple)):
+        elif isinstance(value, (list, tuple)) and not any(isinstance(v, dict) for v in value):
             flat.append({"field": key, "value": ", ".join(map(str, value))})
         else:
             flat.append({"field": key, "value": value})
-    emit_rows(flat, fmt)
+    emit(flat)
+
+
+def _write_csv(listed: list[dict], columns: list[str], target: str) -> None:
+    if target == "-":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_plain(row.get(c)) for c in columns] for row in listed])
+        return
+    path = _writable(target)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        writer.writerows([[_plain(row.get(c)) for c in columns] for row in listed])
+    print(f"wrote {len(listed):,} rows to {path}", file=sys.stderr)
+
+
+def _write_parquet(rows, target: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if target == "-":
+        raise WsdbError("--parquet needs a file name (Parquet is binary: use --csv - or --json for stdout)")
+    path = _writable(target)
+    table = rows if hasattr(rows, "column_names") else pa.Table.from_pylist(list(rows))
+    pq.write_table(table, path)
+    print(f"wrote {table.num_rows:,} rows to {path}", file=sys.stderr)
+
+
+def _writable(target: str) -> Path:
+    path = Path(target)
+    if path.parent and not path.parent.exists():
+        raise WsdbError(f"cannot write {path}: folder {path.parent} does not exist")
+    return path
+
+
+def _plain(value) -> str:
+    """A value in full, for CSV and TSV."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=json_value)
+    return str(value)
+
+
+def _tsv(listed: list[dict], columns: list[str]) -> None:
+    def cell(value) -> str:
+        return _plain(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+    sys.stdout.write("\t".join(columns) + "\n")
+    for row in listed:
+        sys.stdout.write("\t".join(cell(row.get(c)) for c in columns) + "\n")
+
+
+def readable(value) -> str:
+    """A value as a terminal shows it: ids shortened, numbers rounded."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        magnitude = abs(value)
+        if magnitude >= 1e6 or (0 < magnitude < 1e-3):
+            return f"{value:.3e}"
+        if magnitude >= 1000:
+            return f"{value:,.0f}"
+        if magnitude >= 100:
+            return f"{value:.1f}"
+        return f"{value:.4f}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=json_value)
+    text = str(value)
+    if _ID.match(text):
+        return text[:SHORT_ID]
+    return text.replace("\n", " ")
+
+
+def terminal_width() -> int:
+    return shutil.get_terminal_size((int(os.environ.get("COLUMNS", 100)), 24)).columns
+
+
+def _terminal_table(listed: list[dict], columns: list[str], title: str | None) -> None:
+    shown = listed[:SHOWN_ROWS]
+    cells = [[readable(row.get(c)) for c in columns] for row in shown]
+    numeric = [all(isinstance(row.get(c), (int, float, Decimal)) and not isinstance(row.get(c), bool)
+                   for row in shown if row.get(c) is not None) for c in columns]
+    widths = [max([len(c)] + [len(r[k]) for r in cells]) for k, c in enumerate(columns)]
+    out = sys.stdout
+    if title:  # its first sentence, when that fits
+        first = title.split(". ")[0].rstrip(".")
+        if len(first) <= terminal_width():
+            out.write(f"{first}\n")
+    if sum(widths) + 2 * max(len(columns) - 1, 0) <= terminal_width():
+        def line(values):
+            return "  ".join(v.rjust(w) if right else v.ljust(w)
+                             for v, w, right in zip(values, widths, numeric)).rstrip()
+
+        out.write(line(columns) + "\n")
+        out.write("  ".join("-" * w for w in widths) + "\n")
+        for row in cells:
+            out.write(line(row) + "\n")
+    else:  # too wide for the terminal: one block per row, no value wrapped or cut
+        label = max(len(c) for c in columns)
+        for number, row in enumerate(cells, start=1):
+            out.write(f"-- row {number} " + "-" * max(0, min(terminal_width(), 60) - 9 - len(str(number))) + "\n")
+            for column, value in zip(columns, row):
+                out.write(f"{column.ljust(label)}  {value}\n")
+    if len(shown) < len(listed):
+        print(f"({len(listed):,} rows, {len(shown)} shown: --csv, --parquet or --json write them all, and so "
+              "does a pipe)", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 - scatter: one super-net's proxy score against the mean stand-alone accuracy of the same
   architectures, points coloured by a feature, with both marginal distributions (the
-  figures of ../seeds/000);
+  figures of Pourchot et al. 2020);
 - correlation: the Table 1 cells as mean Spearman rho with 95% intervals per sub-space and
   configuration.
 """
@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from wsdb import duck  # noqa: E402
+from wsdb import duck, lookup  # noqa: E402
 from wsdb.errors import WsdbError  # noqa: E402
 from wsdb.report import check_convention, half_width, layout, summary  # noqa: E402
 
@@ -26,30 +26,58 @@ FEATURES = ("has_input_output_edge", "num_output_inputs", "num_vertices", "num_e
             "num_conv3x3", "num_conv1x1", "num_maxpool3x3", "num_skip", "num_none", "num_avgpool3x3")
 
 
-def scatter(url: str, supernet: str, out: Path, color_by: str = "has_input_output_edge",
-            protocol: str | None = None, dataset: str | None = None, epoch_budget: int | None = None) -> Path:
+def scatter_points(con, supernet: str, metric: str = "validation_accuracy", protocol: str | None = None,
+                   benchmark: str | None = None, dataset: str | None = None, epoch_budget: int | None = None,
+                   color_by: str = "has_input_output_edge") -> dict:
+    """What `scatter` draws: one super-net's scores of one metric and protocol, each next to
+    the mean final ground truth of its architecture (the space's own unless benchmark,
+    dataset or epoch_budget say otherwise) and the colouring feature."""
     if color_by not in FEATURES:
         raise WsdbError(f"--color-by must be one of {', '.join(FEATURES)}")
-    with duck.connect(url) as con:
-        rows = con.execute(
-            f"""
-            SELECT v.proxy_value, v.truth_validation_accuracy, a.{color_by}, s.name, v.protocol_id, v.dataset, v.epoch_budget
-            FROM proxy_vs_truth v JOIN architectures a ON a.id = v.architecture_id JOIN supernets s ON s.id = v.supernet_id
-            WHERE (v.supernet_id = $supernet OR s.name = $supernet) AND v.truth_validation_accuracy IS NOT NULL
-              AND ($protocol IS NULL OR v.protocol_id = $protocol) AND ($dataset IS NULL OR v.dataset = $dataset)
-              AND ($budget IS NULL OR v.epoch_budget = $budget)
-            """,  # color_by is checked against FEATURES above; values are bound
-            {"supernet": supernet, "protocol": protocol, "dataset": dataset, "budget": epoch_budget},
-        ).fetchall()
+    row = lookup.supernet(con, supernet)
+    name = row.name or row.id[:12]
+    truth = lookup.space_defaults(con, row.search_space)
+    given = lookup.resolve_parameters(con, {"protocol": protocol, "dataset": dataset, "benchmark": benchmark})
+    truth.update({k: v for k, v in {**given, "epoch_budget": epoch_budget}.items() if v is not None and k in truth})
+    metrics = [m for (m,) in con.execute("SELECT DISTINCT p.metric FROM proxy_scores p JOIN checkpoints c "
+                                         "ON c.id = p.checkpoint_id WHERE c.supernet_id = $s ORDER BY 1",
+                                         {"s": row.id}).fetchall()]
+    if metric not in metrics:
+        raise WsdbError(f"super-net {name} has no {metric} scores; "
+                        f"{'it has: ' + ', '.join(metrics) if metrics else 'it has no proxy scores'} (--metric)")
+    rows = con.execute(
+        f"""
+        SELECT p.value, t.validation_accuracy, a.{color_by}, p.protocol_id
+        FROM proxy_scores p JOIN checkpoints c ON c.id = p.checkpoint_id
+        JOIN architectures a ON a.id = p.architecture_id
+        JOIN ground_truth_final t ON t.architecture_id = p.architecture_id AND t.benchmark = $benchmark
+         AND t.dataset = $dataset AND t.epoch_budget = $budget
+        WHERE c.supernet_id = $supernet AND p.metric = $metric AND t.validation_accuracy IS NOT NULL
+          AND ($protocol IS NULL OR p.protocol_id = $protocol)
+        """,  # color_by is checked against FEATURES above; values are bound
+        {"supernet": row.id, "metric": metric, "protocol": given["protocol"], "benchmark": truth["benchmark"],
+         "dataset": truth["dataset"], "budget": truth["epoch_budget"]},
+    ).fetchall()
     if not rows:
-        raise WsdbError(f"no proxy scores with ground truth for super-net {supernet!r}")
-    if len({(r[4], r[5], r[6]) for r in rows}) > 1:
-        raise WsdbError("the super-net has several protocols or ground-truth datasets: choose with --protocol, "
-                        "--dataset and --epoch-budget")
-    proxy = np.array([r[0] for r in rows], dtype=float)
-    truth = np.array([r[1] for r in rows], dtype=float) * 100
-    groups = np.array([str(r[2]) for r in rows])
-    name, protocol_id, dataset_name = rows[0][3], rows[0][4], rows[0][5]
+        raise WsdbError(f"super-net {name}: no {metric} scores of architectures with {truth['benchmark']} "
+                        f"{truth['dataset']} {truth['epoch_budget']}-epoch ground truth")
+    protocols = sorted({r[3] for r in rows})
+    if len(protocols) > 1:
+        raise WsdbError(f"super-net {name} has scores under {', '.join(protocols)}: choose one with --protocol")
+    return {"name": name, "metric": metric, "protocol": protocols[0], "dataset": truth["dataset"],
+            "proxy": [r[0] for r in rows], "truth": [r[1] for r in rows], "groups": [str(r[2]) for r in rows]}
+
+
+def scatter(url: str, supernet: str, out: Path, color_by: str = "has_input_output_edge",
+            protocol: str | None = None, dataset: str | None = None, epoch_budget: int | None = None,
+            metric: str = "validation_accuracy", benchmark: str | None = None) -> Path:
+    """Proxy score vs mean stand-alone accuracy of one super-net's architectures (scatter_points)."""
+    with duck.connect(url) as con:
+        points = scatter_points(con, supernet, metric, protocol, benchmark, dataset, epoch_budget, color_by)
+    name, protocol_id, dataset_name = points["name"], points["protocol"], points["dataset"]
+    proxy = np.array(points["proxy"], dtype=float)
+    truth = np.array(points["truth"], dtype=float) * 100
+    groups = np.array(points["groups"])
 
     figure = plt.figure(figsize=(7.5, 7))
     grid = figure.add_gridspec(2, 2, width_ratios=(4, 1), height_ratios=(1, 4), wspace=0.05, hspace=0.05)
@@ -63,7 +91,7 @@ def scatter(url: str, supernet: str, out: Path, color_by: str = "has_input_outpu
         right.hist(proxy[chosen], bins=40, alpha=0.5, orientation="horizontal")
     rho = spearmanr(proxy, truth).statistic if np.ptp(proxy) > 0 else float("nan")
     main.set_xlabel(f"stand-alone validation accuracy (%), mean over repeats ({dataset_name})")
-    main.set_ylabel(f"super-net proxy accuracy ({protocol_id})")
+    main.set_ylabel(f"super-net {metric.replace('_', ' ')} ({protocol_id})")
     main.legend(loc="best", fontsize=8, markerscale=2)
     top.set_title(f"{name}: {len(proxy)} architectures, Spearman rho = {rho:.2f}", fontsize=10)
     top.set_ylabel("count")
@@ -73,11 +101,9 @@ def scatter(url: str, supernet: str, out: Path, color_by: str = "has_input_outpu
     return _save(figure, out)
 
 
-def correlation(url: str, out: Path, convention: str = "seed000", params: dict | None = None) -> Path:
-    check_convention(convention)
+def correlation(url: str, out: Path, convention: str = "normal", params: dict | None = None) -> Path:
+    convention = check_convention(convention)
     rows = summary(url, params)
-    if not rows:
-        raise WsdbError("no super-nets with proxy scores and ground truth")
     table = layout(rows, convention)  # fixes the order of sub-spaces and columns
     subspaces = [r["subspace"] for r in table]
     columns = [c for c in table[0] if c != "subspace"]
@@ -94,7 +120,8 @@ def correlation(url: str, out: Path, convention: str = "seed000", params: dict |
     axis.set_xticks(range(len(subspaces)), subspaces)
     axis.set_xlabel("sub-space")
     axis.set_ylabel("Spearman rho, mean over super-nets")
-    axis.set_title(f"proxy vs stand-alone accuracy (95% CI: {convention})")
+    interval = "1.96 x population sd / sqrt(n)" if convention == "normal" else "Student t"
+    axis.set_title(f"Spearman rho, proxy vs stand-alone accuracy (95% CI: {interval})")
     axis.axhline(0, color="grey", linewidth=0.5)
     axis.legend(title="training x evaluation", fontsize=8)
     return _save(figure, out)
@@ -102,7 +129,7 @@ def correlation(url: str, out: Path, convention: str = "seed000", params: dict |
 
 def regret(url: str, out: Path, search_space: str = "nb101", subspace: str | None = None, top_k: str = "1,10,20") -> Path:
     """Mean test regret vs simulated time (log-log) per algorithm with 95% bands and the
-    TOP-k budget lines (../seeds/000 Figure 2)."""
+    TOP-k budget lines (Pourchot et al. 2020, Figure 2)."""
     from wsdb import analysis
 
     with duck.connect(url) as con:

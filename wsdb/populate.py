@@ -9,8 +9,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from wsdb.catalog import store_architectures
+from wsdb.db import warehouse
 from wsdb.errors import WsdbError
 from wsdb.spaces import nb101_enumeration, nb201, ws64
+from wsdb.spaces.registry import get_space
 
 FAST_SPACES = ("nb201", "ws64")
 
@@ -34,3 +36,16 @@ def populate(connection: sa.Connection, space: str, workers: int | None = None) 
         raise WsdbError(f"unknown search space {space!r}; known: nb101, nb201, ws64")
     _, new_archs, new_encodings = store_architectures(connection, archs, encodings)
     return new_archs, new_encodings
+
+
+def populate_spaces(url: str, spaces: list[str], workers: int | None = None) -> list[tuple[str, int, int]]:
+    """Store every class of each space in one transaction per space; (space, new classes,
+    new encodings) for each."""
+    for space in spaces:
+        get_space(space)
+    done = []
+    with warehouse(url) as engine:
+        for space in spaces:
+            with engine.begin() as connection:
+                done.append((space, *populate(connection, space, workers=workers)))
+    return done

@@ -1,4 +1,5 @@
-"""`wsdb report table1`: the layout of Table 1 of ../seeds/000, from whatever the warehouse holds.
+"""`wsdb report table1|table2`: the layouts of Tables 1 and 2 of Pourchot et al. 2020, from
+whatever the warehouse holds.
 
 Rows are sub-spaces, columns training variant x evaluation protocol, cells the mean Spearman
 rho over the super-nets of that configuration with a 95% confidence interval, `*` where a
@@ -6,7 +7,8 @@ diverged super-net (constant proxy) was left out. The numbers come from the anal
 `correlation_summary` (queries/correlation_summary.sql); this module only lays them out.
 
 Interval conventions (selectable, stated in the output):
-  seed000    1.96 x population standard deviation / sqrt(n), what Table 1 reports;
+  normal     1.96 x population standard deviation / sqrt(n), what Pourchot et al.'s Table 1
+             reports (`seed000`, its earlier name, is still accepted);
   student-t  t(0.975, n-1) x sample standard deviation / sqrt(n).
 """
 
@@ -14,12 +16,14 @@ from __future__ import annotations
 
 import math
 
-from wsdb import analysis, duck
+from wsdb import analysis, duck, lookup
 from wsdb.errors import WsdbError
+from wsdb.papers import POURCHOT_2020
 
-CONVENTIONS = {"seed000": "spearman_ci95_seed000", "student-t": "spearman_ci95_student_t"}
+CONVENTIONS = {"normal": "spearman_ci95_normal", "student-t": "spearman_ci95_student_t"}
+ALIASES = {"seed000": "normal"}  # its earlier name, still accepted
 ROW_ORDER = ("A4", "A3", "A2", "A1", "FULL", "NRES", "RES")
-# (training variant, protocol) -> column title of ../seeds/000 Table 1
+# (training variant, protocol) -> column title of Pourchot et al. 2020, Table 1
 COLUMN_TITLES = {
     ("baseline", "no-ft"): "NO-FT",
     ("baseline", "bns-ft:4"): "BNS-FT",
@@ -31,9 +35,14 @@ COLUMN_TITLES = {
 
 
 def summary(url: str, params: dict[str, str] | None = None) -> list[dict]:
-    """Rows of correlation_summary, each with its Table 1 column title."""
+    """Rows of correlation_summary, each with its Table 1 column title; an error saying why
+    when there are none."""
     with duck.connect(url) as con:
-        rows = analysis.run(con, "correlation_summary", params).to_pylist()
+        item = analysis.load("correlation_summary")
+        values = lookup.resolve_parameters(con, item.bind(params or {}))
+        rows = analysis.execute(con, item, values).to_pylist()
+        if not rows:
+            raise WsdbError(f"nothing to report: {analysis.explain_empty(con, item, values)}")
     for row in rows:
         row["column"] = COLUMN_TITLES.get((row["training_variant"], row["protocol_id"]),
                                           f"{row['training_variant']} / {row['protocol_id']}")
@@ -41,14 +50,16 @@ def summary(url: str, params: dict[str, str] | None = None) -> list[dict]:
     return rows
 
 
-def check_convention(convention: str) -> None:
+def check_convention(convention: str) -> str:
+    """The interval convention's name (an old alias mapped to it)."""
+    convention = ALIASES.get(convention, convention)
     if convention not in CONVENTIONS:
         raise WsdbError(f"--ci must be one of {', '.join(CONVENTIONS)}")
+    return convention
 
 
 def half_width(row: dict, convention: str) -> float:
-    check_convention(convention)
-    value = row[CONVENTIONS[convention]]
+    value = row[CONVENTIONS[check_convention(convention)]]
     return math.nan if value is None else value
 
 
@@ -92,12 +103,12 @@ def markdown(table: list[dict], convention: str) -> str:
     header = list(table[0])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in table]
-    note = ("95% CI: 1.96 x population sd / sqrt(n) (../seeds/000)" if convention == "seed000"
-            else "95% CI: Student t")
+    note = (f"95% CI: 1.96 x population sd / sqrt(n), as {POURCHOT_2020.short}"
+            if check_convention(convention) == "normal" else "95% CI: Student t")
     return "\n".join(lines) + f"\n\nSpearman rho, mean over super-nets; {note}; * = a diverged super-net was left out.\n"
 
 
-# --- Table 2 of ../seeds/000: regret differences at the TOP-k budgets ------------------------
+# --- Table 2 of Pourchot et al. 2020: regret differences at the TOP-k budgets ----------------
 
 
 def _difference(first: list[float], second: list[float]) -> dict:
@@ -122,6 +133,13 @@ def table2(url: str, search_space: str = "nb101", top_k: str = "1,10") -> list[d
     """Per sub-space and TOP-k: RS - RE and RS - WS regret differences (x100)."""
     with duck.connect(url) as con:
         rows = analysis.run(con, "regret_at_budgets", {"search_space": search_space, "top_k": top_k}).to_pylist()
+        if not rows:
+            stored = sorted(a for (a,) in lookup.rows(con, "SELECT DISTINCT algorithm FROM search_runs "
+                                                          "WHERE search_space = :s", {"s": search_space}))
+            raise WsdbError(f"nothing to report: Table 2 compares WS-guided runs with random search and regularized "
+                            f"evolution of the same space, and {search_space} has "
+                            f"{'runs of ' + ', '.join(stored) + ' only' if stored else 'no simulations'}: "
+                            "run `wsdb simulate` first")
     groups: dict[tuple, dict[str, list[float]]] = {}
     for row in rows:
         if row["regret"] is not None:

@@ -40,13 +40,17 @@ class Base(DeclarativeBase):
 
 
 class SearchSpaceRow(Base):
-    """A search space (nb101, nb201, ws64) and what identifies its architectures."""
+    """A search space (nb101, nb201, ws64), what identifies its architectures, and the ground
+    truth its analyses use unless told otherwise (benchmark, dataset, epoch budget)."""
 
     __tablename__ = "search_spaces"
     name: Mapped[str] = mapped_column(String, primary_key=True)
     description: Mapped[str] = mapped_column(Text)
     canonical_key_kind: Mapped[str] = mapped_column(Text)
     num_architectures: Mapped[int | None] = mapped_column(Integer)
+    default_benchmark: Mapped[str | None] = mapped_column(Text)
+    default_dataset: Mapped[str | None] = mapped_column(Text)
+    default_epoch_budget: Mapped[int | None] = mapped_column(Integer)
 
 
 class Subspace(Base):
@@ -163,8 +167,9 @@ class Supernet(Base):
     error: Mapped[str | None] = mapped_column(Text)
     training_seconds: Mapped[float | None] = mapped_column(Double)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)  # when training last (re)started
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    data_dir: Mapped[str | None] = mapped_column(Text)  # where the training data lay (evaluation reuses it)
 
 
 class Checkpoint(Base):
@@ -261,7 +266,7 @@ class ArchitectureSample(Base):
 
 class ArchitectureSampleMember(Base):
     """Position -> architecture. A sample is a list: a published one may name an
-    architecture twice (../seeds/000's samples do), and is kept as published."""
+    architecture twice (Pourchot et al.'s samples do), and is kept as published."""
 
     __tablename__ = "architecture_sample_members"
     sample_name: Mapped[str] = mapped_column(ForeignKey("architecture_samples.name"), primary_key=True)
@@ -356,4 +361,4 @@ search_traces = Table(
 )
 
 
-VIEWS = ("architecture_subspaces", "ground_truth_mean", "proxy_vs_truth")
+VIEWS = ("architecture_subspaces", "ground_truth_mean", "ground_truth_final", "proxy_vs_truth")

@@ -1,4 +1,4 @@
-"""Search simulations over the ground truth a warehouse holds (../seeds/000 sections 4.2, 5.2).
+"""Search simulations over the ground truth a warehouse holds (Pourchot et al. 2020, sections 4.2 and 5.2).
 
 - rs: the unique architectures of the (sub)space in random order;
 - re: regularized evolution as in the NB101 reference notebook (population 50, tournament 10;
@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
+from wsdb import lookup
 from wsdb.bulk import append_rows, insert_new_rows
 from wsdb.errors import WsdbError
 from wsdb.schema import SearchRun, search_traces, utcnow
@@ -36,7 +37,8 @@ from wsdb.spaces.nb101_fingerprint import VERTICES, FingerprintIndex, fingerprin
 
 ALGORITHMS = ("rs", "re", "ws")
 NAMESPACE = uuid.UUID("2f9d6c1e-3b7a-4c55-9e0d-5ea2c4000006")
-DEFAULT_BENCHMARK = {"nb101": ("nasbench101", "cifar10", 108), "nb201": ("nasbench201", "cifar10-valid", 200)}
+SPACES = ("nb101", "nb201")  # the spaces whose mutations regularized evolution knows
+REPEATS = ("random", "mean")
 
 
 @dataclass
@@ -90,6 +92,10 @@ def load_ground_truth(connection: sa.Connection, space: str, subspace: str | Non
         FROM ground_truth_results g JOIN architectures a ON a.id = g.architecture_id
         WHERE a.search_space = :space AND g.benchmark = :benchmark AND g.dataset = :dataset
           AND g.epoch_budget = :budget AND g.evaluation_point = 'final'
+          AND (g.repeat >= 0 OR NOT EXISTS (  -- runs, or a published mean where there are none
+               SELECT 1 FROM ground_truth_results r WHERE r.architecture_id = g.architecture_id
+                  AND r.benchmark = g.benchmark AND r.dataset = g.dataset AND r.epoch_budget = g.epoch_budget
+                  AND r.evaluation_point = 'final' AND r.repeat >= 0))
           AND (CAST(:subspace AS VARCHAR) IS NULL
                OR a.id IN (SELECT architecture_id FROM architecture_subspaces WHERE subspace = CAST(:subspace AS VARCHAR)))
         ORDER BY a.id, g.repeat
@@ -301,12 +307,10 @@ def ws_order(connection: sa.Connection, supernet: str | None, protocol: str | No
     """(super-net id, sample name, architecture ids in decreasing proxy order, start time)."""
     if not (supernet and protocol):
         raise WsdbError("--algorithm ws needs --supernet and --protocol")
-    found = connection.execute(sa.text("SELECT id, name, training_seconds FROM supernets WHERE id = :s OR name = :s"),
-                               {"s": supernet}).all()
-    if not found:
-        raise WsdbError(f"no super-net {supernet!r}")
-    supernet_id, name, recorded_seconds = found[0]
-    sample = sample or name
+    row = lookup.supernet(connection, supernet)
+    supernet_id, name, recorded_seconds = row.id, row.name, row.training_seconds
+    protocol = lookup.protocol(connection, protocol)
+    sample = lookup.sample(connection, sample or name)
     rows = connection.execute(sa.text(
         """
         WITH newest AS (SELECT id FROM checkpoints WHERE supernet_id = :n
@@ -367,3 +371,49 @@ def store_runs(connection: sa.Connection, gt: GroundTruth, algorithm: str, resul
         "regret": pa.array(np.concatenate([r["regret"] for _, r in fresh])),
     })
     return len(fresh), append_rows(connection, search_traces, traces)
+
+
+def run(url: str, space: str, algorithm: str, subspace: str | None = None, runs: int = 100, queries: int = 10_000,
+        repeat: str = "random", seed: int = 0, supernet: str | None = None, protocol: str | None = None,
+        sample: str | None = None, supernet_seconds: float | None = None, evaluation_seconds: float | None = None,
+        benchmark: str | None = None, dataset: str | None = None, epoch_budget: int | None = None) -> dict:
+    """Simulate `runs` searches on the ground truth the warehouse holds and store them (a rerun
+    of the same settings and seed adds nothing); returns what was done, for the command line."""
+    from wsdb.db import warehouse
+
+    if algorithm not in ALGORITHMS:
+        raise WsdbError(f"--algorithm must be one of {', '.join(ALGORITHMS)}")
+    if space not in SPACES:
+        raise WsdbError(f"--space must be one of {', '.join(SPACES)}")
+    if repeat not in REPEATS:
+        raise WsdbError(f"--repeat must be one of {', '.join(REPEATS)}")
+    rng = np.random.default_rng(seed)
+    with warehouse(url) as engine:
+        with engine.connect() as connection:
+            truth = lookup.space_defaults(connection, space)
+            given = lookup.resolve_parameters(connection, {"benchmark": benchmark, "dataset": dataset})
+            truth.update({k: v for k, v in {**given, "epoch_budget": epoch_budget}.items() if v is not None})
+            if subspace is not None:
+                subspace = lookup.subspace(connection, subspace, space)
+            config = {"queries": queries, "repeat": repeat, **truth}
+            gt = load_ground_truth(connection, space, subspace, truth["benchmark"], truth["dataset"],
+                                   truth["epoch_budget"])
+            supernet_id = sample_name = None
+            if algorithm == "ws":
+                supernet_id, sample_name, order, start = ws_order(
+                    connection, supernet, protocol, sample, supernet_seconds, evaluation_seconds, gt.time_unit)
+                protocol = lookup.protocol(connection, protocol)
+                config["start_time"] = start
+        if algorithm == "rs":
+            results = random_search(gt, runs, queries, rng, repeat)
+        elif algorithm == "re":
+            results = regularized_evolution(gt, runs, queries, rng, repeat)
+        else:
+            results = ws_guided_search(gt, order, runs, rng, repeat, config["start_time"])
+        with engine.begin() as connection:
+            new_runs, rows = store_runs(connection, gt, algorithm, results, config, seed, subspace,
+                                        supernet_id, protocol if algorithm == "ws" else None, sample_name)
+    return {"algorithm": algorithm, "search_space": space, "subspace": subspace, "runs": len(results),
+            "new_runs": new_runs, "trace_rows": rows, "architectures": len(gt.architecture_ids),
+            "regret_on": gt.regret_on, "best": gt.best_test,
+            "final_mean_regret": float(np.mean([r["regret"][-1] for r in results])), "time_unit": gt.time_unit}

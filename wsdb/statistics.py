@@ -50,7 +50,7 @@ def spearman_rho(x: list[float], y: list[float]) -> float | None:
 
 def shared_ranks(values: np.ndarray, threshold: float) -> np.ndarray:
     """Ranks where values within `threshold` of the first value of their run share a rank
-    (../seeds/002's sparse ranking: negligible accuracy differences do not reorder)."""
+    (Yu et al.'s sparse ranking: negligible accuracy differences do not reorder)."""
     order = np.argsort(values, kind="stable")
     ranks = np.empty(len(values), dtype=float)
     group, start = 0, None

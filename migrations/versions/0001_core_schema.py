@@ -50,13 +50,13 @@ SUBSPACES = [
             "nb101",
             f"A{n}",
             f"exactly {n} intermediate vertex{'es' if n > 1 else ''} feed{'s' if n == 1 else ''} the output "
-            "(input->output edge free); ../seeds/000",
+            "(input->output edge free); Pourchot et al. 2020",
             f"num_output_inputs = {n}",
         )
         for n in (1, 2, 3, 4)
     ],
-    ("nb101", "RES", "cells with an input->output (residual) edge; ../seeds/000", "has_input_output_edge"),
-    ("nb101", "NRES", "cells without an input->output edge; ../seeds/000", "NOT has_input_output_edge"),
+    ("nb101", "RES", "cells with an input->output (residual) edge; Pourchot et al. 2020", "has_input_output_edge"),
+    ("nb101", "NRES", "cells without an input->output edge; Pourchot et al. 2020", "NOT has_input_output_edge"),
     ("nb201", "FULL", "every cell of NAS-Bench-201", "TRUE"),
     ("ws64", "FULL", "all 64 architectures", "TRUE"),
 ]

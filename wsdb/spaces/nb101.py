@@ -42,7 +42,7 @@ _OP_ALIASES = {
 Matrix = tuple[tuple[int, ...], ...]
 Ops = tuple[str, ...]
 
-# Sub-spaces of ../seeds/000 (to share or not to share), as predicates on the features.
+# Sub-spaces of Pourchot et al. 2020 (to share or not to share), as predicates on the features.
 # The SQL twin of this table lives in the migration that creates `architecture_subspaces`;
 # tests check that both agree.
 SUBSPACES = {

@@ -82,3 +82,35 @@ def canonicalize(encoding_kind: str, text: str) -> CanonicalArchitecture:
             f"unknown encoding kind {encoding_kind!r}; known: {', '.join(ENCODING_KINDS)}"
         ) from None
     return to_class(text)
+
+
+def from_options(space: str, matrix: str | None = None, ops: str | None = None, arch_str: str | None = None,
+                 index: int | None = None, label: str | None = None) -> CanonicalArchitecture:
+    """The architecture a command line describes: nb101 --matrix and --ops, nb201 --arch-str
+    or --index, ws64 --label or --index."""
+    get_space(space)
+    given = {"matrix": matrix, "ops": ops, "arch-str": arch_str, "index": index, "label": label}
+    allowed = {"nb101": {"matrix", "ops"}, "nb201": {"arch-str", "index"}, "ws64": {"label", "index"}}[space]
+    extra = [f"--{k}" for k, v in given.items() if v is not None and k not in allowed]
+    if extra:
+        raise InvalidArchitecture(f"{', '.join(extra)} do not apply to --space {space}")
+    if space == "nb101":
+        if matrix is None or ops is None:
+            raise InvalidArchitecture("--space nb101 needs --matrix and --ops")
+        return nb101.canonicalize(nb101.parse_matrix(matrix), nb101.parse_ops(ops))
+    if space == "nb201":
+        if (arch_str is None) == (index is None):
+            raise InvalidArchitecture("--space nb201 needs exactly one of --arch-str and --index")
+        return canonicalize("nb201-arch-str", arch_str) if arch_str else canonicalize("nb201-index", str(index))
+    if (label is None) == (index is None):
+        raise InvalidArchitecture("--space ws64 needs exactly one of --label and --index")
+    return canonicalize("ws64-label", label) if label else canonicalize("ws64-index", str(index))
+
+
+def listing() -> list[dict]:
+    """Every search space with each of its predicate sub-spaces."""
+    return [
+        {"search_space": space.name, "classes": space.num_architectures, "canonical_key": space.canonical_key_kind,
+         "subspace": name, "subspace_description": description}
+        for space in SEARCH_SPACES.values() for name, description in space.subspaces.items()
+    ]

@@ -1,4 +1,4 @@
-"""The 64-architecture space of ../seeds/004 (Zhang et al., Deeper Insights into Weight Sharing).
+"""The 64-architecture space of Zhang et al. 2020, Deeper Insights into Weight Sharing in NAS.
 
 A DARTS-like cell with two intermediate nodes and three edges O(0,1), O(0,2), O(1,2), each
 one of four operations. Architectures are named by three digits 1-4 (the operation of each

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import pickle
 
-from wsdb.ingest.common import IngestError
+from wsdb.errors import BadFile
 
 # (module, name) pairs a numpy-and-builtins pickle needs; numpy 2 renamed numpy.core to
 # numpy._core, and pickles written under either name exist.
@@ -56,6 +56,6 @@ def load_numpy_pickle(path, data: bytes | None = None, also_allow: frozenset = f
         unpickler.extra = frozenset(also_allow)
         return unpickler.load()
     except _Refused as exc:
-        raise IngestError(f"{path}: unsafe pickle: {exc} (only numpy arrays and builtins are allowed)") from None
+        raise BadFile(f"{path}: unsafe pickle: {exc} (only numpy arrays and builtins are allowed)") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise IngestError(f"{path}: not a readable pickle ({type(exc).__name__}: {exc})") from None
+        raise BadFile(f"{path}: not a readable pickle ({type(exc).__name__}: {exc})") from None
