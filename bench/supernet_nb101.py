@@ -5,7 +5,7 @@ sampling, CIFAR-shaped data held on the device (augmentation included).
   same seeded architecture sequence at every run; 4 warm-up steps not counted);
 - BNS-FT evaluation seconds per architecture: 4 x 256 batch-norm batches + 10,000
   validation images, averaged over 5 architectures.
-Reference (seed 000's published implementation on the same CPU, issue 5): ~187 img/s
+Reference (Pourchot et al.'s published implementation on the same CPU, issue 5): ~187 img/s
 training, 31 s per architecture evaluation. Targets: >= 560 img/s, <= 6 s.
 One JSON line. `--device cuda` on a GPU machine.
 """

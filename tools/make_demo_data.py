@@ -1,6 +1,6 @@
 """Write the demo's sample of published data (wsdb/data/demo/), from ../shared/data.
 
-- to_share_full.parquet: the ten FULL-space super-nets of ../seeds/000 (baseline_ft_bn and
+- to_share_full.parquet: the ten FULL-space super-nets of Pourchot et al. 2020 (baseline_ft_bn and
   baseline_no_ft, seeds 0-4) as published: one row per (super-net, position) with the cell,
   its parameter count, the super-net's proxy accuracy and the three 108-epoch NB101 repeats.
   `wsdb demo` writes these back in the authors' pickle layout and ingests them with
@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from wsdb.ingest.safe_pickle import load_numpy_pickle  # noqa: E402
+from wsdb.safe_pickle import load_numpy_pickle  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT = Path(__file__).resolve().parent.parent / "wsdb" / "data" / "demo"

@@ -1,0 +1,3 @@
+from wsdb.cli import main
+
+main()

@@ -1,0 +1,173 @@
+"""`wsdb report ...`, `wsdb plot ...`, `wsdb demo`: the papers' tables and figures."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from wsdb import db as database
+from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, ParamOption, key_values, positive_integers
+from wsdb.output import emit
+
+report_app = typer.Typer(help="Reports in the layouts of the papers' tables.", **GROUP_SETTINGS)
+plot_app = typer.Typer(help="PNG figures (headless matplotlib).", **GROUP_SETTINGS)
+
+CiOption = Annotated[str, typer.Option("--ci", metavar="KIND", help="The 95% interval: normal (1.96 x population "
+                                       "sd / sqrt(n), as Pourchot et al. 2020 report) or student-t.")]
+MarkdownOption = Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")]
+TopKOption = Annotated[str, typer.Option("--top-k", metavar="K,K", help="The k of the TOP-k budgets, comma-separated.")]
+
+
+SpaceOption = Annotated[str, typer.Option("--space", metavar="SPACE", help="The search space.")]
+
+
+@report_app.command("table1")
+def table1(db: DbOption = None, space: SpaceOption = "nb101", ci: CiOption = "normal", param: ParamOption = None,
+           markdown: MarkdownOption = False, csv_file: CsvOption = None) -> None:
+    """Table 1 of Pourchot et al. 2020: mean Spearman rho per configuration.
+
+    Rows are sub-spaces, columns training variant x evaluation protocol, cells the mean Spearman rho over the super-nets of that configuration with a 95% interval; * marks cells where a diverged super-net (constant proxy) was left out. --param passes parameters to the correlation analysis (truth, dataset, epoch_budget, metric). --csv writes one row per cell with its numbers.
+
+    \b
+    Examples:
+      wsdb report table1 --markdown
+      wsdb report table1 --ci student-t --csv cells.csv
+    """
+    from wsdb import report
+
+    convention = report.check_convention(ci)
+    cells = report.summary(database.resolve_url(db), {**key_values(param, "--param"), "search_space": space})
+    if csv_file:
+        emit(report.long_rows(cells, convention), csv_file=csv_file)
+    elif markdown:
+        typer.echo(report.markdown(report.layout(cells, convention), convention), nl=False)
+    else:
+        emit(report.layout(cells, convention), title="Spearman rho between proxy and stand-alone accuracy")
+
+
+@report_app.command("table2")
+def table2(db: DbOption = None, space: SpaceOption = "nb101",
+           top_k: TopKOption = "1,10", markdown: MarkdownOption = False, csv_file: CsvOption = None) -> None:
+    """Table 2 of Pourchot et al. 2020: regret differences at TOP-k budgets.
+
+    Per sub-space and TOP-k budget: the mean test-regret difference RS - RE and RS - WS (x100) with a 95% interval, the t-test p-value and Cohen's d. Needs WS-guided, random-search and evolution runs of the space (`wsdb simulate`).
+
+    \b
+    Examples:
+      wsdb report table2 --markdown
+      wsdb report table2 --top-k 1,10,20 --csv table2.csv
+    """
+    from wsdb import report
+
+    rows = report.table2(database.resolve_url(db), space, positive_integers(top_k, "--top-k"))
+    if csv_file:
+        emit(rows, csv_file=csv_file)
+    elif markdown:
+        typer.echo(report.table2_markdown(rows), nl=False)
+    else:
+        emit(rows, title="Regret differences at the TOP-k budgets (x100)")
+
+
+OutOption = Annotated[str, typer.Option("--out", metavar="PNG", help="The file to write.")]
+
+
+@plot_app.command("scatter")
+def scatter(
+    supernet: Annotated[str, typer.Option("--supernet", metavar="NAME|ID", help="The super-net (name or id)")],
+    out: OutOption = "scatter.png",
+    metric: Annotated[str, typer.Option(metavar="METRIC", help="The proxy metric on the y axis.")]
+        = "validation_accuracy",
+    color_by: Annotated[str, typer.Option("--color-by", metavar="FEATURE", help="The architecture feature that "
+                                          "colours the points.")] = "has_input_output_edge",
+    protocol: Annotated[Optional[str], typer.Option(metavar="PROTOCOL", help="The evaluation protocol, when the "
+                                                    "super-net has several.")] = None,
+    benchmark: Annotated[Optional[str], typer.Option(metavar="NAME", help="Ground-truth benchmark (default: the "
+                                                     "space's own).")] = None,
+    dataset: Annotated[Optional[str], typer.Option(metavar="NAME", help="Ground-truth dataset (default: the space's "
+                                                   "own).")] = None,
+    epoch_budget: Annotated[Optional[int], typer.Option(metavar="N", help="Ground-truth budget (default: the "
+                                                        "space's own).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Proxy score vs stand-alone accuracy of one super-net's architectures.
+
+    One metric on the y axis (--metric) and the ground truth of the super-net's search space unless --benchmark, --dataset or --epoch-budget say otherwise.
+
+    \b
+    Example:
+      wsdb plot scatter --supernet to-share/baseline_ft_bn/full/0 --out full0.png
+    """
+    from wsdb import plots
+
+    path = plots.scatter(database.resolve_url(db), supernet, Path(out), color_by, protocol, dataset, epoch_budget,
+                         metric, benchmark)
+    typer.echo(f"wrote {path}")
+
+
+@plot_app.command("regret")
+def regret(
+    out: OutOption = "regret.png",
+    space: SpaceOption = "nb101",
+    subspace: Annotated[Optional[str], typer.Option(metavar="NAME", help="A sub-space (default: the whole "
+                                                    "space).")] = None,
+    top_k: TopKOption = "1,10,20",
+    db: DbOption = None,
+) -> None:
+    """Mean test regret vs simulated time, per search algorithm.
+
+    Log-log, with 95% bands and the TOP-k budget lines.
+
+    \b
+    Example:
+      wsdb plot regret --space nb101 --out regret.png
+    """
+    from wsdb import plots
+
+    path = plots.regret(database.resolve_url(db), Path(out), space, subspace, positive_integers(top_k, "--top-k"))
+    typer.echo(f"wrote {path}")
+
+
+@plot_app.command("correlation")
+def correlation(out: OutOption = "correlation.png", space: SpaceOption = "nb101", ci: CiOption = "normal",
+                param: ParamOption = None, db: DbOption = None) -> None:
+    """Table 1 as a figure: mean Spearman rho with 95% intervals.
+
+    \b
+    Example:
+      wsdb plot correlation --out correlation.png
+    """
+    from wsdb import plots
+
+    path = plots.correlation(database.resolve_url(db), Path(out), ci,
+                             {**key_values(param, "--param"), "search_space": space})
+    typer.echo(f"wrote {path}")
+
+
+def demo(
+    db: Annotated[str, typer.Option("--db", metavar="PATH", help="The demo warehouse to create (must not exist).")]
+        = "demo.duckdb",
+    out: Annotated[str, typer.Option("--out", metavar="FOLDER", help="Where the CSV and PNG files go.")] = ".",
+) -> None:
+    """Build a warehouse from the shipped sample and run the headline analyses.
+
+    The sample: ten published FULL-space super-nets of Pourchot et al. 2020 with the NB101 ground truth of their architectures, and the published ws64 super-net trajectory of Zhang et al. 2020 (Deeper Insights). Prints the Table 1 row they give and writes correlations and top-10 (CSV) and a scatter plot (PNG).
+
+    \b
+    Example:
+      wsdb demo --db demo.duckdb --out .
+    """
+    from wsdb.cli.demo import build
+
+    files = build(Path(db), Path(out), say=typer.echo)
+    typer.echo("\nWrote:")
+    typer.echo(f"  {db}  (the warehouse)")
+    for path in files.values():
+        typer.echo(f"  {path}")
+    bin_dir = Path(sys.executable).parent  # the environment wsdb runs in (.venv after `make demo`)
+    typer.echo("\nOpen the warehouse, for example:")
+    typer.echo(f"  {bin_dir / 'wsdb'} sql \"SELECT * FROM proxy_vs_truth LIMIT 5\" --db {db}")
+    typer.echo(f"  {bin_dir / 'python'} -c \"import wsdb; wsdb.connect('{db}').sql('FROM ground_truth_final "
+               "LIMIT 5').show()\"")

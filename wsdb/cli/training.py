@@ -1,0 +1,196 @@
+"""`wsdb run-supernet`, `wsdb evaluate`, `wsdb simulate`: producing results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from wsdb import db as database
+from wsdb.cli.options import DbOption, JsonOption
+from wsdb.output import emit_record
+
+QuietOption = Annotated[bool, typer.Option("--quiet", help="No progress output.")]
+DeviceOption = Annotated[Optional[str], typer.Option(metavar="DEVICE", help="cpu, cuda, cuda:1 (default: CUDA when "
+                                                     "available).")]
+
+
+def run_supernet(
+    space: Annotated[Optional[str], typer.Option("--space", metavar="SPACE", help="nb101, nb201 or ws64")] = None,
+    subspace: Annotated[Optional[str], typer.Option(metavar="NAME", help="Train on this sub-space only (nb101: A1-A4, "
+                                                    "FULL, RES, NRES).")] = None,
+    sampler: Annotated[Optional[str], typer.Option(metavar="NAME", help="uniform (over encodings, SPOS), random-a "
+                       "(over canonical architectures), fairnas, pro-rata (to the parameter count).")] = None,
+    avg: Annotated[Optional[int], typer.Option("--avg", min=1, metavar="K", help="AVG-k: architectures per batch, "
+                                               "losses averaged.")] = None,
+    slicing: Annotated[Optional[str], typer.Option(metavar="KIND", help="nb101 dynamic channels: first (the first c) "
+                                                   "or interpolate.")] = None,
+    single_kernel: Annotated[Optional[bool], typer.Option("--single-kernel/--no-single-kernel",
+                             help="nb101 SINGLE-K: the 1x1 kernel is the centre of the 3x3.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Training epochs.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Batch size.")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option("--lr", metavar="RATE", help="Initial learning "
+                                                           "rate.")] = None,
+    channels: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Initial channels (nb101 stem, nb201 C, "
+                                                    "ws64 cell).")] = None,
+    cells: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Cells per stack (nb101), per stage (nb201), "
+                                                 "in all (ws64).")] = None,
+    train_portion: Annotated[Optional[float], typer.Option(metavar="FRACTION", help="The portion of the training "
+                                                           "split used.")] = None,
+    dataset: Annotated[Optional[str], typer.Option(metavar="NAME", help="cifar10, cifar10-valid, cifar100, "
+                                                   "ImageNet16-120, npz, synthetic.")] = None,
+    synthetic_images: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="With --dataset synthetic: "
+                                                            "training images (smoke runs, tests).")] = None,
+    checkpoint_every: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="A checkpoint every N epochs "
+                                                            "(and at the end).")] = None,
+    config_file: Annotated[Optional[Path], typer.Option("--config", metavar="YAML", help="A file of configuration "
+                           "keys (README: every key); options given here override it.")] = None,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of weights, sampling and data order (kept outside the "
+                                      "configuration).")] = 0,
+    name: Annotated[Optional[str], typer.Option(metavar="NAME", help="A name for the super-net (unique names help "
+                                                "later commands).")] = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", metavar="NAME|ID", help="Continue this super-net from "
+                                                  "its newest checkpoint, whose sha256 must match.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --resume: resume a super-net marked running (its "
+                                        "process died without saying so).")] = False,
+    checkpoint_dir: Annotated[Optional[str], typer.Option(metavar="PATH|URI", help="Where checkpoint files go: a "
+                              "folder or fsspec URI (default ./checkpoints; with --resume, where the super-net's "
+                              "checkpoints are).")] = None,
+    data_dir: Annotated[Optional[str], typer.Option(metavar="PATH", help="Where the dataset lies (an .npz file for "
+                                                    "--dataset npz); recorded, so evaluation finds it.")] = None,
+    device: DeviceOption = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Train a super-net, with a checkpoint every N epochs.
+
+    Checkpoint files live outside the warehouse, which records each one's URI and sha256.
+
+    The super-net row holds the full configuration, the seed, where the data lay, host, device and code version; a failed run is marked failed with its error. Checkpoints load back only through torch's weights-only allow-list and only if their sha256 matches.
+
+    \b
+    Examples:
+      wsdb run-supernet --space nb101 --subspace A3 --sampler pro-rata --epochs 432
+      wsdb run-supernet --space nb201 --dataset synthetic --epochs 2 --channels 4 --cells 1
+      wsdb run-supernet --resume my-net
+    """
+    from wsdb.trainers import records
+    from wsdb.trainers.config import options_config
+    from wsdb.trainers.train import RunOptions, resume_supernet, run_supernet as train
+
+    url = database.resolve_url(db)
+    options = RunOptions(checkpoint_dir, data_dir, device, progress=not quiet)
+    if resume:
+        supernet_id = resume_supernet(url, resume, options, force=force)
+    else:
+        config = options_config(config_file, {
+            "space": space, "subspace": subspace, "sampler": sampler, "architectures_per_batch": avg,
+            "slicing": slicing, "single_kernel": single_kernel, "epochs": epochs, "batch_size": batch_size,
+            "learning_rate": learning_rate, "initial_channels": channels, "cells_per_stack": cells,
+            "train_portion": train_portion, "dataset": dataset, "synthetic_images": synthetic_images,
+            "checkpoint_every": checkpoint_every})
+        supernet_id = train(url, config, seed, name, options)
+    record = records.run_summary(url, supernet_id)
+    if as_json:
+        emit_record(record, as_json=True)
+    else:
+        typer.echo(f"super-net {record['id']}{' (' + record['name'] + ')' if record['name'] else ''}: "
+                   f"{record['status']}, {record['checkpoints']} checkpoint(s), {record['training_seconds']:.1f} s")
+
+
+def evaluate(
+    supernet: Annotated[str, typer.Option(metavar="NAME|ID", help="The super-net (name or id).")],
+    protocol: Annotated[str, typer.Option(metavar="PROTOCOL", help="no-ft, bns-ft[:BATCHES] (default 4) or "
+                                          "ft[:STEPS] (default 100).")] = "bns-ft:4",
+    sample: Annotated[Optional[str], typer.Option(metavar="NAME", help="Score this named architecture sample.")]
+        = None,
+    n: Annotated[Optional[int], typer.Option("--n", min=1, metavar="N", help="Score N canonical architectures drawn "
+                 "uniformly from the super-net's (sub)space (saved as sample random/<space>/<subspace>/<N>/<seed>).")]
+        = None,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of the --n draw.")] = 0,
+    checkpoint: Annotated[str, typer.Option(metavar="WHICH", help="latest, all, a label (epoch-12) or an epoch "
+                                            "number.")] = "latest",
+    save_predictions: Annotated[bool, typer.Option("--save-predictions", help="Also write every image's prediction "
+                                "and loss to an HDF5 file beside the checkpoint.")] = False,
+    data_dir: Annotated[Optional[str], typer.Option(metavar="PATH", help="Where the dataset lies (default: where the "
+                                                    "super-net's training found it).")] = None,
+    device: DeviceOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, metavar="N", help="Validation batch size.")] = 1000,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Score architectures with a trained super-net (proxy scores).
+
+    The validation accuracy and loss of each architecture become proxy scores.
+
+    Scores belong to a checkpoint and a protocol; already scored architectures are skipped, so a rerun is a no-op. The dataset and its location are the super-net's unless --data-dir says otherwise. Checkpoint files must match their sha256 and load through torch's weights-only allow-list.
+
+    \b
+    Examples:
+      wsdb evaluate --supernet my-net --protocol bns-ft:4 --n 1000
+      wsdb evaluate --supernet my-net --protocol no-ft --sample my-sample --checkpoint all
+    """
+    from wsdb.trainers.evaluate import evaluate_supernet
+
+    summary = evaluate_supernet(database.resolve_url(db), supernet, protocol, sample, n, seed, checkpoint,
+                                save_predictions, data_dir, device, batch_size, progress=not quiet)
+    if as_json:
+        emit_record(dict(vars(summary)), as_json=True)
+    else:
+        typer.echo(summary.line())
+        for uri in summary.prediction_files:
+            typer.echo(f"predictions: {uri}")
+
+
+def simulate(
+    space: Annotated[str, typer.Option("--space", metavar="SPACE", help="nb101 or nb201")],
+    algorithm: Annotated[str, typer.Option("--algorithm", metavar="NAME", help="rs (random search), re (regularized "
+                         "evolution), ws (weight-sharing-guided)")],
+    subspace: Annotated[Optional[str], typer.Option(metavar="NAME", help="Search within this sub-space (e.g. A2, "
+                                                    "RES).")] = None,
+    runs: Annotated[int, typer.Option(min=1, metavar="N", help="Independent runs.")] = 100,
+    queries: Annotated[int, typer.Option(min=1, metavar="N", help="Queries per run (rs, re); ws queries its whole "
+                                         "sample.")] = 10_000,
+    repeat: Annotated[str, typer.Option(metavar="KIND", help="The ground truth of a query: random (a random repeat, "
+                                        "like the official API) or mean (over repeats).")] = "random",
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed; the same seed and settings reproduce (and "
+                                      "skip) runs.")] = 0,
+    supernet: Annotated[Optional[str], typer.Option(metavar="NAME|ID", help="ws: the super-net.")] = None,
+    protocol: Annotated[Optional[str], typer.Option(metavar="PROTOCOL", help="ws: the evaluation protocol of its "
+                                                    "scores.")] = None,
+    sample: Annotated[Optional[str], typer.Option(metavar="NAME", help="ws: the named sample to order (default: the "
+                                                  "sample named like the super-net).")] = None,
+    supernet_seconds: Annotated[Optional[float], typer.Option(metavar="S", help="ws: the super-net's training time, "
+                                "when the warehouse does not record it (imported super-nets).")] = None,
+    evaluation_seconds: Annotated[Optional[float], typer.Option(metavar="S", help="ws: the time to score the sample, "
+                                  "when not recorded.")] = None,
+    benchmark: Annotated[Optional[str], typer.Option(metavar="NAME", help="Ground-truth benchmark (default: the "
+                                                     "space's own).")] = None,
+    dataset: Annotated[Optional[str], typer.Option(metavar="NAME", help="Ground-truth dataset (default: the space's "
+                                                   "own).")] = None,
+    epoch_budget: Annotated[Optional[int], typer.Option(metavar="N", help="Ground-truth budget (default: the space's "
+                                                        "own).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Simulate searches (RS, RE, WS-guided) on the stored ground truth.
+
+    Runs go to search_runs and search_traces: the regret after each query against the best mean test accuracy of the (sub)space (Pourchot et al. 2020, sections 4.2 and 5.2).
+
+    \b
+    Examples:
+      wsdb simulate --space nb101 --algorithm re --runs 500 --queries 10000
+      wsdb simulate --space nb101 --algorithm ws --supernet to-share/baseline_ft_bn/full/0 \\
+          --protocol bns-ft:4 --supernet-seconds 180000 --evaluation-seconds 5000 --runs 30
+    """
+    from wsdb.simulate import run
+
+    done = run(database.resolve_url(db), space, algorithm, subspace, runs, queries, repeat, seed, supernet, protocol,
+               sample, supernet_seconds, evaluation_seconds, benchmark, dataset, epoch_budget)
+    where = f"{done['search_space']}{'/' + done['subspace'] if done['subspace'] else ''}"
+    typer.echo(f"{done['algorithm']} on {where}: {done['runs']} runs ({done['new_runs']} new, {done['trace_rows']:,} "
+               f"trace rows), {done['architectures']:,} architectures searched, best mean {done['regret_on']} accuracy "
+               f"{done['best'] * 100:.2f}%, final mean {done['regret_on']} regret "
+               f"{done['final_mean_regret'] * 100:.3f} points, time in {done['time_unit']}")
