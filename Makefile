@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH_CONSTRAINT ?= $(if $(wildcard /dev/nvidia0),,-c constraints-cpu.txt)
 DEMO_DB ?= demo.duckdb
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install demo test test-slow lint bench clean
 
 $(BIN)/wsdb: pyproject.toml constraints-cpu.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,12 @@ demo: install
 	rm -f $(DEMO_DB)
 	$(BIN)/wsdb demo --db $(DEMO_DB) --out .
 
+# Two test processes: the suite is mostly single-threaded Python and process start-ups.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
+
+lint: install
+	$(BIN)/ruff check .
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow

@@ -3,6 +3,8 @@ real PostgreSQL server started on loopback for the session (Debian's postgresql 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -13,6 +15,12 @@ import pytest
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `pytest -n 2` on 2 cores: one thread per worker (and its subprocesses), not two each
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
 SHARED_DATA = REPO.parent / "shared" / "data"
 sys.path.insert(0, str(REPO / "tools"))
 import throwaway_postgres  # noqa: E402  (tools/ is not a package)
@@ -30,16 +38,42 @@ def duckdb_url(tmp_path) -> str:
     return f"duckdb:///{tmp_path / 'wsdb.duckdb'}"
 
 
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the real `wsdb` command in a subprocess (it ends with os._exit)."""
-    return subprocess.run(
-        [sys.executable, "-m", "wsdb.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-        timeout=300,
-    )
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, process: bool = False
+            ) -> subprocess.CompletedProcess:
+    """Run `wsdb ARGS` as a user would and return its exit status, stdout and stderr.
+
+    In this process by default, through the same entry point as the command (wsdb.cli.run:
+    its output is not a terminal, as in a pipe), which saves a second of interpreter and
+    import start-up per call; `process=True` runs the real `wsdb` in a subprocess, for what
+    needs one (signals, concurrency, file locks between processes, a terminal)."""
+    if process:
+        return subprocess.run([sys.executable, "-m", "wsdb.cli", *args], capture_output=True, text=True,
+                              env={**os.environ, **(env or {})}, cwd=cwd, timeout=300)
+    from wsdb.cli import run
+
+    saved_environment, saved_directory = dict(os.environ), os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        os.environ.update(env or {})
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = run(list(args))
+    finally:
+        os.chdir(saved_directory)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+    return subprocess.CompletedProcess(["wsdb", *args], status, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory) -> tuple[Path, str]:
+    """`wsdb demo` run once: (its folder, what it printed); the warehouse is demo.duckdb there.
+    Tests that change it work on a copy."""
+    folder = tmp_path_factory.mktemp("demo")
+    result = run_cli("demo", "--db", str(folder / "demo.duckdb"), "--out", str(folder), cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return folder, result.stdout
 
 
 @pytest.fixture(scope="session")

@@ -138,7 +138,7 @@ def test_cli_query_sql_and_export(tmp_path, duckdb_url):
     out = tmp_path / "rho.csv"
     assert run_cli("query", "correlation", "--db", db, "--param", "epoch_budget=200", "--param", "benchmark=synthetic",
                    "--csv", str(out)).returncode == 0
-    assert out.read_text().splitlines()[0].startswith('"supernet_id"')
+    assert out.read_text().splitlines()[0].startswith("supernet_id,")
     bad = run_cli("query", "correlation", "--db", db, "--param", "bogus=1")
     assert bad.returncode == 1 and "has no parameter bogus" in bad.stderr
     refused = run_cli("sql", "DELETE FROM jobs", "--db", db)

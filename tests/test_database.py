@@ -182,7 +182,8 @@ def test_storing_the_same_architectures_twice_adds_nothing(any_url):
 
 
 def test_ground_truth_and_proxy_views(any_url):
-    """Two repeats of one architecture averaged; a proxy score joined to that mean."""
+    """Two repeats of one architecture averaged apart from a published mean; a proxy score
+    joined once to its space's own ground truth, whatever else the warehouse holds."""
     database.init_database(any_url)
     with database.warehouse(any_url) as engine:
         with engine.begin() as connection:
@@ -190,14 +191,15 @@ def test_ground_truth_and_proxy_views(any_url):
             arch_id = connection.execute(
                 sa.text("SELECT id FROM architectures WHERE search_space = 'ws64' AND canonical_key = '434'")
             ).scalar_one()
-            for repeat, accuracy in ((0, 0.80), (1, 0.90)):
+            for benchmark, repeat, accuracy in (("ws64-paper", 0, 0.80), ("ws64-paper", 1, 0.90),
+                                                ("ws64-paper", -1, 0.70), ("ws64-repository", -1, 0.60)):
                 connection.execute(
                     sa.text(
                         "INSERT INTO ground_truth_results (architecture_id, benchmark, dataset, epoch_budget, "
                         "benchmark_arch_id, repeat, epoch, evaluation_point, validation_accuracy, test_accuracy) "
-                        "VALUES (:a, 'ws64', 'cifar10', 200, '434', :r, 200, 'final', :v, :v)"
+                        "VALUES (:a, :b, 'cifar10', 200, '434', :r, 200, 'final', :v, :v)"
                     ),
-                    {"a": arch_id, "r": repeat, "v": accuracy},
+                    {"a": arch_id, "b": benchmark, "r": repeat, "v": accuracy},
                 )
             connection.execute(
                 sa.text(
@@ -219,12 +221,20 @@ def test_ground_truth_and_proxy_views(any_url):
                 {"a": arch_id},
             )
         with engine.connect() as connection:
-            mean = connection.execute(sa.text("SELECT num_repeats, validation_accuracy FROM ground_truth_mean")).one()
+            means = connection.execute(sa.text(
+                "SELECT benchmark, kind, num_repeats, num_cells, validation_accuracy FROM ground_truth_mean "
+                "ORDER BY benchmark, kind")).all()
+            final = connection.execute(sa.text(
+                "SELECT benchmark, kind, validation_accuracy FROM ground_truth_final ORDER BY benchmark")).all()
             joined = connection.execute(
-                sa.text("SELECT supernet_id, proxy_value, truth_validation_accuracy FROM proxy_vs_truth")
+                sa.text("SELECT supernet_id, proxy_value, benchmark, truth_kind, truth_validation_accuracy "
+                        "FROM proxy_vs_truth")
             ).one()
-    assert mean[0] == 2 and mean[1] == pytest.approx(0.85)
-    assert joined[0] == "s1" and joined[1] == 0.5 and joined[2] == pytest.approx(0.85)
+    assert [tuple(m[:4]) for m in means] == [("ws64-paper", "published-mean", 1, 1), ("ws64-paper", "runs", 2, 1),
+                                             ("ws64-repository", "published-mean", 1, 1)]
+    assert means[1][4] == pytest.approx(0.85)
+    assert [tuple(f[:2]) for f in final] == [("ws64-paper", "runs"), ("ws64-repository", "published-mean")]
+    assert tuple(joined[:4]) == ("s1", 0.5, "ws64-paper", "runs") and joined[4] == pytest.approx(0.85)
 
 
 def test_foreign_keys_are_enforced(any_url):

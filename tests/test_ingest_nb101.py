@@ -174,7 +174,7 @@ def nb101_record(module_hash, matrix, ops, parameters, run) -> bytes:
 
 
 def test_the_same_runs_from_the_published_pickles_and_a_tfrecord_file_are_stored_once(tmp_path, shared_data):
-    from wsdb.ingest.safe_pickle import load_numpy_pickle
+    from wsdb.safe_pickle import load_numpy_pickle
     from wsdb.ingest.to_share import ingest_to_share
     from wsdb.spaces import nb101
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from conftest import run_cli
 from wsdb import db as database
+from wsdb.errors import BadFile
 from wsdb.ingest.common import IngestError
 from wsdb.ingest.nb201 import ingest_nats, ingest_nb201_pth, ingest_nb201_table
 from wsdb.ingest.scores import ingest_scores
@@ -81,7 +82,7 @@ def test_nats_final_only_and_a_foreign_pickle(tmp_path, warehouse_url, shared_da
         assert summary.new_results == 4 * 3 + 5  # hp 200: 4 datasets x 3 seeds; hp 12: 5 runs
         bad = tmp_path / "000001.pickle.pbz2"
         bad.write_bytes(bz2.compress(pickle.dumps({"12": __import__("fractions").Fraction(1, 3)})))
-        with pytest.raises(IngestError, match="refusing to load fractions.Fraction"):
+        with pytest.raises(BadFile, match="refusing to load fractions.Fraction"):
             ingest_nats(engine, bad, show_progress=False)
 
 

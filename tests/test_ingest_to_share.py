@@ -12,8 +12,9 @@ from scipy.stats import spearmanr
 
 from conftest import run_cli
 from wsdb import db as database
+from wsdb.errors import BadFile
 from wsdb.ingest.common import IngestError
-from wsdb.ingest.safe_pickle import load_numpy_pickle
+from wsdb.safe_pickle import load_numpy_pickle
 from wsdb.ingest.to_share import TRAINING_VARIANTS, ingest_to_share, parse_method
 
 PUBLISHED = "nb101/to_share_or_not_to_share"
@@ -132,9 +133,9 @@ def test_allow_list_admits_numpy_and_builtins_only(tmp_path):
     data = pickle.dumps({"a": np.arange(3, dtype=np.int8), "b": np.float64(0.5), "c": (1, "x", [2.0])})
     loaded = load_numpy_pickle("mem", data)
     assert loaded["a"].tolist() == [0, 1, 2] and loaded["b"] == 0.5
-    with pytest.raises(IngestError, match="refusing to load collections.OrderedDict"):
+    with pytest.raises(BadFile, match="refusing to load collections.OrderedDict"):
         load_numpy_pickle("mem", pickle.dumps(__import__("collections").OrderedDict()))
-    with pytest.raises(IngestError, match="not a readable pickle"):
+    with pytest.raises(BadFile, match="not a readable pickle"):
         load_numpy_pickle("mem", b"\x80\x04garbage")
 
 

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import run_cli
+from wsdb import lookup
 from wsdb import db as database
 from wsdb.errors import WsdbError
 from wsdb.trainers import records
@@ -74,7 +75,7 @@ def test_a_resume_claims_the_row_it_read_and_a_running_one_needs_force(tmp_path)
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     supernet = stopped_supernet(url, tmp_path / "ck")
     with database.warehouse(url) as engine, engine.connect() as connection:
-        seen_by_first = seen_by_second = records.supernet_row(connection, supernet)
+        seen_by_first = seen_by_second = lookup.supernet(connection, supernet)
     records.claim_supernet(url, seen_by_first)
     with pytest.raises(WsdbError, match="taken by another process"):
         records.claim_supernet(url, seen_by_second)

@@ -27,7 +27,7 @@ def test_wheel_contains_every_part_and_migrates_from_an_installed_copy(tmp_path)
     (wheel,) = tmp_path.glob("wsdb-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in (
-        "wsdb/cli.py", "wsdb/ingest/__init__.py", "wsdb/trainers/__init__.py", "wsdb/queries/__init__.py",
+        "wsdb/cli/__init__.py", "wsdb/cli/__main__.py", "wsdb/ingest/__init__.py", "wsdb/trainers/__init__.py", "wsdb/queries/__init__.py",
         "wsdb/migrations/env.py", "wsdb/migrations/versions/0001_core_schema.py", "wsdb/data/nb201_index_order.txt",
     ):
         assert expected in names, expected

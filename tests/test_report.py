@@ -44,7 +44,7 @@ def _check(rows, subspaces):
             continue
         cell = cells[(subspace, column)]
         assert abs(cell["mean_spearman"] - mean) <= 0.01, (subspace, column, cell["mean_spearman"])
-        assert abs(cell["spearman_ci95_seed000"] - half) <= 0.01, (subspace, column, cell["spearman_ci95_seed000"])
+        assert abs(cell["spearman_ci95_normal"] - half) <= 0.01, (subspace, column, cell["spearman_ci95_normal"])
         assert bool(cell["supernets_left_out"]) == starred
 
 
@@ -52,7 +52,7 @@ def test_full_and_nres_rows_match_the_published_table(tmp_path, duckdb_url, shar
     _warehouse(tmp_path, duckdb_url, shared_data, ("FULL", "NRES"))
     rows = summary(duckdb_url)
     _check(rows, ("FULL", "NRES"))
-    table = {r["subspace"]: r for r in layout(rows, "seed000")}
+    table = {r["subspace"]: r for r in layout(rows, "normal")}
     assert table["NRES"]["NO-FT"] == "* 0.11 ± 0.05" and table["FULL"]["BNS-FT"] == "0.56 ± 0.04"
     markdown = run_cli("report", "table1", "--db", duckdb_url.removeprefix("duckdb:///"), "--markdown")
     assert "| NRES | * 0.11 ± 0.05 | * 0.46 ± 0.06 | 0.56 ± 0.03 |" in markdown.stdout
@@ -66,7 +66,7 @@ def test_full_and_nres_rows_match_the_published_table(tmp_path, duckdb_url, shar
                   and r["supernet_name"].split("/")[1].startswith(row["training_variant"]) and r["spearman"] is not None]
         n = len(values)
         assert row["supernets_kept"] == n
-        assert row["spearman_ci95_seed000"] == pytest.approx(1.96 * np.std(values) / math.sqrt(n))
+        assert row["spearman_ci95_normal"] == pytest.approx(1.96 * np.std(values) / math.sqrt(n))
         low, high = stats.t.interval(0.95, n - 1, loc=np.mean(values), scale=stats.sem(values))
         assert row["spearman_ci95_student_t"] == pytest.approx((high - low) / 2)
 

@@ -26,7 +26,8 @@ from wsdb.trainers.evaluate import evaluate_supernet
 from wsdb.trainers.spaces import training_space
 from wsdb.trainers.train import RunOptions, resume_supernet, run_supernet
 
-TINY = ["--dataset", "synthetic", "--epochs", "2", "--batch-size", "32", "--channels", "4", "--cells", "1", "--quiet"]
+TINY = ["--dataset", "synthetic", "--synthetic-images", "256", "--epochs", "2", "--batch-size", "32", "--channels", "4",
+        "--cells", "1", "--quiet"]
 
 
 def _rows(url: str, sql: str, **params) -> list[dict]:
