@@ -341,3 +341,30 @@ def test_every_shipped_analysis_returns_exactly_the_columns_its_header_documents
             table = analysis.run(con, name, required)
             assert table.column_names == list(item.columns), name
             assert all(description for description in item.columns.values()), name
+
+
+def test_every_readme_example_names_real_commands_and_options():
+    """Each `wsdb ...` line of the README's code blocks resolves to a command whose options
+    it uses exist (a renamed option would leave a stale example)."""
+    import shlex
+
+
+
+    commands = dict(_commands())
+    examples, fenced = [], False
+    for line in (REPO / "README.md").read_text().splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif fenced and line.strip().removeprefix("$ ").startswith("wsdb "):
+            examples.append(line.strip().removeprefix("$ "))
+    assert len(examples) > 60
+    for example in examples:
+        words = shlex.split(example.split(" #")[0].split(" && ")[0].split(" | ")[0].replace("\\", ""))[1:]
+        path = ()
+        while words and path + (words[0],) in commands:
+            path, words = path + (words[0],), words[1:]
+        command = commands[path]
+        assert not hasattr(command, "commands") or getattr(command, "invoke_without_command", False), example
+        known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        used = {word.split("=")[0] for word in words if word.startswith("--")}
+        assert used <= known, (example, used - known)

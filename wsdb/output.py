@@ -2,7 +2,8 @@
 
 - On a terminal: an aligned table (32-hex ids shortened to 12 characters as `wsdb jobs`
   shows them, numbers rounded, a value never wrapped); a table wider than the terminal is
-  printed as one block per row (field, value) instead; at most SHOWN_ROWS rows, with a note.
+  printed as one block per row (field, value) instead, where long prose folds at spaces (a
+  word, an id or a number is never broken); at most SHOWN_ROWS rows, with a note.
 - Piped or redirected (not a terminal): tab-separated values with a header, every row, every
   value in full (ids whole, floats at full precision).
 - `--json`: a JSON array (or object) on stdout; `--csv FILE` or `--csv -` (stdout); `--parquet
@@ -18,6 +19,7 @@ import os
 import re
 import shutil
 import sys
+import textwrap
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -207,12 +209,16 @@ def _terminal_table(listed: list[dict], columns: list[str], title: str | None) -
         out.write("  ".join("-" * w for w in widths) + "\n")
         for row in cells:
             out.write(line(row) + "\n")
-    else:  # too wide for the terminal: one block per row, no value wrapped or cut
+    else:  # too wide for the terminal: one block per row; long prose folds at spaces, nothing is cut
         label = max(len(c) for c in columns)
+        room = max(terminal_width() - label - 2, 20)
         for number, row in enumerate(cells, start=1):
             out.write(f"-- row {number} " + "-" * max(0, min(terminal_width(), 60) - 9 - len(str(number))) + "\n")
             for column, value in zip(columns, row):
-                out.write(f"{column.ljust(label)}  {value}\n")
+                lines = textwrap.wrap(value, room, break_long_words=False, break_on_hyphens=False) or [""]
+                out.write(f"{column.ljust(label)}  {lines[0]}\n")
+                for more in lines[1:]:
+                    out.write(f"{' ' * label}  {more}\n")
     if len(shown) < len(listed):
         print(f"({len(listed):,} rows, {len(shown)} shown: --csv, --parquet or --json write them all, and so "
               "does a pipe)", file=sys.stderr)

@@ -105,7 +105,8 @@ def markdown(table: list[dict], convention: str) -> str:
     lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in table]
     note = (f"95% CI: 1.96 x population sd / sqrt(n), as {POURCHOT_2020.short}"
             if check_convention(convention) == "normal" else "95% CI: Student t")
-    return "\n".join(lines) + f"\n\nSpearman rho, mean over super-nets; {note}; * = a diverged super-net was left out.\n"
+    return ("\n".join(lines) + f"\n\nSpearman rho, mean over super-nets; {note};\n"
+            "* = a diverged super-net was left out.\n")
 
 
 # --- Table 2 of Pourchot et al. 2020: regret differences at the TOP-k budgets ----------------
