@@ -179,13 +179,12 @@ def test_evaluate_finds_the_data_of_the_training_run(tmp_path):
 # 6. papers by name -------------------------------------------------------------------------
 
 def test_the_product_cites_papers_by_name_never_by_internal_file_names():
-    internal = re.compile(r"\.\./seeds|seeds/0\d\d|\bseed ?00\d\b", re.IGNORECASE)
+    internal = re.compile(r"\.\./seeds|seeds/0\d\d|\bseeds? ?0\d\d\b", re.IGNORECASE)
     product = [REPO / "README.md", *(REPO / "wsdb").rglob("*.py"), *(REPO / "ingest").rglob("*.py"),
                *(REPO / "trainers").rglob("*.py"), *(REPO / "queries").glob("*.sql"),
-               *(REPO / "wsdb" / "data").rglob("*.csv")]
+               *(REPO / "migrations").rglob("*.py"), *(REPO / "wsdb" / "data").rglob("*.csv")]
     found = [f"{path.relative_to(REPO)}:{number}" for path in product
-             for number, line in enumerate(path.read_text().splitlines(), 1)
-             if internal.search(line) and "earlier name" not in line]  # --ci seed000 is still accepted
+             for number, line in enumerate(path.read_text().splitlines(), 1) if internal.search(line)]
     assert found == []
     listing = run_cli("query", "--list", "--csv", "-")
     assert not internal.search(listing.stdout) and "Pourchot et al. 2020" in listing.stdout
@@ -197,33 +196,37 @@ def test_stored_configuration_cites_papers_and_old_warehouses_are_rewritten(demo
     assert all("seeds" not in text for text in texts)
     assert any("Pourchot, Ducarouge, Sigaud 2020: To Share or Not To Share: An Extensive Appraisal of "
                "Weight-Sharing (arXiv:2002.04289)" in text for text in texts)
-    ci = run_cli("report", "table1", "--ci", "seed000", "--markdown", "--db", demo_db)  # the old name still works
+    ci = run_cli("report", "table1", "--ci", "normal", "--markdown", "--db", demo_db)  # what was `--ci seed000`
     assert ci.returncode == 0 and "as Pourchot et al. 2020" in ci.stdout and "seed" not in ci.stdout
 
 
-def test_an_old_warehouse_is_upgraded_to_the_citations(tmp_path):
+def test_an_old_warehouse_is_upgraded_to_the_citations(any_url):
     from alembic import command
+
+    import sqlalchemy as sa
 
     from wsdb import db as database
 
-    url = f"duckdb:///{tmp_path / 'old.duckdb'}"
-    engine = database.create_engine(url)
+    engine = database.create_engine(any_url)
     config = database._alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0004")
-    with engine.begin() as connection:
-        connection.exec_driver_sql(
+    with engine.begin() as connection:  # what wsdb stored before: the papers' working-copy paths
+        connection.execute(sa.text(
             "INSERT INTO supernets (id, search_space, config_json, status, origin, source, created_at) VALUES "
-            "('a', 'nb101', '{\"publication\": \"Pourchot, Ducarouge, Sigaud 2020: To Share or Not To Share "
-            "(../seeds/000)\"}', 'imported', 'imported', 'x', CURRENT_TIMESTAMP)")
+            "('a', 'nb101', :config, 'imported', 'imported', 'x', CURRENT_TIMESTAMP)"),
+            {"config": json.dumps({"publication": "Pourchot, Ducarouge, Sigaud 2020: To Share or Not To Share "
+                                                  "(../seeds/000)"})})
     engine.dispose()
-    assert "upgraded" in database.upgrade_database(url)
-    with duckdb.connect(url.removeprefix("duckdb:///"), read_only=True) as con:
-        (config_json,) = con.execute("SELECT config_json FROM supernets").fetchone()
-        defaults = con.execute("SELECT name, default_dataset FROM search_spaces ORDER BY 1").fetchall()
+    assert "upgraded" in database.upgrade_database(any_url)
+    with database.warehouse(any_url) as engine, engine.connect() as connection:
+        (config_json,) = connection.execute(sa.text("SELECT config_json FROM supernets")).one()
+        descriptions = [d for (d,) in connection.execute(sa.text("SELECT description FROM subspaces"))]
+        defaults = connection.execute(sa.text("SELECT name, default_dataset FROM search_spaces ORDER BY 1")).all()
     assert json.loads(config_json)["publication"].endswith("Appraisal of Weight-Sharing (arXiv:2002.04289)")
-    assert defaults == [("nb101", "cifar10"), ("nb201", "cifar10-valid"), ("ws64", "cifar10")]
+    assert not any("seeds" in d for d in descriptions) and any("Pourchot et al. 2020" in d for d in descriptions)
+    assert [tuple(d) for d in defaults] == [("nb101", "cifar10"), ("nb201", "cifar10-valid"), ("ws64", "cifar10")]
 
 
 # 7. outside clients ------------------------------------------------------------------------

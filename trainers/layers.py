@@ -1,7 +1,7 @@
 """Layers whose weights are shared by every architecture of a super-net.
 
 A super-net layer holds the largest weight any architecture needs and runs, for the sampled
-architecture, on a part of it: the first c channels (Guo et al. 2019, seeds 000/002), or a
+architecture, on a part of it: the first c channels (Guo et al. 2019; Pourchot et al. 2020; Yu et al. 2020), or a
 linear interpolation of all channels (Yu et al.'s variant), or the centre of a 3x3 kernel for
 a 1x1 convolution (SINGLE-K, Pourchot et al. 2020). `effective_weight` is that part as a plain tensor, so
 a standalone network can be given exactly the weights the super-net computes with (the

@@ -8,7 +8,7 @@ diverged super-net (constant proxy) was left out. The numbers come from the anal
 
 Interval conventions (selectable, stated in the output):
   normal     1.96 x population standard deviation / sqrt(n), what Pourchot et al.'s Table 1
-             reports (`seed000`, its earlier name, is still accepted);
+             reports;
   student-t  t(0.975, n-1) x sample standard deviation / sqrt(n).
 """
 
@@ -21,7 +21,6 @@ from wsdb.errors import WsdbError
 from wsdb.papers import POURCHOT_2020
 
 CONVENTIONS = {"normal": "spearman_ci95_normal", "student-t": "spearman_ci95_student_t"}
-ALIASES = {"seed000": "normal"}  # its earlier name, still accepted
 ROW_ORDER = ("A4", "A3", "A2", "A1", "FULL", "NRES", "RES")
 # (training variant, protocol) -> column title of Pourchot et al. 2020, Table 1
 COLUMN_TITLES = {
@@ -51,8 +50,6 @@ def summary(url: str, params: dict[str, str] | None = None) -> list[dict]:
 
 
 def check_convention(convention: str) -> str:
-    """The interval convention's name (an old alias mapped to it)."""
-    convention = ALIASES.get(convention, convention)
     if convention not in CONVENTIONS:
         raise WsdbError(f"--ci must be one of {', '.join(CONVENTIONS)}")
     return convention

@@ -30,14 +30,16 @@ depends_on = None
 
 DEFAULTS = [("nb101", "nasbench101", "cifar10", 108), ("nb201", "nasbench201", "cifar10-valid", 200),
             ("ws64", "ws64-paper", "cifar10", 200)]
+# Earlier wsdb stored, next to each citation, the relative path of the project's working copy
+# of the paper ("../<folder>/000"); regular expressions (the same in DuckDB and PostgreSQL)
+# replace it by the paper's identifier, or by its short citation where it stood alone.
 CITATIONS = [
-    ("Pourchot, Ducarouge, Sigaud 2020: To Share or Not To Share (../seeds/000)",
-     "Pourchot, Ducarouge, Sigaud 2020: To Share or Not To Share: An Extensive Appraisal of Weight-Sharing "
-     "(arXiv:2002.04289)"),
-    ("Zhang et al. 2020: Deeper Insights into Weight Sharing in Neural Architecture Search (../seeds/004)",
+    (r"To Share or Not To Share \(\.\./[a-z]+/000\)",
+     "To Share or Not To Share: An Extensive Appraisal of Weight-Sharing (arXiv:2002.04289)"),
+    (r"Zhang et al\. 2020: Deeper Insights into Weight Sharing in Neural Architecture Search \(\.\./[a-z]+/004\)",
      "Zhang, Lin, Jiang, Zhang, Wang, Xue, Zhang, Yang 2020: Deeper Insights into Weight Sharing in Neural "
      "Architecture Search (arXiv:2001.01431)"),
-    ("../seeds/000", "Pourchot et al. 2020"),
+    (r"\.\./[a-z]+/000", "Pourchot et al. 2020"),
 ]
 TEXT_COLUMNS = [("supernets", "config_json"), ("supernets", "source"), ("ground_truth_results", "source"),
                 ("architecture_samples", "description"), ("subspaces", "description")]
@@ -109,9 +111,9 @@ def upgrade() -> None:
                            "default_epoch_budget = :e WHERE name = :s")
                    .bindparams(b=benchmark, d=dataset, e=budget, s=space))
     for table, column in TEXT_COLUMNS:
-        for old, new in CITATIONS:
-            op.execute(sa.text(f"UPDATE {table} SET {column} = REPLACE({column}, :old, :new) "
-                               f"WHERE {column} LIKE :pattern").bindparams(old=old, new=new, pattern=f"%{old}%"))
+        for pattern, citation in CITATIONS:
+            op.execute(sa.text(f"UPDATE {table} SET {column} = regexp_replace({column}, :pattern, :citation, 'g') "
+                               f"WHERE {column} LIKE '%../%'").bindparams(pattern=pattern, citation=citation))
     op.execute("DROP VIEW proxy_vs_truth")
     op.execute("DROP VIEW ground_truth_mean")
     op.execute(GROUND_TRUTH_MEAN)
