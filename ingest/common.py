@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,8 +157,6 @@ def read_csv_rows(path, required: tuple[str, ...], text: str | None = None):
 def parse_number(path, line: int, row: dict, column: str, kind=float, low=None, high=None, infinite=False):
     """A numeric CSV field, range-checked and finite (or, with `infinite`, at least not NaN:
     training-free scores); errors name the file, line and column."""
-    import math
-
     text = row.get(column)
     try:
         value = kind(text)

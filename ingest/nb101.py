@@ -9,8 +9,8 @@ recomputed from the cell and must equal the record's.
 
 A record does not say which repeat it is: runs are identified by their content and numbered
 by wsdb.ground_truth (overlapping files end as one ingest of their union). The main process
-reads and checks the framing and writes to the database; worker processes decode records and recompute hashes (the costly part), one block at a time, so
-memory stays bounded. Each block is committed in its own transaction: an interrupted run
+reads and checks the framing and writes to the database; worker processes decode records
+and recompute hashes (the costly part), one block at a time, so memory stays bounded. Each block is committed in its own transaction: an interrupted run
 leaves whole blocks, and a rerun adds only what is missing.
 
 Bad input: a truncated or foreign file is refused before anything is written (the framing
@@ -66,6 +66,12 @@ def _offset(first_offset: int, payload_sizes: list[int], position: int) -> int:
     return first_offset + sum(16 + size for size in payload_sizes[:position])
 
 
+def _record(path: str, first_index: int, first_offset: int, payloads: list[bytes], position: int) -> str:
+    """'<file>: record N (byte offset B)', for an error message about a record of a block."""
+    offset = _offset(first_offset, [len(p) for p in payloads], position)
+    return f"{path}: record {first_index + position} (byte offset {offset})"
+
+
 def decode_block(path: str, first_index: int, first_offset: int, payloads: list[bytes]) -> dict:
     """Decode and check one block of records (runs in a worker process).
 
@@ -76,12 +82,10 @@ def decode_block(path: str, first_index: int, first_offset: int, payloads: list[
     cells: dict[str, CanonicalArchitecture] = {}
     records: list[tuple[str, int]] = []
     evaluations: list[tuple] = []
+    def record() -> str:  # the record at `position`, named only when it is bad
+        return _record(path, first_index, first_offset, payloads, position)
+
     for position, payload in enumerate(payloads):
-        index = first_index + position
-
-        def record() -> str:
-            return f"{path}: record {index} (byte offset {_offset(first_offset, [len(p) for p in payloads], position)})"
-
         try:
             module_hash, budget, raw_adjacency, raw_operations, raw_metrics = json.loads(payload)
             ops = raw_operations.split(",")
@@ -101,7 +105,7 @@ def decode_block(path: str, first_index: int, first_offset: int, payloads: list[
                 raise IngestError(f"{record()}: adjacency {raw_adjacency!r} is not a {n}x{n} 0/1 matrix")
             matrix = [[int(raw_adjacency[i * n + j]) for j in range(n)] for i in range(n)]
             parameters = metrics.trainable_parameters if metrics.HasField("trainable_parameters") else None
-            if values.problem(parameters, "count"):  # record() only on failure: it sums the offsets
+            if values.problem(parameters, "count"):
                 values.check(parameters, "count", record(), "trainable_parameters")
             try:
                 arch = nb101.canonicalize(matrix, ops, parameters or None)

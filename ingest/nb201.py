@@ -138,12 +138,12 @@ class _Batch:
 
     def add(self, origin: str, hp_results: dict) -> None:
         """One architecture's record ({hp: ArchResults state}), checked, canonicalized and
-        turned into rows before anything of it is written."""
+        turned into rows (their values are checked when the batch is stored, in its
+        transaction)."""
         _check_state(origin, hp_results)
         state = next(iter(hp_results.values()))
         arch = _canonical(origin, state["arch_index"], state["arch_str"], _params_of(origin, hp_results))
         rows = _architecture_rows(origin, hp_results, self.final_only)
-        values.check_rows(rows)
         self.items.append((hp_results, arch, rows))
         if len(self.items) >= FILES_PER_BATCH:
             self.flush()

@@ -47,11 +47,6 @@ def kind_of(column: str) -> str | None:
     return None
 
 
-def kind_of_metric(metric: str) -> str:
-    """The quantity a proxy score holds, from its metric name."""
-    return kind_of(metric) or "score"
-
-
 def problem(value, kind: str) -> str | None:
     """Why `value` is not a valid `kind`, or None."""
     if value is None:
@@ -96,12 +91,3 @@ def check_column(values, kind: str, field: str, where: Callable[[int], str]) -> 
         row = int(np.argmax(bad))
         check(values[row], kind, where(row), field)
 
-
-def check_rows(rows: list[dict]) -> None:
-    """Check every number of dict rows named like warehouse columns; each row names its file
-    and record under "where"."""
-    for row in rows:
-        for field, value in row.items():
-            kind = kind_of(field)
-            if kind is not None and value is not None:
-                check(value, kind, row["where"], field)

@@ -66,6 +66,22 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, proces
     return subprocess.CompletedProcess(["wsdb", *args], status, out.getvalue(), err.getvalue())
 
 
+def migrate(url: str, direction: str, revision: str) -> None:
+    """Alembic's upgrade or downgrade of a warehouse to `revision`, as `wsdb db upgrade` runs it."""
+    from alembic import command
+
+    from wsdb import db as database
+
+    engine = database.create_engine(url)
+    config = database._alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            getattr(command, direction)(config, revision)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def demo_warehouse(tmp_path_factory) -> tuple[Path, str]:
     """`wsdb demo` run once: (its folder, what it printed); the warehouse is demo.duckdb there.

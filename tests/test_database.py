@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from conftest import migrate
 from wsdb import db as database
 from wsdb.catalog import store_architectures
 from wsdb.errors import DatabaseError
@@ -98,14 +99,9 @@ def test_migrations_create_exactly_the_models_on_postgresql(postgres_url):
 
 
 def test_downgrade_to_base_and_upgrade_again(any_url):
-    from alembic import command
-
     database.init_database(any_url)
+    migrate(any_url, "downgrade", "base")
     engine = database.create_engine(any_url)
-    config = database._alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "base")
     with engine.connect() as connection:
         assert set(sa.inspect(connection).get_table_names()) <= {"alembic_version"}
     engine.dispose()

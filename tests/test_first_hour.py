@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from conftest import REPO, SHARED_DATA, run_cli
+from conftest import REPO, SHARED_DATA, migrate, run_cli
 
 
 def tty_run(*args: str, columns: int = 100) -> str:
@@ -201,17 +201,12 @@ def test_stored_configuration_cites_papers_and_old_warehouses_are_rewritten(demo
 
 
 def test_an_old_warehouse_is_upgraded_to_the_citations(any_url):
-    from alembic import command
-
     import sqlalchemy as sa
 
     from wsdb import db as database
 
+    migrate(any_url, "upgrade", "0004")
     engine = database.create_engine(any_url)
-    config = database._alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
     with engine.begin() as connection:  # what wsdb stored before: the papers' working-copy paths
         connection.execute(sa.text(
             "INSERT INTO supernets (id, search_space, config_json, status, origin, source, created_at) VALUES "

@@ -193,11 +193,16 @@ def execute(con, item: Analysis, values: dict[str, object]):
     return duck.run(con, item.sql, own)
 
 
+def bound(con, item: Analysis, given: dict[str, str] | None = None) -> dict[str, object]:
+    """The values of all of `item`'s parameters from `--param`-style strings, the names among
+    them resolved (and checked) against the warehouse."""
+    return lookup.resolve_parameters(con, item.bind(given or {}))
+
+
 def run(con, name_or_path: str, given: dict[str, str] | None = None):
-    """Load an analysis, bind `--param`-style values, resolve the names among them and
-    execute it; an Arrow table."""
+    """Load an analysis, bind and resolve its parameters and execute it; an Arrow table."""
     item = load(name_or_path)
-    return execute(con, item, lookup.resolve_parameters(con, item.bind(given or {})))
+    return execute(con, item, bound(con, item, given))
 
 
 @dataclass
@@ -213,9 +218,8 @@ def query(url: str, name_or_path: str, given: dict[str, str] | None = None) -> R
     from wsdb import duck
 
     item = load(name_or_path)
-    values = item.bind(given or {})
     with duck.connect(url) as con:
-        values = lookup.resolve_parameters(con, values)
+        values = bound(con, item, given)
         table = execute(con, item, values)
         notes = [explain_empty(con, item, values)] if table.num_rows == 0 else caveats(item, table)
     return Result(item, table, notes)

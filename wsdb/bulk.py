@@ -156,10 +156,10 @@ def delete_by_keys(connection: sa.Connection, table: sa.Table, keys: pa.Table, w
     are columns of `table`) and whose columns equal `where`; returns the rows deleted."""
     if keys.num_rows == 0:
         return 0
+    duckdb = connection.dialect.name == "duckdb"
     match = " AND ".join([f't."{c}" = s."{c}"' for c in keys.column_names] +
-                         [f't."{c}" = :{c}' for c in where])
-    if connection.dialect.name == "duckdb":
-        match = match.replace(" = :", " = $")
+                         [f't."{c}" = {"$" if duckdb else ":"}{c}' for c in where])
+    if duckdb:
         with _staged(connection, keys) as (raw, staged):
             return _one_value(raw, f'DELETE FROM "{table.name}" t USING "{staged}" s WHERE {match}', where)
     arrays = ", ".join(f'unnest(CAST(:k_{c} AS {_pg_array(table.c[c])})) AS "{c}"' for c in keys.column_names)

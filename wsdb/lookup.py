@@ -95,18 +95,19 @@ def protocol(connection, given: str) -> str:
     raise WsdbError(f"no evaluation protocol {given!r}{hint}; {_known(known, 'evaluation protocols')}")
 
 
-def benchmark(connection, given: str) -> str:
-    known = [b for (b,) in rows(connection, "SELECT DISTINCT benchmark FROM ground_truth_results ORDER BY 1")]
+def _ground_truth_value(connection, column: str, given: str, what: str) -> str:
+    known = [v for (v,) in rows(connection, f"SELECT DISTINCT {column} FROM ground_truth_results ORDER BY 1")]
     if given in known:
         return given
-    raise WsdbError(f"no ground truth of benchmark {given!r}; {_known(known, 'ground truth')}")
+    raise WsdbError(f"no ground truth {what} {given!r}; {_known(known, 'ground truth')}")
+
+
+def benchmark(connection, given: str) -> str:
+    return _ground_truth_value(connection, "benchmark", given, "of benchmark")
 
 
 def dataset(connection, given: str) -> str:
-    known = [d for (d,) in rows(connection, "SELECT DISTINCT dataset FROM ground_truth_results ORDER BY 1")]
-    if given in known:
-        return given
-    raise WsdbError(f"no ground truth on dataset {given!r}; {_known(known, 'ground truth')}")
+    return _ground_truth_value(connection, "dataset", given, "on dataset")
 
 
 def search_space(connection, given: str) -> str:
@@ -123,6 +124,20 @@ def space_defaults(connection, space: str) -> dict:
     if not found:
         search_space(connection, space)
     return dict(zip(("benchmark", "dataset", "epoch_budget"), found[0]))
+
+
+def ground_truth_choice(connection, space: str, benchmark_name: str | None = None, dataset_name: str | None = None,
+                        epoch_budget: int | None = None) -> dict:
+    """The ground truth to compare a space's architectures with: the space's own, with what
+    the user named (checked) in its place."""
+    chosen = space_defaults(connection, space)
+    if benchmark_name is not None:
+        chosen["benchmark"] = benchmark(connection, benchmark_name)
+    if dataset_name is not None:
+        chosen["dataset"] = dataset(connection, dataset_name)
+    if epoch_budget is not None:
+        chosen["epoch_budget"] = epoch_budget
+    return chosen
 
 
 # Parameters that name a thing, by parameter name: analyses' parameters and command options

@@ -36,9 +36,8 @@ def scatter_points(con, supernet: str, metric: str = "validation_accuracy", prot
         raise WsdbError(f"--color-by must be one of {', '.join(FEATURES)}")
     row = lookup.supernet(con, supernet)
     name = row.name or row.id[:12]
-    truth = lookup.space_defaults(con, row.search_space)
-    given = lookup.resolve_parameters(con, {"protocol": protocol, "dataset": dataset, "benchmark": benchmark})
-    truth.update({k: v for k, v in {**given, "epoch_budget": epoch_budget}.items() if v is not None and k in truth})
+    truth = lookup.ground_truth_choice(con, row.search_space, benchmark, dataset, epoch_budget)
+    protocol = lookup.protocol(con, protocol) if protocol is not None else None
     metrics = [m for (m,) in con.execute("SELECT DISTINCT p.metric FROM proxy_scores p JOIN checkpoints c "
                                          "ON c.id = p.checkpoint_id WHERE c.supernet_id = $s ORDER BY 1",
                                          {"s": row.id}).fetchall()]
@@ -55,7 +54,7 @@ def scatter_points(con, supernet: str, metric: str = "validation_accuracy", prot
         WHERE c.supernet_id = $supernet AND p.metric = $metric AND t.validation_accuracy IS NOT NULL
           AND ($protocol IS NULL OR p.protocol_id = $protocol)
         """,  # color_by is checked against FEATURES above; values are bound
-        {"supernet": row.id, "metric": metric, "protocol": given["protocol"], "benchmark": truth["benchmark"],
+        {"supernet": row.id, "metric": metric, "protocol": protocol, "benchmark": truth["benchmark"],
          "dataset": truth["dataset"], "budget": truth["epoch_budget"]},
     ).fetchall()
     if not rows:

@@ -38,7 +38,7 @@ def summary(url: str, params: dict[str, str] | None = None) -> list[dict]:
     when there are none."""
     with duck.connect(url) as con:
         item = analysis.load("correlation_summary")
-        values = lookup.resolve_parameters(con, item.bind(params or {}))
+        values = analysis.bound(con, item, params)
         rows = analysis.execute(con, item, values).to_pylist()
         if not rows:
             raise WsdbError(f"nothing to report: {analysis.explain_empty(con, item, values)}")

@@ -390,9 +390,7 @@ def run(url: str, space: str, algorithm: str, subspace: str | None = None, runs:
     rng = np.random.default_rng(seed)
     with warehouse(url) as engine:
         with engine.connect() as connection:
-            truth = lookup.space_defaults(connection, space)
-            given = lookup.resolve_parameters(connection, {"benchmark": benchmark, "dataset": dataset})
-            truth.update({k: v for k, v in {**given, "epoch_budget": epoch_budget}.items() if v is not None})
+            truth = lookup.ground_truth_choice(connection, space, benchmark, dataset, epoch_budget)
             if subspace is not None:
                 subspace = lookup.subspace(connection, subspace, space)
             config = {"queries": queries, "repeat": repeat, **truth}

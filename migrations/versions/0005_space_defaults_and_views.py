@@ -91,21 +91,20 @@ LEFT JOIN ground_truth_final t
 """
 
 
-DEFAULT_COLUMNS = (("default_benchmark", sa.Text()), ("default_dataset", sa.Text()),
-                   ("default_epoch_budget", sa.Integer()))
+NEW_COLUMNS = (("search_spaces", "default_benchmark", sa.Text()), ("search_spaces", "default_dataset", sa.Text()),
+               ("search_spaces", "default_epoch_budget", sa.Integer()), ("supernets", "data_dir", sa.Text()))
+
+
+def _columns(table: str) -> set[str]:
+    # information_schema, not sa.inspect: reflection through duckdb-engine is broken
+    return {name for (name,) in op.get_bind().execute(sa.text(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = :t"), {"t": table})}
 
 
 def upgrade() -> None:
-    # information_schema, not sa.inspect: reflection through duckdb-engine is broken
-    present = {name for (name,) in op.get_bind().execute(sa.text(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'search_spaces'"))}
-    for name, kind in DEFAULT_COLUMNS:
-        if name not in present:  # a DuckDB warehouse downgraded to 0004 kept them
-            op.add_column("search_spaces", sa.Column(name, kind))
-    supernet_columns = {name for (name,) in op.get_bind().execute(sa.text(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'supernets'"))}
-    if "data_dir" not in supernet_columns:
-        op.add_column("supernets", sa.Column("data_dir", sa.Text()))
+    for table, name, kind in NEW_COLUMNS:
+        if name not in _columns(table):  # a DuckDB warehouse downgraded to 0004 kept them
+            op.add_column(table, sa.Column(name, kind))
     for space, benchmark, dataset, budget in DEFAULTS:
         op.execute(sa.text("UPDATE search_spaces SET default_benchmark = :b, default_dataset = :d, "
                            "default_epoch_budget = :e WHERE name = :s")
@@ -160,6 +159,5 @@ def downgrade() -> None:
     # DuckDB cannot drop a column of a table that foreign keys reference: there the columns
     # stay (unused by 0004) and an upgrade finds them.
     if op.get_bind().dialect.name != "duckdb":
-        op.drop_column("supernets", "data_dir")
-        for name, _ in reversed(DEFAULT_COLUMNS):
-            op.drop_column("search_spaces", name)
+        for table, name, _ in reversed(NEW_COLUMNS):
+            op.drop_column(table, name)

@@ -22,6 +22,13 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 CsvOption = Annotated[Optional[str], typer.Option("--csv", metavar="FILE", help="Write CSV to FILE (- for stdout).")]
 ParquetOption = Annotated[Optional[str], typer.Option("--parquet", metavar="FILE", help="Write Parquet to FILE.")]
+# The ground truth a command compares with: the search space's own unless these name another.
+BenchmarkOption = Annotated[Optional[str], typer.Option(metavar="NAME", help="Ground-truth benchmark (default: the "
+                                                        "space's own).")]
+TruthDatasetOption = Annotated[Optional[str], typer.Option("--dataset", metavar="NAME", help="Ground-truth dataset "
+                                                           "(default: the space's own).")]
+EpochBudgetOption = Annotated[Optional[int], typer.Option(metavar="N", help="Ground-truth budget (default: the "
+                                                          "space's own).")]
 ParamOption = Annotated[Optional[list[str]], typer.Option(
     "--param", metavar="KEY=VALUE", help="A parameter of the analysis (repeatable). Names of super-nets, samples, "
     "sub-spaces, protocols, benchmarks and datasets are checked against the warehouse.")]

@@ -189,6 +189,13 @@ def _db_of(ctx: typer.Context, db: Optional[str]) -> str:
     return database.resolve_url(db or (ctx.obj or {}).get("db"))
 
 
+def _change(ctx: typer.Context, db: Optional[str], change, job_ids: Optional[list[str]], sweep: Optional[str]) -> int:
+    """Apply jobs.cancel or jobs.retry to the named jobs (ids or prefixes) or a sweep."""
+    with database.warehouse(_db_of(ctx, db)) as engine, engine.begin() as connection:
+        ids = [jobs.resolve_job(connection, given) for given in job_ids] if job_ids else None
+        return change(connection, ids, sweep)
+
+
 @jobs_app.callback()
 def jobs_list(
     ctx: typer.Context,
@@ -277,10 +284,7 @@ def jobs_cancel(ctx: typer.Context, job_ids: Annotated[Optional[list[str]], type
     Example:
       wsdb jobs cancel --sweep subspaces
     """
-    with database.warehouse(_db_of(ctx, db)) as engine, engine.begin() as connection:
-        ids = [jobs.resolve_job(connection, given) for given in job_ids] if job_ids else None
-        count = jobs.cancel(connection, ids, sweep)
-    typer.echo(f"cancelled {count} queued job(s)")
+    typer.echo(f"cancelled {_change(ctx, db, jobs.cancel, job_ids, sweep)} queued job(s)")
 
 
 @jobs_app.command("retry")
@@ -297,7 +301,4 @@ def jobs_retry(ctx: typer.Context, job_ids: Annotated[Optional[list[str]], typer
     Example:
       wsdb jobs retry --sweep subspaces
     """
-    with database.warehouse(_db_of(ctx, db)) as engine, engine.begin() as connection:
-        ids = [jobs.resolve_job(connection, given) for given in job_ids] if job_ids else None
-        count = jobs.retry(connection, ids, sweep)
-    typer.echo(f"queued {count} job(s) again")
+    typer.echo(f"queued {_change(ctx, db, jobs.retry, job_ids, sweep)} job(s) again")

@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from wsdb import db as database
-from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, ParamOption, key_values, positive_integers
+from wsdb.cli.options import (GROUP_SETTINGS, BenchmarkOption, CsvOption, DbOption, EpochBudgetOption, ParamOption,
+                              TruthDatasetOption, key_values, positive_integers)
 from wsdb.output import emit
 
 report_app = typer.Typer(help="Reports in the layouts of the papers' tables.", **GROUP_SETTINGS)
@@ -84,12 +85,9 @@ def scatter(
                                           "colours the points.")] = "has_input_output_edge",
     protocol: Annotated[Optional[str], typer.Option(metavar="PROTOCOL", help="The evaluation protocol, when the "
                                                     "super-net has several.")] = None,
-    benchmark: Annotated[Optional[str], typer.Option(metavar="NAME", help="Ground-truth benchmark (default: the "
-                                                     "space's own).")] = None,
-    dataset: Annotated[Optional[str], typer.Option(metavar="NAME", help="Ground-truth dataset (default: the space's "
-                                                   "own).")] = None,
-    epoch_budget: Annotated[Optional[int], typer.Option(metavar="N", help="Ground-truth budget (default: the "
-                                                        "space's own).")] = None,
+    benchmark: BenchmarkOption = None,
+    dataset: TruthDatasetOption = None,
+    epoch_budget: EpochBudgetOption = None,
     db: DbOption = None,
 ) -> None:
     """Proxy score vs stand-alone accuracy of one super-net's architectures.

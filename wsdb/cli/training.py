@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from wsdb import db as database
-from wsdb.cli.options import DbOption, JsonOption
+from wsdb.cli.options import BenchmarkOption, DbOption, EpochBudgetOption, JsonOption, TruthDatasetOption
 from wsdb.output import emit_record
 
 QuietOption = Annotated[bool, typer.Option("--quiet", help="No progress output.")]
@@ -167,12 +167,9 @@ def simulate(
                                 "when the warehouse does not record it (imported super-nets).")] = None,
     evaluation_seconds: Annotated[Optional[float], typer.Option(metavar="S", help="ws: the time to score the sample, "
                                   "when not recorded.")] = None,
-    benchmark: Annotated[Optional[str], typer.Option(metavar="NAME", help="Ground-truth benchmark (default: the "
-                                                     "space's own).")] = None,
-    dataset: Annotated[Optional[str], typer.Option(metavar="NAME", help="Ground-truth dataset (default: the space's "
-                                                   "own).")] = None,
-    epoch_budget: Annotated[Optional[int], typer.Option(metavar="N", help="Ground-truth budget (default: the space's "
-                                                        "own).")] = None,
+    benchmark: BenchmarkOption = None,
+    dataset: TruthDatasetOption = None,
+    epoch_budget: EpochBudgetOption = None,
     db: DbOption = None,
 ) -> None:
     """Simulate searches (RS, RE, WS-guided) on the stored ground truth.
