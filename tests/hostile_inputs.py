@@ -319,6 +319,27 @@ ATTACKS = [
                                                      "--db", "{db}"], "--ci must be one of", absent=["c.png"]),
     Attack("demo: over an existing warehouse", ["demo", "--db", "{db}", "--out", "{dir}"], "exists"),
     Attack("arch show: an unknown space", ["arch", "show", "--space", "nb999", "--label", "111"], "unknown search space"),
+    # sub-spaces: names, parents and parameters that do not exist
+    Attack("spaces define: an unknown name", ["spaces", "define", "NOPE", "--db", "{db}"], "no sub-space 'NOPE'"),
+    Attack("spaces define: an unknown parent", ["spaces", "define", "random/nope/2/0", "--db", "{db}"],
+           "parent 'nope'"),
+    Attack("spaces define: k below 1", ["spaces", "define", "random/nb201/0/1", "--db", "{db}"],
+           "k must be a whole number >= 1"),
+    Attack("spaces define: best by a benchmark not held", ["spaces", "define",
+                                                           "best/nb201/4/nasbench201/cifar100/test_accuracy",
+                                                           "--db", "{db}"], "no ground truth of benchmark"),
+    Attack("spaces define: an ambiguous parent", ["spaces", "define", "random/FULL/2/0", "--db", "{db}"],
+           "name the search space"),
+    Attack("spaces define: a member list with a bad line", ["spaces", "define", "mine", "--space", "ws64", "--members",
+                                                            "{dir}/members.txt", "--db", "{db}"], "members.txt:2",
+           setup=lambda d: (d / "members.txt").write_text("111\n999\n")),
+    Attack("spaces show: undefined derived name", ["spaces", "show", "random/nb201/4/0", "--db", "{db}"],
+           "wsdb spaces define random/nb201/4/0"),
+    Attack("run-supernet: an undefined sub-space", ["run-supernet", "--space", "nb201", "--subspace", "random/nb201/4/0",
+                                                    "--dataset", "synthetic", "--db", "{db}"], "is not defined"),
+    Attack("report subspaces: nothing derived", ["report", "subspaces", "--db", "{db}"], "no derived sub-space"),
+    Attack("plot subspaces: nothing derived", ["plot", "subspaces", "--out", "{dir}/s.png", "--db", "{db}"],
+           "no derived sub-space", absent=["s.png"]),
 ]
 
 

@@ -1,6 +1,8 @@
 """The `wsdb` command as a user runs it: output, exit status, one-line errors, no writes on
 bad input."""
 
+import csv
+import io
 import json
 
 import duckdb
@@ -81,8 +83,11 @@ def test_commands_on_a_missing_warehouse_fail_without_creating_it(tmp_path):
     assert not path.exists()
 
 
-def test_spaces_list_csv():
-    result = run_cli("spaces", "list", "--csv", "-")
-    lines = result.stdout.strip().splitlines()
-    assert lines[0] == "search_space,classes,canonical_key,subspace,subspace_description"
-    assert sum(line.startswith("nb101,423624") for line in lines) == 7
+def test_spaces_list_csv(tmp_path):
+    """Without a warehouse: what wsdb defines, predicates first, then the constructions."""
+    result = run_cli("spaces", "list", "--csv", "-", cwd=tmp_path)
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["search_space", "name", "kind", "members", "cells", "parent", "description"]
+    assert sum(r["search_space"] == "nb101" and r["kind"] == "predicate" for r in rows) == 7
+    assert {r["name"] for r in rows if r["kind"] == "construction"} == {
+        "1SHOT1-SS1", "1SHOT1-SS2", "1SHOT1-SS3", "ZHANG-ZHANG-YANG", "VALID"}

@@ -11,7 +11,9 @@
 - AVG-k (`architectures_per_batch` = k): k draws per step, losses averaged.
 
 random-a and pro-rata draw from the canonical architectures the warehouse holds for the
-(sub)space (`wsdb spaces populate nb101` stores all 423,624 NB101 classes).
+(sub)space (`wsdb spaces populate nb101` stores all 423,624 NB101 classes). In a sub-space whose
+members are listed (constructed or derived: `wsdb spaces define`), uniform draws uniformly
+from those members too: there is no predicate to reject raw draws against.
 """
 
 from __future__ import annotations
@@ -54,12 +56,14 @@ def load_pool(connection: sa.Connection, space: str, subspace: str) -> Candidate
 class ArchitectureSampler:
     """Draws the cells of each training step from one numpy Generator (saved on checkpoints)."""
 
-    def __init__(self, space, config: TrainingConfig, rng: np.random.Generator, pool: CandidatePool | None = None):
+    def __init__(self, space, config: TrainingConfig, rng: np.random.Generator, pool: CandidatePool | None = None,
+                 restricted: bool = False):
         self.space, self.config, self.rng = space, config, rng
+        self.restricted = restricted
         self._cells: dict[int, object] = {}
         self.pool = pool
         self.probabilities = None
-        if config.sampler in ("random-a", "pro-rata") and pool is None:
+        if (restricted or config.sampler in ("random-a", "pro-rata")) and pool is None:
             raise WsdbError(f"sampler {config.sampler} needs the canonical architectures of the sub-space")
         if config.sampler == "pro-rata":
             counts = np.array([space.benchmark_parameters(self._cell(i)) for i in range(len(pool))], dtype=np.float64)
@@ -73,9 +77,9 @@ class ArchitectureSampler:
 
     def _draw(self):
         sampler = self.config.sampler
-        if sampler == "uniform":
+        if sampler == "uniform" and not self.restricted:
             return self.space.random_cell(self.rng, self.config.subspace)
-        if sampler == "random-a":
+        if sampler in ("uniform", "random-a"):
             return self._cell(int(self.rng.integers(len(self.pool))))
         return self._cell(int(self.rng.choice(len(self.pool), p=self.probabilities)))
 

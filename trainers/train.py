@@ -22,12 +22,11 @@ import sqlalchemy as sa
 import torch
 import torch.nn.functional as F
 
-from wsdb import lookup
+from wsdb import lookup, subspaces
 from wsdb.db import warehouse
 from wsdb.errors import WsdbError
 from wsdb.progress import progress_bar
 from wsdb.schema import Supernet, utcnow
-from wsdb.spaces.registry import get_space
 from wsdb.trainers import records
 from wsdb.trainers.checkpoints import load_checkpoint, location_uri, save_checkpoint
 from wsdb.trainers.config import TrainingConfig
@@ -70,10 +69,16 @@ def pick_device(requested: str | None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def validate_subspace(space: str, subspace: str) -> None:
-    known = get_space(space).subspaces
-    if subspace not in known:
-        raise WsdbError(f"{space} has no sub-space {subspace!r}; known: {', '.join(known)}")
+def resolve_subspace(url: str, config: TrainingConfig) -> TrainingConfig:
+    """The configuration with its sub-space as the warehouse stores it (checked there: derived
+    and constructed sub-spaces exist only once defined)."""
+    with warehouse(url, read_only=True) as engine, engine.connect() as connection:
+        name = lookup.subspace(connection, config.subspace, config.space)
+        listed = subspaces.kind_of(connection, config.space, name) != "predicate"
+    if listed and config.sampler == "fairnas":
+        raise WsdbError(f"sampler fairnas builds its groups from raw cells and cannot keep to {config.space}/{name}, "
+                        "whose members are listed: use uniform, random-a or pro-rata")
+    return replace(config, subspace=name)
 
 
 class Trainer:
@@ -90,11 +95,14 @@ class Trainer:
         self.model = self.space.build_supernet(config, self.data.num_classes).to(device)
         self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = MaskedOptimizer(self.model.named_parameters(), config)
-        pool = None
-        if config.sampler in ("random-a", "pro-rata"):
-            with warehouse(url) as engine, engine.connect() as connection:
-                pool = load_pool(connection, config.space, config.subspace)
-        self.sampler = ArchitectureSampler(self.space, config, np.random.Generator(np.random.PCG64(seed)), pool)
+        with warehouse(url) as engine, engine.connect() as connection:
+            # A sub-space with listed members (derived, constructed) has no predicate a raw
+            # draw could be checked against: every sampler draws from its members.
+            listed = subspaces.kind_of(connection, config.space, config.subspace) != "predicate"
+            pool = load_pool(connection, config.space, config.subspace) if listed or config.sampler in (
+                "random-a", "pro-rata") else None
+        self.sampler = ArchitectureSampler(self.space, config, np.random.Generator(np.random.PCG64(seed)), pool,
+                                           restricted=listed)
         self.data_generator = torch.Generator().manual_seed(seed)
         self.usage = ParameterUsage()
         self.epoch = 0
@@ -219,7 +227,7 @@ def run_supernet(url: str, config: TrainingConfig, seed: int = 0, name: str | No
     """Register a super-net (under a given id, e.g. one a training job chose at submission)
     and train it; returns its id."""
     options = options or RunOptions()
-    validate_subspace(config.space, config.subspace)
+    config = resolve_subspace(url, config)
     device = pick_device(options.device)
     supernet_id = supernet_id or uuid.uuid4().hex
     records.register_supernet(url, supernet_id, config.space, config.subspace, name, config.as_json(), seed, device,

@@ -77,6 +77,11 @@ def subspace(connection, given: str, search_space: str | None = None) -> str:
                  + (" AND search_space = :s" if search_space else ""), {"g": given, "s": search_space})
     if found:
         return found[0][0]
+    from wsdb.subspaces import undefined_hint  # wsdb.subspaces builds on this module
+
+    hint = undefined_hint(given)
+    if hint:
+        raise WsdbError(hint)
     names = [f"{space}/{name}" for space, name in
              rows(connection, "SELECT search_space, name FROM subspaces ORDER BY search_space, name")
              if not search_space or space == search_space]

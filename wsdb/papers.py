@@ -32,5 +32,7 @@ ZHANG_ZHANG_YANG_2020 = Paper("Zhang, Zhang, Yang 2020", "Zhang, Zhang, Yang", 2
 ZHANG_2020_DEEPER = Paper("Zhang et al. 2020, Deeper Insights",
                           "Zhang, Lin, Jiang, Zhang, Wang, Xue, Zhang, Yang", 2020,
                           "Deeper Insights into Weight Sharing in Neural Architecture Search", "arXiv:2001.01431")
+ZELA_2020 = Paper("Zela et al. 2020, NAS-Bench-1Shot1", "Zela, Siems, Hutter", 2020,
+                 "NAS-Bench-1Shot1: Benchmarking and Dissecting One-shot Neural Architecture Search", "arXiv:2001.10422")
 
-PAPERS = (POURCHOT_2020, LI_2021, YU_2020, ZHANG_ZHANG_YANG_2020, ZHANG_2020_DEEPER)
+PAPERS = (POURCHOT_2020, LI_2021, YU_2020, ZHANG_ZHANG_YANG_2020, ZHANG_2020_DEEPER, ZELA_2020)

@@ -4,7 +4,9 @@
   architectures, points coloured by a feature, with both marginal distributions (the
   figures of Pourchot et al. 2020);
 - correlation: the Table 1 cells as mean Spearman rho with 95% intervals per sub-space and
-  configuration.
+  configuration;
+- subspaces: WS and RS top-k and Kendall's tau against the down-scale k of derived sub-spaces
+  (Zhang, Zhang, Yang 2020, Figures 2 and 5).
 """
 
 from __future__ import annotations
@@ -159,6 +161,47 @@ def regret(url: str, out: Path, search_space: str = "nb101", subspace: str | Non
     axis.set_ylabel("test regret (percentage points)")
     axis.set_title(f"{search_space}{' / ' + subspace if subspace else ''}: mean test regret, 95% bands")
     axis.legend(fontsize=8)
+    return _save(figure, out)
+
+
+def subspaces(url: str, out: Path, family: str | None = None, params: dict | None = None) -> Path:
+    """Top-k ground truth of WS and RS (mean, min/max band) and Kendall's tau (right axis)
+    against the down-scale k of one family of derived sub-spaces."""
+    from wsdb.report import subspace_runs, subspace_summary
+
+    summary = subspace_summary(subspace_runs(url, params))
+    families = sorted({r["family"] for r in summary})
+    if family is None and len(families) > 1:
+        raise WsdbError(f"--family: the warehouse has {len(families)} families of derived sub-spaces: "
+                        f"{', '.join(families)}")
+    family = family or families[0]
+    rows = [r for r in summary if r["family"] == family]
+    if not rows:
+        raise WsdbError(f"--family {family!r}: no super-nets on it; known: {', '.join(families)}")
+    if len({r["protocol_id"] for r in rows}) > 1:
+        raise WsdbError(f"{family} is scored under several protocols: choose one with --param protocol=...")
+    k = int((params or {}).get("k", 10))
+    x = np.array([r["down_scale"] for r in rows])
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for statistic, label, color in (("ws_top_k", f"weight sharing top-{k}", "tab:blue"),
+                                    ("rs_top_k", f"random search top-{k}", "tab:red")):
+        mean = np.array([r[f"{statistic}_mean"] for r in rows], dtype=float) * 100
+        low = np.array([r[f"{statistic}_min"] for r in rows], dtype=float) * 100
+        high = np.array([r[f"{statistic}_max"] for r in rows], dtype=float) * 100
+        axis.plot(x, mean, marker="o", color=color, label=label)
+        axis.fill_between(x, low, high, color=color, alpha=0.2)
+    axis.set_xscale("log", base=2)
+    axis.set_xlabel("down-scale k (the sub-space holds 1/k of its parent)")
+    axis.set_ylabel("top-k ground truth (%)")
+    right = axis.twinx()
+    tau = np.array([np.nan if r["kendall_mean"] is None else r["kendall_mean"] for r in rows], dtype=float)
+    right.plot(x, tau, marker="s", color="black", label="Kendall tau")
+    right.set_ylabel("Kendall tau")
+    lines = axis.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    labels = axis.get_legend_handles_labels()[1] + right.get_legend_handles_labels()[1]
+    axis.legend(lines, labels, fontsize=8, loc="lower left")
+    axis.set_title(f"{family}: weight sharing vs random search, min/max over runs\n"
+                   "(layout of Zhang, Zhang, Yang 2020, Figures 2 and 5)", fontsize=10)
     return _save(figure, out)
 
 

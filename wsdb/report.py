@@ -1,5 +1,5 @@
-"""`wsdb report table1|table2`: the layouts of Tables 1 and 2 of Pourchot et al. 2020, from
-whatever the warehouse holds.
+"""`wsdb report table1|table2|subspaces`: the layouts of Tables 1 and 2 of Pourchot et al. 2020
+and of Figures 2 and 5 of Zhang, Zhang, Yang 2020, from whatever the warehouse holds.
 
 Rows are sub-spaces, columns training variant x evaluation protocol, cells the mean Spearman
 rho over the super-nets of that configuration with a 95% confidence interval, `*` where a
@@ -18,7 +18,7 @@ import math
 
 from wsdb import analysis, duck, lookup
 from wsdb.errors import WsdbError
-from wsdb.papers import POURCHOT_2020
+from wsdb.papers import POURCHOT_2020, ZHANG_ZHANG_YANG_2020
 
 CONVENTIONS = {"normal": "spearman_ci95_normal", "student-t": "spearman_ci95_student_t"}
 ROW_ORDER = ("A4", "A3", "A2", "A1", "FULL", "NRES", "RES")
@@ -163,3 +163,71 @@ def table2_markdown(rows: list[dict]) -> str:
                      f"| {p} | {r['cohens_d']:.2f} |")
     return "\n".join(lines) + ("\n\nMean test-regret difference x100 at the TOP-k time budget with a 95% CI (Student, "
                                "pooled variance), independent t-test p-value, Cohen's d with the pooled sd.\n")
+
+
+# --- Figures 2 and 5 of Zhang, Zhang, Yang 2020: WS vs RS on down-scaled sub-spaces ----------
+
+SUBSPACE_STATISTICS = ("ws_top_k", "rs_top_k", "kendall")
+
+
+def subspace_runs(url: str, params: dict[str, str] | None = None) -> list[dict]:
+    """Rows of the analysis subspace_runs (one per super-net and protocol); an error saying
+    why when there are none."""
+    with duck.connect(url) as con:
+        item = analysis.load("subspace_runs")
+        values = analysis.bound(con, item, params)
+        rows = analysis.execute(con, item, values).to_pylist()
+        if not rows:
+            derived = lookup.rows(con, "SELECT COUNT(*) FROM subspaces WHERE kind IN ('random', 'best')")[0][0]
+            trained = lookup.rows(con, "SELECT COUNT(*) FROM supernets n JOIN subspaces s ON s.search_space = "
+                                       "n.search_space AND s.name = n.subspace WHERE s.kind IN ('random', 'best')")[0][0]
+            raise WsdbError("nothing to report: " + (
+                "no derived sub-space is defined (`wsdb spaces define random/nb201/8/0`)" if not derived else
+                f"{derived} derived sub-spaces are defined but no super-net was trained on one "
+                "(`wsdb run-supernet --subspace random/...`)" if not trained else
+                f"the super-nets of derived sub-spaces have no {values['metric']} proxy scores of architectures with "
+                f"{values['truth']} ground truth (`wsdb evaluate` scores them; --param truth=..., benchmark=..., "
+                "dataset=... choose the ground truth)"))
+    return rows
+
+
+def subspace_summary(rows: list[dict]) -> list[dict]:
+    """Per family, down-scale and protocol: runs, and mean/min/max of WS top-k, RS top-k and
+    Kendall's tau over them (the error bars of Zhang, Zhang, Yang's figures are min/max)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["family"], row["down_scale"], row["protocol_id"]), []).append(row)
+    out = []
+    for (family, down_scale, protocol), members in sorted(groups.items()):
+        line = {"family": family, "down_scale": down_scale, "protocol_id": protocol, "runs": len(members),
+                "members_ranked": max(m["members_ranked"] for m in members)}
+        for statistic in SUBSPACE_STATISTICS:
+            values = [m[statistic] for m in members if m[statistic] is not None]
+            line[f"{statistic}_mean"] = sum(values) / len(values) if values else None
+            line[f"{statistic}_min"] = min(values) if values else None
+            line[f"{statistic}_max"] = max(values) if values else None
+        out.append(line)
+    return out
+
+
+def subspace_layout(summary: list[dict], k: int) -> list[dict]:
+    """The summary as a readable table: accuracies x100, mean [min, max]."""
+    def cell(row, statistic, scale):
+        if row[f"{statistic}_mean"] is None:
+            return ""
+        mean, low, high = (scale * row[f"{statistic}_{part}"] for part in ("mean", "min", "max"))
+        digits = 2 if scale == 100 else 3
+        return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+    return [{"family": r["family"], "1/k": r["down_scale"], "protocol": r["protocol_id"], "runs": r["runs"],
+             "classes": r["members_ranked"], f"WS top-{k}": cell(r, "ws_top_k", 100),
+             f"RS top-{k}": cell(r, "rs_top_k", 100), "Kendall tau": cell(r, "kendall", 1)} for r in summary]
+
+
+def subspace_markdown(table: list[dict], k: int) -> str:
+    header = list(table[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in table]
+    return ("\n".join(lines) + f"\n\nTop-{k} ground truth x100 (WS: the {k} best by the super-net; RS: expected best of "
+            f"{k} uniform draws) and Kendall tau, mean [min, max] over runs; layout of "
+            f"{ZHANG_ZHANG_YANG_2020.short}, Figures 2 and 5.\n")

@@ -54,14 +54,39 @@ class SearchSpaceRow(Base):
 
 
 class Subspace(Base):
-    """A named sub-space; `predicate_sql` is the condition on `architectures` columns that
-    the view `architecture_subspaces` applies."""
+    """A named sub-space of a search space, stored with what rebuilds it.
+
+    kind: `predicate` (a condition on `architectures` columns, `predicate_sql`, applied by the
+    view `architecture_subspaces`), or one whose members are listed in `subspace_members`:
+    `construction` (a published definition: NAS-Bench-1Shot1 spaces, Zhang, Zhang, Yang's
+    NB101 space, NB201's connected cells), `random` (a seeded uniform 1/k of a parent),
+    `best` (the best 1/k of a parent by ground truth) or `membership` (a list a user gave).
+    `parameters_json` holds the definition's parameters (parent, k, seed, benchmark, ...),
+    `num_cells` the cells of a construction before isomorphic ones merge, `source` the
+    citation or file it came from.
+    """
 
     __tablename__ = "subspaces"
     search_space: Mapped[str] = mapped_column(ForeignKey("search_spaces.name"), primary_key=True)
     name: Mapped[str] = mapped_column(String, primary_key=True)
     description: Mapped[str] = mapped_column(Text)
-    predicate_sql: Mapped[str] = mapped_column(Text)
+    predicate_sql: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String)
+    parent: Mapped[str | None] = mapped_column(String)
+    parameters_json: Mapped[str | None] = mapped_column(Text)
+    num_cells: Mapped[int | None] = mapped_column(BigInteger)
+    num_members: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SubspaceMember(Base):
+    """An architecture of a sub-space whose members are listed (every kind but predicate)."""
+
+    __tablename__ = "subspace_members"
+    search_space: Mapped[str] = mapped_column(String, primary_key=True)
+    subspace: Mapped[str] = mapped_column(String, primary_key=True)
+    architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"), primary_key=True)
 
 
 architecture_id_seq = Sequence("architectures_id_seq")

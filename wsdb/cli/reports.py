@@ -72,6 +72,31 @@ def table2(db: DbOption = None, space: SpaceOption = "nb101",
         emit(rows, title="Regret differences at the TOP-k budgets (x100)")
 
 
+@report_app.command("subspaces")
+def subspaces(db: DbOption = None, param: ParamOption = None, markdown: MarkdownOption = False,
+              csv_file: CsvOption = None) -> None:
+    """Weight sharing vs random search on down-scaled sub-spaces (Zhang, Zhang, Yang 2020, Figures 2 and 5).
+
+    For each family of derived sub-spaces (random/PARENT/K/SEED or best/PARENT/K/...) and each down-scale K: the super-nets trained on them (runs), the best ground truth among the 10 architectures each ranks best (WS top-10), the expected best of 10 uniform draws from the same sub-space (RS top-10, computed exactly), and Kendall's tau, as mean [min, max] over runs. --param passes parameters to the analysis subspace_runs (k, truth, benchmark, dataset, protocol); --csv writes the numbers, one row per family, K and protocol.
+
+    \b
+    Examples:
+      wsdb report subspaces --markdown
+      wsdb report subspaces --param dataset=cifar100 --param k=5 --csv subspaces.csv
+    """
+    from wsdb import report
+
+    params = key_values(param, "--param")
+    summary = report.subspace_summary(report.subspace_runs(database.resolve_url(db), params))
+    k = int(params.get("k", 10))
+    if csv_file:
+        emit(summary, csv_file=csv_file)
+    elif markdown:
+        typer.echo(report.subspace_markdown(report.subspace_layout(summary, k), k), nl=False)
+    else:
+        emit(report.subspace_layout(summary, k), title=f"WS vs RS top-{k} (x100) and Kendall tau, mean [min, max]")
+
+
 OutOption = Annotated[str, typer.Option("--out", metavar="PNG", help="The file to write.")]
 
 
@@ -141,6 +166,26 @@ def correlation(out: OutOption = "correlation.png", space: SpaceOption = "nb101"
 
     path = plots.correlation(database.resolve_url(db), Path(out), ci,
                              {**key_values(param, "--param"), "search_space": space})
+    typer.echo(f"wrote {path}")
+
+
+@plot_app.command("subspaces")
+def plot_subspaces(
+    out: OutOption = "subspaces.png",
+    family: Annotated[Optional[str], typer.Option(metavar="FAMILY", help="random/PARENT or best/PARENT/BENCHMARK/"
+                                                  "DATASET/METRIC, as `wsdb report subspaces` lists them.")] = None,
+    param: ParamOption = None,
+    db: DbOption = None,
+) -> None:
+    """WS and RS top-10 and Kendall tau against the down-scale K (Zhang, Zhang, Yang 2020, Figures 2 and 5).
+
+    \b
+    Example:
+      wsdb plot subspaces --family random/nb201 --out downscaled.png
+    """
+    from wsdb import plots
+
+    path = plots.subspaces(database.resolve_url(db), Path(out), family, key_values(param, "--param"))
     typer.echo(f"wrote {path}")
 
 

@@ -1,12 +1,15 @@
-"""`wsdb spaces list|populate` and `wsdb arch show`: search spaces and canonical architectures."""
+"""`wsdb spaces list|define|show|populate` and `wsdb arch show`: search spaces, their sub-spaces
+and canonical architectures."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from wsdb import catalog, db as database
+from wsdb import catalog, db as database, subspaces
 from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption
 from wsdb.output import emit, emit_record
 from wsdb.populate import populate_spaces
@@ -18,15 +21,70 @@ arch_app = typer.Typer(help="Canonical architectures: identities, encodings, fea
 
 
 @spaces_app.command("list")
-def spaces_list(as_json: JsonOption = False, csv_file: CsvOption = None) -> None:
-    """List the search spaces and their sub-spaces.
+def spaces_list(db: DbOption = None, as_json: JsonOption = False, csv_file: CsvOption = None) -> None:
+    """List the sub-spaces of every search space: kind, members, definition.
+
+    With a warehouse (--db, $WSDB_URL, or ./wsdb.duckdb when it exists), the sub-spaces it holds with their member counts, then the built-in constructions it has not materialised; without one, what wsdb defines. Kinds: predicate (a condition on the features), construction (a published definition), random and best (derived from a parent), membership (a list a user gave).
 
     \b
     Examples:
       wsdb spaces list
-      wsdb spaces list --csv spaces.csv
+      wsdb spaces list --db study.duckdb --csv spaces.csv
     """
-    emit(registry.listing(), as_json=as_json, csv_file=csv_file)
+    found = db or os.environ.get(database.URL_ENVIRONMENT_VARIABLE) or Path(database.DEFAULT_DATABASE).exists()
+    emit(subspaces.listing(database.resolve_url(db) if found else None), as_json=as_json, csv_file=csv_file)
+
+
+@spaces_app.command("define")
+def spaces_define(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A built-in construction, random/..., best/..., or a "
+                                        "new name with --space and --members.")],
+    space: Annotated[Optional[str], typer.Option(metavar="SPACE", help="With --members: nb101, nb201 or ws64.")] = None,
+    members: Annotated[Optional[Path], typer.Option(metavar="FILE", help="One architecture per line (nb101 "
+                                                    "'rows|..;ops', nb201 arch string or index, ws64 label); # "
+                                                    "starts a comment.")] = None,
+    description: Annotated[Optional[str], typer.Option(metavar="TEXT", help="With --members: what the list is.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Define a sub-space and store its members, in one transaction (idempotent).
+
+    Built in: 1SHOT1-SS1, 1SHOT1-SS2, 1SHOT1-SS3 (NAS-Bench-1Shot1's search spaces, Zela, Siems, Hutter 2020), ZHANG-ZHANG-YANG (the NB101 space of Zhang, Zhang, Yang 2020: 95,985 cells, 42,228 classes) and VALID (NB201 cells whose input reaches the output). NB101 classes they hold that the warehouse lacks are added.
+
+    Derived, from a PARENT that is a sub-space or a whole search space: random/PARENT/K/SEED draws a uniform 1/K of the parent's classes with the seed; best/PARENT/K/BENCHMARK/DATASET/METRIC keeps the best 1/K by ground truth (METRIC test_accuracy or validation_accuracy). Parents may be derived themselves; they are defined first. Every command that takes --subspace then accepts the name.
+
+    \b
+    Examples:
+      wsdb spaces define ZHANG-ZHANG-YANG
+      wsdb spaces define random/nb201/8/0
+      wsdb spaces define best/VALID/16/nasbench201/cifar100/test_accuracy
+      wsdb spaces define random/A2/4/1
+      wsdb spaces define mine --space nb201 --members archs.txt
+    """
+    record = subspaces.define(database.resolve_url(db), name, space, members, description)
+    if as_json:
+        emit_record(record, as_json=True)
+        return
+    state = "defined" if record.pop("new") else "already defined"
+    typer.echo(f"{record['search_space']}/{record['name']}: {state}, {record['members']} architectures "
+               f"({record['kind']})")
+
+
+@spaces_app.command("show")
+def spaces_show(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A sub-space (SPACE/NAME where several spaces have "
+                                        "one of that name, e.g. nb201/FULL).")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A sub-space's definition, parameters, provenance and counts.
+
+    \b
+    Examples:
+      wsdb spaces show ZHANG-ZHANG-YANG
+      wsdb spaces show random/nb201/8/0 --json
+    """
+    emit_record(subspaces.show(database.resolve_url(db), name), as_json=as_json)
 
 
 @spaces_app.command("populate")

@@ -18,8 +18,9 @@ DeviceOption = Annotated[Optional[str], typer.Option(metavar="DEVICE", help="cpu
 
 def run_supernet(
     space: Annotated[Optional[str], typer.Option("--space", metavar="SPACE", help="nb101, nb201 or ws64")] = None,
-    subspace: Annotated[Optional[str], typer.Option(metavar="NAME", help="Train on this sub-space only (nb101: A1-A4, "
-                                                    "FULL, RES, NRES).")] = None,
+    subspace: Annotated[Optional[str], typer.Option(metavar="NAME", help="Train on this sub-space only: nb101 A1-A4, "
+                                                    "RES, NRES, FULL, or any `wsdb spaces list` shows (derived and "
+                                                    "constructed ones draw from their members).")] = None,
     sampler: Annotated[Optional[str], typer.Option(metavar="NAME", help="uniform (over encodings, SPOS), random-a "
                        "(over canonical architectures), fairnas, pro-rata (to the parameter count).")] = None,
     avg: Annotated[Optional[int], typer.Option("--avg", min=1, metavar="K", help="AVG-k: architectures per batch, "

@@ -34,14 +34,19 @@ def full_dags(num_vertices: int):
                 yield tuple(map(tuple, matrix))
 
 
+def unique_skeletons(matrices) -> list[nb101.Matrix]:
+    """One matrix per isomorphism class of unlabelled skeletons (pruned cells' matrices)."""
+    unique = {}
+    for matrix in matrices:
+        n = len(matrix)
+        uniform_ops = (nb101.INPUT,) + (nb101.CONV3X3,) * (n - 2) + (nb101.OUTPUT,)
+        unique.setdefault(nb101.module_hash(matrix, uniform_ops), matrix)
+    return list(unique.values())
+
+
 def skeletons() -> list[nb101.Matrix]:
     """One full DAG per isomorphism class of unlabelled skeletons."""
-    unique = {}
-    for n in range(2, nb101.MAX_VERTICES + 1):
-        uniform_ops = (nb101.INPUT,) + (nb101.CONV3X3,) * (n - 2) + (nb101.OUTPUT,)
-        for matrix in full_dags(n):
-            unique.setdefault(nb101.module_hash(matrix, uniform_ops), matrix)
-    return list(unique.values())
+    return unique_skeletons(m for n in range(2, nb101.MAX_VERTICES + 1) for m in full_dags(n))
 
 
 def _classes_of(matrix: nb101.Matrix) -> list[CanonicalArchitecture]:
@@ -56,10 +61,9 @@ def _classes_of(matrix: nb101.Matrix) -> list[CanonicalArchitecture]:
     return list(found.values())
 
 
-def all_classes(workers: int | None = None) -> list[CanonicalArchitecture]:
-    """Every class of the space, in a deterministic order."""
-    shapes = skeletons()
-    workers = workers or os.cpu_count() or 1
+def classes_of_skeletons(shapes: list[nb101.Matrix], workers: int | None = None) -> list[CanonicalArchitecture]:
+    """Every class that labels one of these (pairwise non-isomorphic) skeletons, sorted by key."""
+    workers = min(workers or os.cpu_count() or 1, max(1, len(shapes) // 16))
     if workers == 1:
         batches = map(_classes_of, shapes)
     else:
@@ -73,3 +77,8 @@ def all_classes(workers: int | None = None) -> list[CanonicalArchitecture]:
         pool.close()
         pool.join()
     return sorted(classes.values(), key=lambda a: a.canonical_key)
+
+
+def all_classes(workers: int | None = None) -> list[CanonicalArchitecture]:
+    """Every class of the space, in a deterministic order."""
+    return classes_of_skeletons(skeletons(), workers)

@@ -108,9 +108,11 @@ def from_options(space: str, matrix: str | None = None, ops: str | None = None, 
 
 
 def listing() -> list[dict]:
-    """Every search space with each of its predicate sub-spaces."""
+    """Every search space's predicate sub-spaces, as wsdb defines them (no warehouse needed;
+    `wsdb.subspaces.listing` adds the constructions and what a warehouse materialised)."""
     return [
-        {"search_space": space.name, "classes": space.num_architectures, "canonical_key": space.canonical_key_kind,
-         "subspace": name, "subspace_description": description}
+        {"search_space": space.name, "name": name, "kind": "predicate",
+         "members": space.num_architectures if name == "FULL" else None, "cells": None, "parent": None,
+         "description": description}
         for space in SEARCH_SPACES.values() for name, description in space.subspaces.items()
     ]
