@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/supernet_nb101.py --cells canonical
 	$(BIN)/python bench/parameter_counts.py
 	$(BIN)/python bench/job_queue.py
+	$(BIN)/python bench/subspaces.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) build *.egg-info
