@@ -182,7 +182,7 @@ def test_run_evaluate_and_report_on_down_scaled_spaces(demo_warehouse, tmp_path)
     db = tmp_path / "demo.duckdb"
     shutil.copy(demo_warehouse[0] / "demo.duckdb", db)
     tiny = ["--dataset", "synthetic", "--synthetic-images", "64", "--epochs", "1", "--batch-size", "32", "--channels",
-            "4", "--cells", "1", "--quiet", "--db", str(db)]
+            "4", "--cells", "1", "--quiet", "--checkpoint-dir", str(tmp_path / "ckpt"), "--db", str(db)]
     for name, k, seed in (("r1", 1, 0), ("r2a", 2, 0), ("r2b", 2, 1)):
         subspace = f"random/ws64/{k}/{seed}"
         assert run_cli("spaces", "define", subspace, "--db", str(db)).returncode == 0
