@@ -24,7 +24,7 @@ demo: install
 
 # Two test processes: the suite is mostly single-threaded Python and process start-ups.
 test: install
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .

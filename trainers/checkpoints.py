@@ -1,8 +1,4 @@
-"""Checkpoint and array files outside the database, referenced by URI + sha256 + size.
-
-A location is a local directory or any fsspec URI (`s3://bucket/run`, `gs://...`,
-`memory://` in tests); files are written whole (local: to a temporary name, then renamed),
-so a crash never leaves a half-written file under the final name.
+"""Super-net checkpoint files, stored as artifacts (wsdb.artifacts: URI + sha256 + size).
 
 Checkpoints are read back only if their sha256 matches the database row, and through
 torch's `weights_only` unpickler, an allow-list of tensors and plain containers: a
@@ -11,55 +7,16 @@ checkpoint file can never run code while loading.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
-from pathlib import Path
 
-import fsspec
-from fsspec.implementations.local import LocalFileSystem
 import torch
 
+from wsdb.artifacts import location_uri, read_verified, write_bytes
 from wsdb.errors import WsdbError
 
+__all__ = ["FORMAT", "load_checkpoint", "location_uri", "save_checkpoint", "write_bytes"]
+
 FORMAT = "wsdb-supernet-checkpoint/1"
-
-
-def location_uri(location: str | os.PathLike) -> str:
-    """A directory or URI as stored: local paths become absolute file:// URIs."""
-    text = str(location)
-    if "://" in text:
-        return text.rstrip("/")
-    return Path(text).resolve().as_uri()
-
-
-def write_bytes(uri: str, payload: bytes) -> tuple[str, int]:
-    """Write a file whole; returns (sha256, size)."""
-    fs, path = fsspec.core.url_to_fs(uri)
-    parent = path.rsplit("/", 1)[0]
-    fs.makedirs(parent, exist_ok=True)
-    if isinstance(fs, LocalFileSystem):
-        temporary = f"{path}.partial"
-        with open(temporary, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    else:
-        with fs.open(path, "wb") as f:
-            f.write(payload)
-    return hashlib.sha256(payload).hexdigest(), len(payload)
-
-
-def read_verified(uri: str, sha256: str | None, what: str) -> bytes:
-    try:
-        with fsspec.open(uri, "rb") as f:
-            payload = f.read()
-    except (OSError, ValueError) as error:
-        raise WsdbError(f"{what}: cannot read {uri} ({error})") from None
-    if sha256 is not None and hashlib.sha256(payload).hexdigest() != sha256:
-        raise WsdbError(f"{what}: {uri} does not match its recorded sha256 {sha256[:12]}...; refusing to use it")
-    return payload
 
 
 def save_checkpoint(uri: str, state: dict) -> tuple[str, int]:

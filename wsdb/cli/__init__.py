@@ -14,7 +14,7 @@ import traceback
 import sqlalchemy as sa
 import typer
 
-from wsdb.cli import analyses, database, ingest, queue, reports, spaces, training
+from wsdb.cli import analyses, bundles, database, ingest, queue, reports, spaces, training
 from wsdb.cli.options import GROUP_SETTINGS
 from wsdb.errors import WsdbError
 
@@ -39,6 +39,7 @@ app.command("sql")(analyses.sql)
 app.command("export")(analyses.export)
 app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.plot_app, name="plot")
+app.add_typer(bundles.bundle_app, name="bundle")
 app.command("demo")(reports.demo)
 app.add_typer(queue.submit_app, name="submit")
 app.command("worker")(queue.worker)

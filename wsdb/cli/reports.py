@@ -97,6 +97,28 @@ def subspaces(db: DbOption = None, param: ParamOption = None, markdown: Markdown
         emit(report.subspace_layout(summary, k), title=f"WS vs RS top-{k} (x100) and Kendall tau, mean [min, max]")
 
 
+@report_app.command("html")
+def html_report(
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="The HTML file to write.")] = Path("study.html"),
+    supernet: Annotated[Optional[list[str]], typer.Option("--supernet", metavar="NAME|ID", help="Only these "
+                        "super-nets (repeatable; default: all).")] = None,
+    db: DbOption = None,
+) -> None:
+    """A self-contained HTML report of the study, to open in any browser (no network needed).
+
+    Sections: what the warehouse holds, the super-nets with configuration and provenance, Table 1 of Pourchot et al. 2020, correlations per checkpoint, proxy-vs-truth scatter plots (a tooltip names each architecture), regret curves, bias and stability tables; under each, the wsdb command that prints the same numbers. Scripts (plotly.js), styles and data are inline: the file is about 5 MB.
+
+    \b
+    Examples:
+      wsdb report html --out study.html
+      wsdb report html --out one.html --supernet to-share/baseline_ft_bn/full/0
+    """
+    from wsdb import html_report
+
+    path = html_report.build(database.resolve_url(db), out, supernet)
+    typer.echo(f"wrote {path}")
+
+
 OutOption = Annotated[str, typer.Option("--out", metavar="PNG", help="The file to write.")]
 
 

@@ -1,0 +1,364 @@
+"""Study bundles: a selection of a warehouse in one file that another lab imports.
+
+A bundle is a zip archive (one file to attach, upload or cite; its members are stored, not
+deflated, because Parquet is compressed already) holding:
+- `manifest.json`: format and version, the schema revision and wsdb version that wrote it,
+  when, the selection, and per file its row count, size and sha256; the citation or source
+  of every super-net;
+- `tables/<table>.parquet`: exactly the selected rows and every row they reference.
+  Architecture ids differ between warehouses, so `tables/architectures.parquet` numbers its
+  rows (`ref`) and carries each class's search space, canonical key and canonical encoding,
+  and every other table refers to `architecture_ref`. An importer re-canonicalises each
+  encoding and refuses a bundle whose key disagrees: identities are recomputed, never trusted;
+- `checkpoints/<super-net id>/<label>.pt` with `--with-checkpoints`.
+
+Import checks the format, the version and every sha256 before it writes anything, maps the
+architectures by canonical key (creating unknown classes from their encoding), and inserts in
+one transaction, skipping rows the warehouse holds: a second import adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from wsdb import __version__, lookup
+from wsdb.artifacts import location_uri, read_verified, write_bytes
+from wsdb import db as database
+from wsdb.bulk import append_rows, arrow_type, insert_new_rows
+from wsdb.catalog import store_architectures
+from wsdb.errors import InvalidArchitecture, WsdbError
+from wsdb.schema import Base, utcnow
+from wsdb.spaces import registry
+from wsdb.spaces.canonical import CanonicalArchitecture
+
+FORMAT = "wsdb-bundle"
+FORMAT_VERSION = 1
+# Tables in the order an import writes them (referenced before referencing).
+TABLES = ("evaluation_protocols", "subspaces", "subspace_members", "architecture_samples",
+          "architecture_sample_members", "supernets", "checkpoints", "proxy_scores", "search_runs", "search_traces",
+          "ground_truth_results")
+# The encoding kind of each space's canonical encoding (what an importer re-canonicalises).
+CANONICAL_ENCODING_KIND = {"nb101": "nb101-cell", "nb201": "nb201-arch-str", "ws64": "ws64-label"}
+
+
+@dataclass
+class Selection:
+    supernets: list[str] = field(default_factory=list)
+    sweep: str | None = None
+    samples: list[str] = field(default_factory=list)
+    search_runs: list[str] = field(default_factory=list)
+    everything: bool = False
+    with_ground_truth: bool = False
+    with_checkpoints: bool = False
+
+    def describe(self) -> dict:
+        return {"supernets": self.supernets, "sweep": self.sweep, "samples": self.samples,
+                "search_runs": self.search_runs, "all": self.everything,
+                "with_ground_truth": self.with_ground_truth, "with_checkpoints": self.with_checkpoints}
+
+
+def _table(name: str) -> sa.Table:
+    return Base.metadata.tables[name]
+
+
+def _select(connection, name: str, where: str, params: dict) -> pa.Table:
+    table = _table(name)
+    columns = [c.name for c in table.columns]
+    rows = connection.execute(sa.text(f"SELECT {', '.join(columns)} FROM {name} WHERE {where}"), params).all()
+    return pa.table({c: pa.array([r[i] for r in rows], type=arrow_type(table.c[c])) for i, c in enumerate(columns)})
+
+
+def _in(column: str, values, params: dict, key: str) -> str:
+    """`column IN (:key_0, ...)` with its parameters (FALSE for none)."""
+    values = sorted(set(values))
+    if not values:
+        return "FALSE"
+    params.update({f"{key}_{i}": v for i, v in enumerate(values)})
+    return f"{column} IN ({', '.join(f':{key}_{i}' for i in range(len(values)))})"
+
+
+def _selected_supernets(connection, selection: Selection) -> set[str]:
+    if selection.everything:
+        return {i for (i,) in connection.execute(sa.text("SELECT id FROM supernets"))}
+    chosen = {lookup.supernet(connection, given).id for given in selection.supernets}
+    if selection.sweep:
+        payloads = connection.execute(sa.text("SELECT payload_json FROM jobs WHERE sweep = :s AND kind = 'train'"),
+                                      {"s": selection.sweep}).all()
+        if not payloads:
+            raise WsdbError(f"--sweep {selection.sweep!r}: no training jobs of that sweep (`wsdb jobs sweeps` lists them)")
+        ids = {json.loads(payload)["supernet_id"] for (payload,) in payloads}
+        params: dict = {}
+        chosen |= {i for (i,) in connection.execute(sa.text("SELECT id FROM supernets WHERE " + _in("id", ids, params, "s")),
+                                                    params)}
+    return chosen
+
+
+def collect(connection, selection: Selection) -> dict[str, pa.Table]:
+    """The selected rows and everything they reference, per table (architecture ids as stored)."""
+    supernets = _selected_supernets(connection, selection)
+    for name in selection.samples:
+        lookup.sample(connection, name)
+    p: dict = {}
+    runs_where = " OR ".join(filter(None, [
+        "TRUE" if selection.everything else None,
+        _in("id", selection.search_runs, p, "r") if selection.search_runs else None,
+        _in("supernet_id", supernets, p, "n") if supernets else None])) or "FALSE"
+    runs = _select(connection, "search_runs", runs_where, p)
+    missing = set(selection.search_runs) - set(runs.column("id").to_pylist())
+    if missing:
+        raise WsdbError(f"--search-run: no search run {sorted(missing)[0]!r} in this warehouse")
+    supernets |= {s for s in runs.column("supernet_id").to_pylist() if s}
+    if not supernets and not selection.samples and runs.num_rows == 0:
+        raise WsdbError("the selection matches nothing: " + ("the warehouse holds no super-nets, samples or search runs"
+                                                            if selection.everything else
+                                                            "name --supernet, --sweep, --sample, --search-run or --all"))
+    tables: dict[str, pa.Table] = {}
+    p = {}
+    tables["supernets"] = _select(connection, "supernets", _in("id", supernets, p, "n"), p)
+    p = {}
+    tables["checkpoints"] = _select(connection, "checkpoints", _in("supernet_id", supernets, p, "n"), p)
+    checkpoints = tables["checkpoints"].column("id").to_pylist()
+    p = {}
+    tables["proxy_scores"] = _select(connection, "proxy_scores", _in("checkpoint_id", checkpoints, p, "c"), p)
+    tables["search_runs"] = runs
+    p = {}
+    tables["search_traces"] = _select(connection, "search_traces", _in("run_id", runs.column("id").to_pylist(), p, "r"), p)
+    samples = set(selection.samples) | {s for s in runs.column("sample_name").to_pylist() if s}
+    if selection.everything:
+        samples |= {s for (s,) in connection.execute(sa.text("SELECT name FROM architecture_samples"))}
+    p = {}
+    tables["architecture_samples"] = _select(connection, "architecture_samples", _in("name", samples, p, "s"), p)
+    p = {}
+    tables["architecture_sample_members"] = _select(connection, "architecture_sample_members",
+                                                    _in("sample_name", samples, p, "s"), p)
+    protocols = set(tables["proxy_scores"].column("protocol_id").to_pylist()) | {
+        s for s in runs.column("protocol_id").to_pylist() if s}
+    p = {}
+    tables["evaluation_protocols"] = _select(connection, "evaluation_protocols", _in("id", protocols, p, "p"), p)
+    used = {(s, n) for table in ("supernets", "search_runs", "architecture_samples")
+            for s, n in zip(tables[table].column("search_space").to_pylist(), tables[table].column("subspace").to_pylist())
+            if n}
+    listed = [(s, n) for s, n in used if lookup.rows(connection, "SELECT 1 FROM subspaces WHERE search_space = :s AND "
+                                                                 "name = :n AND predicate_sql IS NULL", {"s": s, "n": n})]
+    where = " OR ".join(f"(search_space = :s{i} AND name = :n{i})" for i in range(len(listed))) or "FALSE"
+    p = {k: v for i, (s, n) in enumerate(listed) for k, v in ((f"s{i}", s), (f"n{i}", n))}
+    tables["subspaces"] = _select(connection, "subspaces", where, p)
+    tables["subspace_members"] = _select(connection, "subspace_members", where.replace("name =", "subspace ="), p)
+    architectures = set()
+    for name in ("proxy_scores", "search_traces", "architecture_sample_members", "subspace_members"):
+        architectures |= set(tables[name].column("architecture_id").to_pylist())
+    p = {}
+    tables["ground_truth_results"] = (_select(connection, "ground_truth_results",
+                                              _in("architecture_id", architectures, p, "a"), p)
+                                      if selection.with_ground_truth else _select(connection, "ground_truth_results",
+                                                                                  "FALSE", {}))
+    p = {}
+    tables["architectures"] = _select(connection, "architectures", _in("id", architectures, p, "a"), p)
+    return tables
+
+
+def _with_refs(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """Architecture ids replaced by bundle-local refs (the row numbers of architectures)."""
+    archs = tables["architectures"]
+    ref_of = {i: ref for ref, i in enumerate(archs.column("id").to_pylist())}
+    out = {"architectures": archs.drop_columns(["id"]).append_column("ref", pa.array(range(archs.num_rows), pa.int64()))}
+    for name in TABLES:
+        table = tables[name]
+        if "architecture_id" in table.column_names:
+            refs = pa.array([ref_of[i] for i in table.column("architecture_id").to_pylist()], pa.int64())
+            table = table.drop_columns(["architecture_id"]).append_column("architecture_ref", refs)
+        out[name] = table
+    return out
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def export(url: str, out: Path, selection: Selection) -> dict:
+    """Write the bundle; returns its manifest."""
+    out = Path(out)
+    if out.exists():
+        raise WsdbError(f"{out} exists: bundles are never overwritten, choose another --out")
+    if not out.parent.is_dir():
+        raise WsdbError(f"cannot write {out}: folder {out.parent} does not exist")
+    with database.warehouse(url, read_only=True) as engine, engine.connect() as connection:
+        tables = _with_refs(collect(connection, selection))
+        supernets = tables["supernets"].select(["id", "name", "origin", "source", "search_space", "subspace"]).to_pylist()
+        checkpoint_files = []
+        if selection.with_checkpoints:
+            for row in tables["checkpoints"].to_pylist():
+                if row["uri"]:
+                    checkpoint_files.append((f"checkpoints/{row['supernet_id']}/{row['label']}.pt",
+                                             read_verified(row["uri"], row["sha256"], f"checkpoint {row['label']}")))
+    files: dict[str, bytes] = {}
+    for name, table in tables.items():
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        files[f"tables/{name}.parquet"] = sink.getvalue()
+    files.update(checkpoint_files)
+    manifest = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "schema_revision": database.head_revision(), "wsdb_version": __version__,
+        "created_at": utcnow().isoformat(timespec="seconds") + "Z", "selection": selection.describe(),
+        "files": {name: {"sha256": _sha256(data), "bytes": len(data),
+                         **({"rows": tables[name[7:-8]].num_rows} if name.startswith("tables/") else {})}
+                  for name, data in sorted(files.items())},
+        "supernets": [{"id": s["id"], "name": s["name"], "search_space": s["search_space"], "subspace": s["subspace"],
+                       "origin": s["origin"], "source": s["source"]} for s in supernets],
+    }
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str))
+            for name, data in sorted(files.items()):
+                archive.writestr(name, data)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return manifest
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _open(path: Path) -> tuple[dict, dict[str, bytes]]:
+    """The manifest and every file it lists, each checked against its sha256."""
+    path = Path(path)
+    if not path.exists():
+        raise WsdbError(f"{path}: no such bundle")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "manifest.json" not in names:
+                raise WsdbError(f"{path}: not a wsdb bundle (no manifest.json)")
+            manifest = json.loads(archive.read("manifest.json"))
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                raise WsdbError(f"{path}: manifest.json is not a {FORMAT} manifest")
+            version = manifest.get("format_version")
+            if not isinstance(version, int) or version > FORMAT_VERSION:
+                raise WsdbError(f"{path}: bundle format version {version} is newer than this wsdb reads "
+                                f"({FORMAT_VERSION}): upgrade wsdb")
+            files = {}
+            for name, facts in sorted(manifest.get("files", {}).items()):
+                if name not in names:
+                    raise WsdbError(f"{path}: {name} is listed in the manifest but missing")
+                data = archive.read(name)
+                if _sha256(data) != facts.get("sha256"):
+                    raise WsdbError(f"{path}: {name} does not match its sha256 in the manifest (damaged or altered)")
+                files[name] = data
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError,
+            EOFError) as error:
+        raise WsdbError(f"{path}: not a readable wsdb bundle ({' '.join(str(error).split())[:160]})") from None
+    return manifest, files
+
+
+def show(path: Path) -> dict:
+    """The manifest, after checking every file."""
+    manifest, _ = _open(path)
+    return manifest
+
+
+def _tables(path: Path, files: dict[str, bytes]) -> dict[str, pa.Table]:
+    tables = {}
+    for name in ("architectures", *TABLES):
+        data = files.get(f"tables/{name}.parquet")
+        if data is None:
+            raise WsdbError(f"{path}: tables/{name}.parquet is missing from the manifest")
+        try:
+            tables[name] = pq.read_table(io.BytesIO(data))
+        except (pa.ArrowInvalid, OSError) as error:
+            raise WsdbError(f"{path}: tables/{name}.parquet is not readable Parquet ({error})") from None
+    return tables
+
+
+def _architectures(path: Path, table: pa.Table) -> list[CanonicalArchitecture]:
+    """Each bundled class re-canonicalised from its encoding; its key must agree."""
+    archs = []
+    for row in table.select(["ref", "search_space", "canonical_key", "canonical_encoding", "trainable_parameters"]).to_pylist():
+        kind = CANONICAL_ENCODING_KIND.get(row["search_space"])
+        try:
+            if kind is None:
+                raise InvalidArchitecture(f"unknown search space {row['search_space']!r}")
+            arch = registry.canonicalize(kind, row["canonical_encoding"])
+        except InvalidArchitecture as error:
+            raise WsdbError(f"{path}: architecture {row['ref']}: {error}") from None
+        if arch.canonical_key != row["canonical_key"]:
+            raise WsdbError(f"{path}: architecture {row['ref']}: its encoding canonicalises to {arch.canonical_key}, "
+                            f"not the bundled key {row['canonical_key']}")
+        if row["trainable_parameters"] is not None:
+            arch = CanonicalArchitecture(arch.search_space, arch.canonical_key, arch.canonical_encoding, arch.features,
+                                         arch.subspaces, row["trainable_parameters"])
+        archs.append(arch)
+    return archs
+
+
+def _place_checkpoints(path: Path, files: dict[str, bytes], checkpoints: pa.Table, location: str) -> pa.Table:
+    """Write the bundled checkpoint files under `location` (a directory or fsspec URI) and
+    point their rows there; rows without a bundled file keep the URI they had."""
+    uris = []
+    for row in checkpoints.select(["supernet_id", "label", "uri", "sha256"]).to_pylist():
+        data = files.get(f"checkpoints/{row['supernet_id']}/{row['label']}.pt")
+        if data is None:
+            uris.append(row["uri"])
+            continue
+        if row["sha256"] is not None and _sha256(data) != row["sha256"]:
+            raise WsdbError(f"{path}: checkpoint {row['supernet_id']}/{row['label']} does not match its row's sha256")
+        uri = f"{location_uri(location)}/{row['supernet_id']}/{row['label']}.pt"
+        write_bytes(uri, data)
+        uris.append(uri)
+    index = checkpoints.column_names.index("uri")
+    return checkpoints.set_column(index, "uri", pa.array(uris, pa.string()))
+
+
+def import_bundle(url: str, path: Path, checkpoint_dir: str = "checkpoints") -> dict[str, int]:
+    """Import a bundle into a warehouse in one transaction; rows it holds are skipped.
+    Bundled checkpoint files go under `checkpoint_dir`. Returns the rows added per table."""
+    manifest, files = _open(path)
+    revision = manifest.get("schema_revision")
+    if isinstance(revision, str) and revision > database.head_revision():
+        raise WsdbError(f"{path}: written by a wsdb with schema {revision}, newer than this one's "
+                        f"{database.head_revision()}: upgrade wsdb")
+    tables = _tables(path, files)
+    archs = _architectures(path, tables["architectures"])
+    database.open_engine(url).dispose()  # the target must be a warehouse before files are placed
+    if any(name.startswith("checkpoints/") for name in files):
+        tables["checkpoints"] = _place_checkpoints(path, files, tables["checkpoints"], checkpoint_dir)
+    added = {}
+    with database.warehouse(url) as engine, engine.begin() as connection:
+        by_space: dict[str, list[tuple[int, CanonicalArchitecture]]] = {}
+        for ref, arch in enumerate(archs):
+            by_space.setdefault(arch.search_space, []).append((ref, arch))
+        ids_by_ref = [0] * len(archs)
+        added["architectures"] = 0
+        for space, items in by_space.items():
+            ids, new, _ = store_architectures(connection, [a for _, a in items])
+            added["architectures"] += new
+            for ref, arch in items:
+                ids_by_ref[ref] = ids[arch.canonical_key]
+        known_runs = {r for (r,) in connection.execute(sa.text("SELECT id FROM search_runs"))}
+        for name in TABLES:
+            table = tables[name]
+            if "architecture_ref" in table.column_names:
+                mapped = pa.array([ids_by_ref[r] for r in table.column("architecture_ref").to_pylist()], pa.int32())
+                table = table.drop_columns(["architecture_ref"]).append_column("architecture_id", mapped)
+            target = _table(name)
+            expected = {c.name for c in target.columns}
+            if set(table.column_names) != expected:
+                raise WsdbError(f"{path}: tables/{name}.parquet has columns {sorted(table.column_names)}, "
+                                f"expected {sorted(expected)}")
+            table = table.select([c.name for c in target.columns])
+            if name == "search_traces":  # no key: traces of the runs this warehouse did not hold
+                fresh = [r not in known_runs for r in table.column("run_id").to_pylist()]
+                added[name] = append_rows(connection, target, table.filter(pa.array(fresh, pa.bool_())))
+            else:
+                added[name] = insert_new_rows(connection, target, table)
+    return added
