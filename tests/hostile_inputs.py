@@ -349,6 +349,9 @@ ATTACKS = [
     Attack("bundle show: a missing bundle", ["bundle", "show", "{dir}/none.wsdb"], "no such bundle"),
     Attack("report html: a missing folder", ["report", "html", "--out", "{dir}/no/such/r.html", "--db", "{db}"],
            "does not exist"),
+    Attack("run-supernet: a differentiable method on nb101", ["run-supernet", "--space", "nb101", "--search", "darts",
+                                                              "--dataset", "synthetic", "--db", "{db}"],
+           "needs a space of edge choices"),
     Attack("plot subspaces: nothing derived", ["plot", "subspaces", "--out", "{dir}/s.png", "--db", "{db}"],
            "no derived sub-space", absent=["s.png"]),
 ]

@@ -23,6 +23,12 @@ SAMPLERS = ("uniform", "random-a", "fairnas", "pro-rata")
 OPTIMIZERS = ("rmsprop", "sgd")
 DATASETS = ("cifar10", "cifar10-valid", "cifar100", "ImageNet16-120", "synthetic", "npz")
 SCHEDULES = ("cosine", "constant")
+SEARCHES = ("darts", "gdas", "pc-darts")
+# Architecture learning rates: DARTS and GDAS 3e-4, PC-DARTS 6e-4 (Adam, their papers' CIFAR
+# setups); the exponentiated update's step size is wsdb's default, 0.1 (GAEA tunes it per
+# space: set architecture_lr).
+ARCHITECTURE_LR = {("darts", "adam"): 3e-4, ("gdas", "adam"): 3e-4, ("pc-darts", "adam"): 6e-4}
+EXPONENTIATED_LR = 0.1
 
 SPACE_DEFAULTS: dict[str, dict] = {
     "nb101": {"optimizer": "rmsprop", "learning_rate": 0.2, "lr_min": 0.0, "weight_decay": 1e-4, "epochs": 432,
@@ -64,6 +70,15 @@ class TrainingConfig:
     dataset: str = "cifar10"
     synthetic_images: int = 2048  # synthetic dataset: training images (validation: a quarter)
     checkpoint_every: int = 1  # epochs
+    # differentiable weight sharing (trainers/differentiable.py); search None = sampling
+    search: str | None = None  # darts, gdas, pc-darts
+    architecture_update: str = "adam"  # adam on alpha, or exponentiated on theta (GAEA)
+    formulation: str = "bilevel"  # bilevel (first order, DARTS) or single-level (GAEA's ERM)
+    architecture_lr: float | None = None  # None: the method's published default (ARCHITECTURE_LR)
+    architecture_weight_decay: float = 1e-3  # DARTS, GDAS, PC-DARTS
+    gdas_tau_max: float = 10.0  # GDAS on NAS-Bench-201 (Dong & Yang 2019)
+    gdas_tau_min: float = 0.1
+    partial_channels: int = 4  # PC-DARTS' K
     extra: dict = field(default_factory=dict)  # free-form notes kept with the configuration
 
     def as_dict(self) -> dict:
@@ -95,6 +110,17 @@ def _problem(config: TrainingConfig) -> str | None:
          "fairnas trains its own group of architectures per step: leave architectures_per_batch at 1"),
         (not (config.single_kernel and config.space != "nb101"), "single_kernel applies to nb101 only"),
         (not (config.slicing != "first" and config.space != "nb101"), "slicing applies to nb101 only"),
+        (config.search is None or config.search in SEARCHES,
+         f"search must be one of {', '.join(SEARCHES)} (or absent: sampling), not {config.search!r}"),
+        (config.search is None or config.space in ("nb201", "ws64"),
+         "search (differentiable weight sharing) needs a space of edge choices: nb201 or ws64"),
+        (config.architecture_update in ("adam", "exponentiated"), "architecture_update must be adam or exponentiated"),
+        (config.formulation in ("bilevel", "single-level"), "formulation must be bilevel or single-level"),
+        (config.architecture_lr is None or config.architecture_lr > 0, "architecture_lr must be positive"),
+        (0 < config.gdas_tau_min <= config.gdas_tau_max, "gdas_tau_min and gdas_tau_max need 0 < min <= max"),
+        (config.partial_channels >= 1 and (config.search != "pc-darts"
+                                           or config.initial_channels % config.partial_channels == 0),
+         f"partial_channels ({config.partial_channels}) must divide the channels ({config.initial_channels})"),
     ]
     return next((message for ok, message in checks if not ok), None)
 
@@ -113,6 +139,10 @@ def make_config(values: dict) -> TrainingConfig:
     problem = _problem(config)
     if problem:
         raise WsdbError(f"configuration: {problem}")
+    if config.search is not None and config.architecture_lr is None:
+        default = (EXPONENTIATED_LR if config.architecture_update == "exponentiated"
+                   else ARCHITECTURE_LR[(config.search, config.architecture_update)])
+        config = dataclasses.replace(config, architecture_lr=default)
     return config
 
 

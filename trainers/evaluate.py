@@ -65,16 +65,25 @@ class Protocol:
     def description(self) -> str:
         if self.name == "no-ft":
             return "use the super-net's running batch-norm statistics as they are"
+        if self.name == "architecture-weights":
+            return ("the log-likelihood of the architecture's operations under the checkpoint's architecture weights "
+                    "(differentiable methods; no data, no forward pass)")
         if self.name == "bns-ft":
             return (f"re-estimate batch-norm statistics as a cumulative average over {self.parameters['batches']} "
                     "training batches, then validate")
         return f"fine-tune the architecture's weights for {self.parameters['steps']} SGD steps, then validate"
 
 
+ARCHITECTURE_WEIGHTS = Protocol("architecture-weights", "architecture-weights")
+LOG_LIKELIHOOD = "architecture_log_likelihood"
+
+
 def parse_protocol(text: str) -> Protocol:
+    if text.strip() == ARCHITECTURE_WEIGHTS.id:
+        return ARCHITECTURE_WEIGHTS
     match = re.fullmatch(r"(no-ft|bns-ft|ft)(?::(\d+))?", text.strip())
     if not match or (match[1] == "no-ft" and match[2]):
-        raise WsdbError(f"--protocol {text!r}: expected no-ft, bns-ft[:BATCHES] or ft[:STEPS]")
+        raise WsdbError(f"--protocol {text!r}: expected no-ft, bns-ft[:BATCHES], ft[:STEPS] or architecture-weights")
     name, count = match[1], match[2]
     if name == "no-ft":
         return Protocol("no-ft", "no-ft")
@@ -314,6 +323,8 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
     `keep_going` is asked before each architecture (a worker's lease); False raises
     RunInterrupted (scores are stored every FLUSH_EVERY architectures; a rerun skips them)."""
     protocol = parse_protocol(protocol_text)
+    if protocol is ARCHITECTURE_WEIGHTS:
+        return score_by_architecture_weights(url, supernet, sample, n, seed, checkpoint)
     if (sample is None) == (n is None):
         raise WsdbError("give exactly one of --sample NAME or --n COUNT")
     with warehouse(url) as engine, engine.begin() as connection:
@@ -366,5 +377,56 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
         if want_file:
             summary.prediction_files.append(
                 _write_predictions(url, ckpt, protocol.id, sample, data.valid.labels.cpu().numpy(), kept))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def score_by_architecture_weights(url: str, supernet: str, sample: str | None, n: int | None, seed: int,
+                                  checkpoint: str) -> EvaluationSummary:
+    """Protocol architecture-weights: each architecture's score is Σ_e log θ[e, its operation
+    on e] under a checkpoint's θ (stored as rows by differentiable training), metric
+    architecture_log_likelihood. Every class of the super-net's (sub)space unless a sample or
+    --n names fewer; a class is scored through its canonical encoding (NB201 isomorphic cells
+    place operations on other edges and can score otherwise)."""
+    started = time.perf_counter()
+    with warehouse(url) as engine, engine.begin() as connection:
+        row = lookup.supernet(connection, supernet)
+        config = TrainingConfig.from_json(row.config_json)
+        if config.search is None:
+            raise WsdbError(f"super-net {row.id} was trained by sampling: it has no architecture weights "
+                            "(protocol architecture-weights needs --search darts, gdas or pc-darts)")
+        ensure_protocol(connection, ARCHITECTURE_WEIGHTS)
+        subspace = row.subspace or "FULL"
+        if sample is None and n is not None:
+            sample = random_sample(connection, row.search_space, subspace, n, seed)
+        if sample is not None:
+            architectures = sample_architectures(connection, sample, row.search_space)
+        else:
+            pool = load_pool(connection, row.search_space, subspace)
+            architectures = list(zip(pool.architecture_ids, pool.encodings))
+        checkpoints = _select_checkpoints(records.checkpoints_of(connection, row.id), checkpoint)
+        space = training_space(config.space)
+        summary = EvaluationSummary(row.id, sample or f"all of {row.search_space}/{subspace}", ARCHITECTURE_WEIGHTS.id)
+        for ckpt in checkpoints:
+            summary.checkpoints += 1
+            theta = {(edge, op): weight for edge, op, weight in connection.execute(sa.text(
+                "SELECT edge, operation, weight FROM architecture_weights WHERE checkpoint_id = :c"), {"c": ckpt.id})}
+            if not theta:
+                raise WsdbError(f"checkpoint {ckpt.label} of super-net {row.id} has no architecture weights stored")
+            done = {a for (a,) in connection.execute(sa.select(ProxyScore.architecture_id).where(
+                ProxyScore.checkpoint_id == ckpt.id, ProxyScore.protocol_id == ARCHITECTURE_WEIGHTS.id))}
+            todo = [(a, e) for a, e in architectures if a not in done]
+            summary.skipped += len(architectures) - len(todo)
+            values = [sum(np.log(max(theta[(edge, op)], 1e-300)) for edge, op in enumerate(space.decode(encoding)))
+                      for _, encoding in todo]
+            now = utcnow()
+            insert_new_rows(connection, ProxyScore.__table__, {
+                "checkpoint_id": [ckpt.id] * len(todo), "architecture_id": [a for a, _ in todo],
+                "protocol_id": [ARCHITECTURE_WEIGHTS.id] * len(todo), "metric": [LOG_LIKELIHOOD] * len(todo),
+                "evaluation_repeat": [0] * len(todo), "value": [float(v) for v in values],
+                "elapsed_seconds": [0.0] * len(todo), "evaluated_at": [now] * len(todo)})
+            summary.scored += len(todo)
+    if not checkpoints:
+        raise WsdbError(f"super-net {row.id} has no checkpoint yet")
     summary.seconds = time.perf_counter() - started
     return summary

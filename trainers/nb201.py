@@ -7,7 +7,9 @@ ReLU, global average pooling, a linear classifier. A cell's node j sums op(node 
 edges i -> j; nor_conv is ReLU-conv-BN, avg_pool a 3x3 average (padding not counted),
 skip_connect the identity, none the zero map.
 
-The super-net holds every operation on every edge (5 per edge); the sampled cell picks one.
+The super-net holds every operation on every edge (5 per edge); the sampled cell picks one,
+or a differentiable method's Mixture weighs them all (trainers/differentiable.py; with
+partial channels the operations are built for 1/K of the channels).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wsdb.spaces import nb201 as space
+from wsdb.trainers.differentiable import Mixture
 from wsdb.trainers.layers import BatchNormSettings, EdgeChoiceSupernet, batch_norm
 
 Cell = tuple[str, ...]  # the 6 edge operations in space.EDGES order
@@ -126,22 +129,25 @@ class NB201Network(_Skeleton):
 
 
 class SuperCell201(nn.Module):
-    def __init__(self, c: int, bn: BatchNormSettings) -> None:
+    def __init__(self, c: int, bn: BatchNormSettings, partial_channels: int = 1) -> None:
         super().__init__()
         self.edges = nn.ModuleList(
-            nn.ModuleDict({op: make_operation(op, c, bn) for op in space.OPERATIONS if op != space.NONE})
+            nn.ModuleDict({op: make_operation(op, c // partial_channels, bn) for op in space.OPERATIONS
+                           if op != space.NONE})
             for _ in space.EDGES
         )
 
-    def forward(self, x: torch.Tensor, cell: Cell) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cell) -> torch.Tensor:
+        if isinstance(cell, Mixture):
+            return run_cell(x, lambda i, t: cell.edge(i, t, lambda op: None if op == space.NONE else self.edges[i][op]))
         return run_cell(x, lambda i, t: None if cell[i] == space.NONE else self.edges[i][cell[i]](t))
 
 
 class NB201Supernet(EdgeChoiceSupernet, _Skeleton):
     standalone_network = NB201Network
 
-    def __init__(self, macro: Macro = Macro()) -> None:
-        super().__init__(macro, lambda c: SuperCell201(c, macro.bn))
+    def __init__(self, macro: Macro = Macro(), partial_channels: int = 1) -> None:
+        super().__init__(macro, lambda c: SuperCell201(c, macro.bn, partial_channels))
 
 
 def parameter_count(cell: Cell, macro: Macro = Macro()) -> int:

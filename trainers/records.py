@@ -16,7 +16,8 @@ import torch
 import wsdb
 from wsdb.db import warehouse
 from wsdb.errors import WsdbError
-from wsdb.schema import Checkpoint, Supernet, utcnow
+from wsdb.catalog import store_architectures
+from wsdb.schema import ArchitectureWeight, Checkpoint, DerivedArchitecture, Supernet, utcnow
 
 
 def code_version() -> str:
@@ -75,7 +76,10 @@ def _same(column, value):
 
 
 def add_checkpoint(url: str, checkpoint_id: str, supernet_id: str, label: str, epoch: int, step: int,
-                   uri: str, sha256: str, size: int) -> None:
+                   uri: str, sha256: str, size: int, search: dict | None = None) -> None:
+    """The checkpoint's row; with `search` (a differentiable method's state: `theta` rows of
+    (edge, operation, weight), the `derived` canonical architecture, the `method` name) its
+    architecture weights and derived architecture too, in the same transaction."""
     with warehouse(url) as engine, engine.begin() as connection:
         exists = connection.execute(sa.select(Checkpoint.id).where(
             Checkpoint.supernet_id == supernet_id, Checkpoint.label == label)).first()
@@ -86,6 +90,14 @@ def add_checkpoint(url: str, checkpoint_id: str, supernet_id: str, label: str, e
             "id": checkpoint_id, "supernet_id": supernet_id, "label": label, "epoch": epoch, "step": step,
             "uri": uri, "sha256": sha256, "size_bytes": size, "created_at": utcnow(),
         }])
+        if search is not None:
+            connection.execute(sa.insert(ArchitectureWeight), [
+                {"checkpoint_id": checkpoint_id, "edge": edge, "operation": op, "weight": weight}
+                for edge, op, weight in search["theta"]])
+            ids, _, _ = store_architectures(connection, [search["derived"]])
+            connection.execute(sa.insert(DerivedArchitecture), [{
+                "checkpoint_id": checkpoint_id, "architecture_id": ids[search["derived"].canonical_key],
+                "method": search["method"]}])
 
 
 def checkpoints_of(connection: sa.Connection, supernet_id: str) -> list[sa.Row]:

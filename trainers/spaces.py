@@ -94,10 +94,23 @@ class EdgeSpaceTraining:
 
     def build_supernet(self, config: TrainingConfig, num_classes: int) -> nn.Module:
         bn = batch_norm_settings(config)
+        k = config.partial_channels if config.search == "pc-darts" else 1
         if self.name == "nb201":
-            return nb201.NB201Supernet(nb201.Macro(config.initial_channels, config.cells_per_stack, num_classes, bn))
+            return nb201.NB201Supernet(nb201.Macro(config.initial_channels, config.cells_per_stack, num_classes, bn), k)
         return ws64.WS64Supernet(ws64.Macro(48, config.initial_channels, config.cells_per_stack, num_classes,
-                                            config.node_merge, bn))
+                                            config.node_merge, bn), k)
+
+    def canonical(self, cell):
+        """The canonical architecture of a cell given as edge operations."""
+        if self.name == "nb201":
+            return nb201_space.canonicalize(tuple(cell))
+        return ws64_space.canonicalize("".join(str(self.operations.index(op) + 1) for op in cell))
+
+    def edges_into_nodes(self) -> list[list[int]]:
+        """Edge indices grouped by the node they enter (pc-darts' edge normalisation)."""
+        edges = nb201_space.EDGES if self.name == "nb201" else ws64_space.EDGES
+        targets = sorted({t for _, t in edges})
+        return [[i for i, (_, t) in enumerate(edges) if t == target] for target in targets]
 
     def decode(self, encoding: str):
         if self.name == "nb201":

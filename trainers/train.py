@@ -31,6 +31,7 @@ from wsdb.trainers import records
 from wsdb.trainers.checkpoints import load_checkpoint, location_uri, save_checkpoint
 from wsdb.trainers.config import TrainingConfig
 from wsdb.trainers.data import Dataset, load_dataset
+from wsdb.trainers.differentiable import ArchitectureWeights, search_step
 from wsdb.trainers.layers import ParameterUsage, recording
 from wsdb.trainers.optim import MaskedOptimizer, learning_rate
 from wsdb.trainers.sampling import ArchitectureSampler, load_pool
@@ -103,11 +104,26 @@ class Trainer:
                 "random-a", "pro-rata") else None
         self.sampler = ArchitectureSampler(self.space, config, np.random.Generator(np.random.PCG64(seed)), pool,
                                            restricted=listed)
+        self.architecture = self.search_generator = None
+        if config.search is not None:
+            if listed:
+                raise WsdbError(f"search {config.search} weighs every operation of every edge and cannot keep to "
+                                f"{config.space}/{config.subspace}: train it on the whole space")
+            self.architecture = ArchitectureWeights(config, self.space.num_edges, self.space.operations,
+                                                    self.space.edges_into_nodes(), device)
+            self.search_generator = torch.Generator().manual_seed(seed)
         self.data_generator = torch.Generator().manual_seed(seed)
         self.usage = ParameterUsage()
         self.epoch = 0
         self.step = 0
         n = len(self.data.train)
+        if config.search is not None and config.formulation == "bilevel":
+            # DARTS: half of the training split trains the weights, the other half θ
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+            self.weight_indices, self.architecture_indices = order[: n // 2], order[n // 2:]
+            n = len(self.weight_indices)
+        else:
+            self.weight_indices = self.architecture_indices = None
         self.batch_size = min(config.batch_size, n)
         self.steps_per_epoch = n // self.batch_size
         self.total_steps = self.steps_per_epoch * config.epochs
@@ -120,6 +136,8 @@ class Trainer:
             "config": self.config.as_json(), "seed": self.seed,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "sampler_rng": self.sampler.rng.bit_generator.state, "data_rng": self.data_generator.get_state(),
+            **({"architecture": self.architecture.state_dict(), "search_rng": self.search_generator.get_state()}
+               if self.architecture is not None else {}),
         }
 
     def restore(self, state: dict) -> None:
@@ -127,6 +145,9 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.sampler.rng.bit_generator.state = state["sampler_rng"]
         self.data_generator.set_state(state["data_rng"])
+        if self.architecture is not None:
+            self.architecture.load_state_dict(state["architecture"])
+            self.search_generator.set_state(state["search_rng"])
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
 
     # --- training -------------------------------------------------------------------------
@@ -134,6 +155,8 @@ class Trainer:
     def train_step(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimizer step; returns the mean loss and accuracy over its cells as tensors on
         the device (read once per epoch: no synchronisation per step on a GPU)."""
+        if self.architecture is not None:
+            return self.search_train_step(indices)
         cells = self.sampler.next_group()
         x, y = self.data.training_batch(indices, self.data_generator)
         self.usage.clear()
@@ -151,9 +174,31 @@ class Trainer:
         self.step += 1
         return loss_sum / len(cells), correct / (len(cells) * len(y))
 
+    def search_train_step(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A differentiable method's step (trainers/differentiable.py), then the weights' step."""
+        progress = self.step / max(1, self.total_steps)
+        weight_batch = self.data.training_batch(self._indices(self.weight_indices, positions), self.data_generator)
+        architecture_batch = None
+        if self.architecture_indices is not None:
+            drawn = torch.randint(len(self.architecture_indices), (len(positions),), generator=self.data_generator)
+            architecture_batch = self.data.training_batch(self.architecture_indices[drawn], self.data_generator)
+        self.usage.clear()
+        with recording(self.usage):
+            loss, correct = search_step(self.model, self.architecture, weight_batch, architecture_batch, progress,
+                                        self.search_generator)
+        self.optimizer.step(learning_rate(self.config, self.step, self.total_steps), self.usage)
+        self.model.zero_grad(set_to_none=True)
+        self.step += 1
+        return loss, correct / len(positions)
+
+    @staticmethod
+    def _indices(subset: torch.Tensor | None, positions: torch.Tensor) -> torch.Tensor:
+        return positions if subset is None else subset[positions]
+
     def train_epoch(self) -> dict:
         self.model.train()
-        order = torch.randperm(len(self.data.train), generator=self.data_generator)
+        examples = len(self.data.train) if self.weight_indices is None else len(self.weight_indices)
+        order = torch.randperm(examples, generator=self.data_generator)
         started = time.perf_counter()
         loss_total = accuracy_total = 0
         with progress_bar(self.steps_per_epoch, "step", f"epoch {self.epoch + 1}/{self.config.epochs}",
@@ -175,7 +220,18 @@ class Trainer:
         label = f"epoch-{self.epoch}"
         uri = f"{location_uri(self.options.checkpoint_dir or DEFAULT_CHECKPOINT_DIR)}/{self.supernet_id}/{label}.pt"
         sha256, size = save_checkpoint(uri, self.state())
-        records.add_checkpoint(self.url, uuid.uuid4().hex, self.supernet_id, label, self.epoch, self.step, uri, sha256, size)
+        records.add_checkpoint(self.url, uuid.uuid4().hex, self.supernet_id, label, self.epoch, self.step, uri, sha256, size,
+                               self.search_record())
+
+    def search_record(self) -> dict | None:
+        """θ as rows, the derived architecture and the method's name, for the warehouse."""
+        if self.architecture is None:
+            return None
+        theta = self.architecture.theta().detach().cpu().tolist()
+        method = ("gaea-" if self.config.architecture_update == "exponentiated" else "") + self.config.search
+        return {"theta": [(edge, op, float(row[o])) for edge, row in enumerate(theta)
+                          for o, op in enumerate(self.architecture.operations)],
+                "derived": self.space.canonical(self.architecture.derived()), "method": method}
 
     def run(self) -> str:
         """Train to the configured epochs (or `stop_after_epochs` more); returns the status."""

@@ -8,7 +8,8 @@ that variant). Global average pooling and a linear classifier end the network. T
 operations are DARTS's: 3x3 max-pool, separable 3x3/5x5 (twice ReLU-depthwise-pointwise-BN),
 dilated 5x5 (ReLU-depthwise dilation 2-pointwise-BN). BN momentum 0.4 (PyTorch convention).
 
-The super-net holds all four operations on each of the three edges.
+The super-net holds all four operations on each of the three edges; a sampled cell picks one
+per edge, or a differentiable method's Mixture weighs them (trainers/differentiable.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wsdb.spaces import ws64 as space
+from wsdb.trainers.differentiable import Mixture
 from wsdb.trainers.layers import BatchNormSettings, EdgeChoiceSupernet, batch_norm
 
 Cell = tuple[str, str, str]  # operations of O(0,1), O(0,2), O(1,2)
@@ -92,14 +94,16 @@ class Cell64(_CellBase):
 
 
 class SuperCell64(_CellBase):
-    def __init__(self, c_in: int, macro: Macro) -> None:
+    def __init__(self, c_in: int, macro: Macro, partial_channels: int = 1) -> None:
         super().__init__(c_in, macro)
         self.edges = nn.ModuleList(
-            nn.ModuleDict({op: make_operation(op, macro.channels, macro.bn) for op in space.OPERATIONS})
+            nn.ModuleDict({op: make_operation(op, macro.channels // partial_channels, macro.bn) for op in space.OPERATIONS})
             for _ in space.EDGES
         )
 
-    def forward(self, x: torch.Tensor, cell: Cell) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cell) -> torch.Tensor:
+        if isinstance(cell, Mixture):
+            return self.run(x, lambda i, t: cell.edge(i, t, lambda op: self.edges[i][op]))
         return self.run(x, lambda i, t: self.edges[i][cell[i]](t))
 
 
@@ -136,5 +140,5 @@ class WS64Network(_Skeleton):
 class WS64Supernet(EdgeChoiceSupernet, _Skeleton):
     standalone_network = WS64Network
 
-    def __init__(self, macro: Macro = Macro()) -> None:
-        super().__init__(macro, lambda c: SuperCell64(c, macro))
+    def __init__(self, macro: Macro = Macro(), partial_channels: int = 1) -> None:
+        super().__init__(macro, lambda c: SuperCell64(c, macro, partial_channels))

@@ -44,8 +44,8 @@ FORMAT = "wsdb-bundle"
 FORMAT_VERSION = 1
 # Tables in the order an import writes them (referenced before referencing).
 TABLES = ("evaluation_protocols", "subspaces", "subspace_members", "architecture_samples",
-          "architecture_sample_members", "supernets", "checkpoints", "proxy_scores", "search_runs", "search_traces",
-          "ground_truth_results")
+          "architecture_sample_members", "supernets", "checkpoints", "architecture_weights", "derived_architectures",
+          "proxy_scores", "search_runs", "search_traces", "ground_truth_results")
 # The encoding kind of each space's canonical encoding (what an importer re-canonicalises).
 CANONICAL_ENCODING_KIND = {"nb101": "nb101-cell", "nb201": "nb201-arch-str", "ws64": "ws64-label"}
 
@@ -127,6 +127,9 @@ def collect(connection, selection: Selection) -> dict[str, pa.Table]:
     p = {}
     tables["checkpoints"] = _select(connection, "checkpoints", _in("supernet_id", supernets, p, "n"), p)
     checkpoints = tables["checkpoints"].column("id").to_pylist()
+    for name in ("architecture_weights", "derived_architectures"):
+        p = {}
+        tables[name] = _select(connection, name, _in("checkpoint_id", checkpoints, p, "c"), p)
     p = {}
     tables["proxy_scores"] = _select(connection, "proxy_scores", _in("checkpoint_id", checkpoints, p, "c"), p)
     tables["search_runs"] = runs
@@ -154,7 +157,8 @@ def collect(connection, selection: Selection) -> dict[str, pa.Table]:
     tables["subspaces"] = _select(connection, "subspaces", where, p)
     tables["subspace_members"] = _select(connection, "subspace_members", where.replace("name =", "subspace ="), p)
     architectures = set()
-    for name in ("proxy_scores", "search_traces", "architecture_sample_members", "subspace_members"):
+    for name in ("proxy_scores", "search_traces", "architecture_sample_members", "subspace_members",
+                 "derived_architectures"):
         architectures |= set(tables[name].column("architecture_id").to_pylist())
     p = {}
     tables["ground_truth_results"] = (_select(connection, "ground_truth_results",

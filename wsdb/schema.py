@@ -277,6 +277,27 @@ class ZeroCostScore(Base):
     elapsed_seconds: Mapped[float | None] = mapped_column(Double)
 
 
+class ArchitectureWeight(Base):
+    """θ of a checkpoint of a differentiable method: one weight per edge and operation."""
+
+    __tablename__ = "architecture_weights"
+    checkpoint_id: Mapped[str] = mapped_column(String(32), ForeignKey("checkpoints.id"), primary_key=True)
+    edge: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operation: Mapped[str] = mapped_column(String, primary_key=True)
+    weight: Mapped[float] = mapped_column(Double)
+
+
+class DerivedArchitecture(Base):
+    """The architecture a checkpoint's θ derives (argmax per edge, ties to the first listed
+    operation) and the method's name (darts, gdas, pc-darts; gaea- prefixed when θ is updated
+    by exponentiated gradient)."""
+
+    __tablename__ = "derived_architectures"
+    checkpoint_id: Mapped[str] = mapped_column(String(32), ForeignKey("checkpoints.id"), primary_key=True)
+    architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"))
+    method: Mapped[str] = mapped_column(String)
+
+
 class ArchitectureSample(Base):
     """A fixed, ordered list of architectures, so different super-nets are scored alike."""
 

@@ -45,6 +45,22 @@ def run_supernet(
                                                             "training images (smoke runs, tests).")] = None,
     checkpoint_every: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="A checkpoint every N epochs "
                                                             "(and at the end).")] = None,
+    search: Annotated[Optional[str], typer.Option(metavar="METHOD", help="Differentiable weight sharing instead of "
+                      "sampling (nb201, ws64): darts, gdas or pc-darts.")] = None,
+    architecture_update: Annotated[Optional[str], typer.Option(metavar="RULE", help="With --search: adam on the "
+                                   "logits, or exponentiated on theta (GAEA).")] = None,
+    formulation: Annotated[Optional[str], typer.Option(metavar="KIND", help="With --search: bilevel (theta on a "
+                           "held-out half of the training split) or single-level (GAEA's ERM).")] = None,
+    architecture_lr: Annotated[Optional[float], typer.Option(metavar="RATE", help="With --search: the architecture "
+                               "step size (default: the method's published one).")] = None,
+    architecture_weight_decay: Annotated[Optional[float], typer.Option(metavar="DECAY", help="With --search and "
+                                         "adam: weight decay of the logits.")] = None,
+    gdas_tau_max: Annotated[Optional[float], typer.Option(metavar="TAU", help="GDAS: the Gumbel-softmax temperature "
+                            "at the start (annealed linearly).")] = None,
+    gdas_tau_min: Annotated[Optional[float], typer.Option(metavar="TAU", help="GDAS: the temperature at the "
+                            "end.")] = None,
+    partial_channels: Annotated[Optional[int], typer.Option(min=1, metavar="K", help="PC-DARTS: 1/K of the channels "
+                                "go through the mixed operations.")] = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", metavar="YAML", help="A file of configuration "
                            "keys (README: every key); options given here override it.")] = None,
     seed: Annotated[int, typer.Option(metavar="N", help="Seed of weights, sampling and data order (kept outside the "
@@ -75,6 +91,7 @@ def run_supernet(
     Examples:
       wsdb run-supernet --space nb101 --subspace A3 --sampler pro-rata --epochs 432
       wsdb run-supernet --space nb201 --dataset synthetic --epochs 2 --channels 4 --cells 1
+      wsdb run-supernet --space nb201 --search darts --architecture-update exponentiated --epochs 50
       wsdb run-supernet --resume my-net
     """
     from wsdb.trainers import records
@@ -91,7 +108,10 @@ def run_supernet(
             "slicing": slicing, "single_kernel": single_kernel, "epochs": epochs, "batch_size": batch_size,
             "learning_rate": learning_rate, "initial_channels": channels, "cells_per_stack": cells,
             "train_portion": train_portion, "dataset": dataset, "synthetic_images": synthetic_images,
-            "checkpoint_every": checkpoint_every})
+            "checkpoint_every": checkpoint_every, "search": search, "architecture_update": architecture_update,
+            "formulation": formulation, "architecture_lr": architecture_lr,
+            "architecture_weight_decay": architecture_weight_decay, "gdas_tau_max": gdas_tau_max,
+            "gdas_tau_min": gdas_tau_min, "partial_channels": partial_channels})
         supernet_id = train(url, config, seed, name, options)
     record = records.run_summary(url, supernet_id)
     if as_json:
@@ -103,8 +123,10 @@ def run_supernet(
 
 def evaluate(
     supernet: Annotated[str, typer.Option(metavar="NAME|ID", help="The super-net (name or id).")],
-    protocol: Annotated[str, typer.Option(metavar="PROTOCOL", help="no-ft, bns-ft[:BATCHES] (default 4) or "
-                                          "ft[:STEPS] (default 100).")] = "bns-ft:4",
+    protocol: Annotated[str, typer.Option(metavar="PROTOCOL", help="no-ft, bns-ft[:BATCHES] (default 4), "
+                                          "ft[:STEPS] (default 100), or architecture-weights (differentiable "
+                                          "super-nets: every class of the space by its log-likelihood under theta, "
+                                          "no data needed).")] = "bns-ft:4",
     sample: Annotated[Optional[str], typer.Option(metavar="NAME", help="Score this named architecture sample.")]
         = None,
     n: Annotated[Optional[int], typer.Option("--n", min=1, metavar="N", help="Score N canonical architectures drawn "
@@ -133,6 +155,7 @@ def evaluate(
     Examples:
       wsdb evaluate --supernet my-net --protocol bns-ft:4 --n 1000
       wsdb evaluate --supernet my-net --protocol no-ft --sample my-sample --checkpoint all
+      wsdb evaluate --supernet my-darts --protocol architecture-weights --checkpoint all
     """
     from wsdb.trainers.evaluate import evaluate_supernet
 

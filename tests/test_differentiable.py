@@ -1,0 +1,238 @@
+"""Differentiable weight sharing (DARTS, GDAS, PC-DARTS, their GAEA variants): each method's
+computation, exact resume with θ, θ and the derived architecture in the warehouse, and the
+CLI on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+import math
+import json
+
+import pytest
+import sqlalchemy as sa
+import torch
+import torch.nn.functional as F
+
+from conftest import run_cli
+from wsdb.db import init_database, warehouse
+from wsdb.spaces import nb201 as nb201_space
+from wsdb.trainers import nb201
+from wsdb.trainers.checkpoints import load_checkpoint
+from wsdb.trainers.config import make_config
+from wsdb.trainers.differentiable import ArchitectureWeights, exponentiated_step, search_step
+from wsdb.trainers.layers import BatchNormSettings
+from wsdb.trainers.spaces import training_space
+from wsdb.trainers.train import RunOptions, resume_supernet, run_supernet
+
+TINY = ["--dataset", "synthetic", "--synthetic-images", "32", "--epochs", "2", "--batch-size", "16", "--channels",
+        "4", "--cells", "1", "--quiet"]
+
+
+def _supernet(config) -> torch.nn.Module:
+    torch.manual_seed(0)
+    k = config.partial_channels if config.search == "pc-darts" else 1
+    return nb201.NB201Supernet(nb201.Macro(4, 1, 10, BatchNormSettings()), k)
+
+
+def _weights(config) -> ArchitectureWeights:
+    torch.manual_seed(1)
+    space = training_space("nb201")
+    return ArchitectureWeights(config, space.num_edges, space.operations, space.edges_into_nodes(), torch.device("cpu"))
+
+
+def _batch(seed: int, n: int = 8):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, 8, 8, generator=generator), torch.randint(0, 10, (n,), generator=generator)
+
+
+def test_the_exponentiated_update_is_the_closed_form_and_stays_on_the_simplex():
+    theta = torch.tensor([[0.5, 0.25, 0.25], [0.1, 0.2, 0.7]], dtype=torch.float64)
+    gradient = torch.tensor([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0]], dtype=torch.float64)
+    updated = exponentiated_step(theta, gradient, 0.3)
+    expected = theta * torch.exp(-0.3 * gradient)
+    expected = expected / expected.sum(dim=1, keepdim=True)
+    assert torch.allclose(updated, expected, rtol=1e-12, atol=0)
+    assert torch.allclose(updated.sum(1), torch.ones(2, dtype=torch.float64)) and bool((updated > 0).all())
+    config = make_config({"space": "nb201", "search": "darts", "architecture_update": "exponentiated",
+                          "formulation": "single-level"})
+    model, weights = _supernet(config), _weights(config)
+    for seed in range(5):  # through real steps of the super-net: every edge stays on the simplex
+        search_step(model, weights, _batch(seed), None, 0.0)
+        model.zero_grad()
+    theta = weights.theta()
+    assert torch.allclose(theta.sum(1), torch.ones(6)) and bool((theta > 0).all())
+    assert not torch.allclose(theta, torch.full_like(theta, 0.2))
+
+
+def test_gdas_runs_exactly_one_operation_per_edge_and_alpha_gets_gradient():
+    config = make_config({"space": "nb201", "search": "gdas", "formulation": "single-level"})
+    model, weights = _supernet(config), _weights(config)
+    calls: dict[tuple, int] = {}
+    cells = [layer for layer in model.layers if isinstance(layer, nb201.SuperCell201)]
+    for c, cell in enumerate(cells):
+        for i, edge in enumerate(cell.edges):
+            for module in edge.values():
+                module.register_forward_hook(lambda *args, key=(c, i): calls.__setitem__(key, calls.get(key, 0) + 1))
+    mixture = weights.mixture(0.0, torch.Generator().manual_seed(3))
+    assert torch.equal(mixture.weights.detach().sum(1), torch.ones(6))
+    drawn = mixture.weights.detach().argmax(1)
+    x, y = _batch(0)
+    F.cross_entropy(model(x, mixture), y).backward()
+    parametric = {(c, i) for c in range(len(cells)) for i in range(6)
+                  if nb201_space.OPERATIONS[int(drawn[i])] != nb201_space.NONE}
+    assert set(calls) == parametric and all(count == 1 for count in calls.values())  # one op per edge and cell
+    assert weights.value.grad is not None and bool(weights.value.grad.abs().sum() > 0)
+    assert weights.temperature(0.0) == 10.0 and weights.temperature(1.0) == pytest.approx(0.1)
+
+
+def test_bilevel_trains_theta_on_the_held_out_batch_and_the_weights_on_the_training_batch():
+    config = make_config({"space": "nb201", "search": "darts", "architecture_update": "exponentiated",
+                          "architecture_lr": 0.5})
+    model, weights = _supernet(config), _weights(config)
+    reference_model, reference_weights = copy.deepcopy(model), _weights(config)
+    train, held_out = _batch(1), _batch(2)
+    search_step(model, weights, train, held_out, 0.0)
+    # by hand: θ moves by the gradient of the held-out loss alone ...
+    theta = reference_weights.theta().detach().clone().requires_grad_()
+    mix = reference_weights.mixture(0.0)
+    mix.weights = theta
+    F.cross_entropy(reference_model(held_out[0], mix), held_out[1]).backward()
+    expected_theta = exponentiated_step(theta.detach(), theta.grad, 0.5)
+    assert torch.allclose(weights.theta(), expected_theta, atol=1e-7)
+    # ... and the weights take the gradient of the training loss under the updated θ
+    reference_model.zero_grad()
+    mix.weights = expected_theta
+    F.cross_entropy(reference_model(train[0], mix), train[1]).backward()
+    for (name, p), (_, q) in zip(model.named_parameters(), reference_model.named_parameters()):
+        assert (p.grad is None) == (q.grad is None), name
+        if p.grad is not None:
+            assert torch.allclose(p.grad, q.grad, atol=1e-6), name
+    assert weights.value.grad is None  # the training loss left nothing on θ
+
+
+def test_pc_darts_sends_one_kth_of_the_channels_through_the_mixed_operations():
+    config = make_config({"space": "nb201", "search": "pc-darts", "partial_channels": 2, "formulation": "single-level"})
+    model, weights = _supernet(config), _weights(config)
+    seen = []
+    conv = model.layers[0].edges[0][nb201_space.CONV3X3]
+    conv.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].shape[1]))
+    mixture = weights.mixture(0.0)
+    x, y = _batch(0)
+    out = model(x, mixture)
+    assert seen == [2] and out.shape == (8, 10)  # 4 channels, K = 2
+    edge_weights = mixture.edge_weights.detach()
+    for group in training_space("nb201").edges_into_nodes():
+        assert float(edge_weights[group].sum()) == pytest.approx(1.0 if len(group) > 1 else edge_weights[group[0]])
+    F.cross_entropy(out, y).backward()
+    assert weights.edge_logits.grad is not None
+
+
+def test_a_resumed_search_equals_an_uninterrupted_one_theta_included(tmp_path):
+    """GDAS: θ, its optimizer and the Gumbel generator all resume exactly."""
+    search = "gdas"
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    init_database(url)
+    config = make_config({"space": "nb201", "search": search, "dataset": "synthetic", "synthetic_images": 32,
+                          "epochs": 3, "batch_size": 16, "initial_channels": 4, "cells_per_stack": 1})
+    options = RunOptions(checkpoint_dir=str(tmp_path / "ck"), progress=False)
+    straight = run_supernet(url, config, seed=5, options=options)
+    interrupted = run_supernet(url, config, seed=5, options=RunOptions(checkpoint_dir=str(tmp_path / "ck"),
+                                                                      progress=False, stop_after_epochs=1))
+    resume_supernet(url, interrupted, RunOptions(checkpoint_dir=str(tmp_path / "ck"), progress=False))
+    states = []
+    with warehouse(url) as engine, engine.connect() as connection:
+        for supernet in (straight, interrupted):
+            uri, sha = connection.execute(sa.text("SELECT uri, sha256 FROM checkpoints WHERE supernet_id = :s AND "
+                                                  "label = 'epoch-3'"), {"s": supernet}).one()
+            states.append(load_checkpoint(uri, sha, "test"))
+    a, b = states
+    assert torch.equal(a["architecture"]["value"], b["architecture"]["value"])
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+    assert torch.equal(a["search_rng"], b["search_rng"])
+
+
+def _cli_db(backend: str, tmp_path, request) -> str:
+    if backend == "duckdb":
+        return str(tmp_path / "w.duckdb")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.mark.parametrize("search, update, space, backend", [
+    ("darts", "adam", "nb201", "duckdb"), ("gdas", "exponentiated", "ws64", "duckdb"),
+    ("pc-darts", "adam", "ws64", "duckdb"),
+    pytest.param("darts", "exponentiated", "nb201", "postgresql", marks=pytest.mark.postgres)])
+def test_each_method_through_the_cli_stores_theta_and_the_derived_architecture(search, update, space, backend,
+                                                                                tmp_path, request):
+    db = _cli_db(backend, tmp_path, request)
+    assert run_cli("init", "--populate", "", "--db", db).returncode == 0
+    result = run_cli("run-supernet", "--space", space, "--search", search, "--architecture-update", update, *TINY,
+                     "--name", "s", "--checkpoint-dir", str(tmp_path / "ck"), "--json", "--db", db)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(run_cli("sql", "SELECT c.label, w.edge, SUM(w.weight) AS total, COUNT(*) AS operations "
+                                     "FROM architecture_weights w JOIN checkpoints c ON c.id = w.checkpoint_id "
+                                     "GROUP BY ALL ORDER BY 1, 2", "--json",
+                              "--db", db if backend == "duckdb" else _pulled(db, tmp_path)).stdout)
+    edges = 6 if space == "nb201" else 3
+    assert len(rows) == 2 * edges and all(abs(r["total"] - 1) < 1e-5 for r in rows)
+    derived = json.loads(run_cli("sql", "SELECT d.method, a.canonical_encoding FROM derived_architectures d JOIN "
+                                        "architectures a ON a.id = d.architecture_id", "--json",
+                                 "--db", db if backend == "duckdb" else str(tmp_path / "pulled.duckdb")).stdout)
+    assert len(derived) == 2 and {d["method"] for d in derived} == {("gaea-" if update == "exponentiated" else "") + search}
+
+
+def _pulled(url: str, tmp_path) -> str:
+    target = tmp_path / "pulled.duckdb"
+    assert run_cli("pull", "--from", url, "--to", str(target)).returncode == 0
+    return str(target)
+
+
+def test_bad_search_settings_are_one_line_and_register_nothing(tmp_path):
+    db = str(tmp_path / "w.duckdb")
+    assert run_cli("init", "--populate", "", "--db", db).returncode == 0
+    for args, message in ((["--space", "nb101", "--search", "darts"], "needs a space of edge choices"),
+                          (["--space", "nb201", "--search", "enas"], "search must be one of"),
+                          (["--space", "ws64", "--search", "pc-darts", "--partial-channels", "3"],
+                           "partial_channels (3) must divide the channels (4)"),
+                          (["--space", "nb201", "--search", "darts", "--architecture-update", "sgd"],
+                           "architecture_update must be")):
+        result = run_cli("run-supernet", *args, *TINY, "--db", db)
+        assert result.returncode == 1 and message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert json.loads(run_cli("sql", "SELECT COUNT(*) AS n FROM supernets", "--json", "--db", db).stdout) == [{"n": 0}]
+
+
+def test_architecture_weights_scores_are_the_log_likelihoods_under_theta(tmp_path):
+    db = str(tmp_path / "w.duckdb")
+    assert run_cli("init", "--populate", "ws64", "--db", db).returncode == 0
+    assert run_cli("ingest", "ws64", "--db", db).returncode == 0  # the paper's ground truth
+    assert run_cli("run-supernet", "--space", "ws64", "--search", "darts", *TINY, "--name", "d",
+                   "--checkpoint-dir", str(tmp_path / "ck"), "--db", db).returncode == 0
+    scored = run_cli("evaluate", "--supernet", "d", "--protocol", "architecture-weights", "--checkpoint", "all",
+                     "--db", db)
+    assert scored.returncode == 0, scored.stderr
+    theta = {(r["label"], r["edge"], r["operation"]): r["weight"] for r in json.loads(run_cli(
+        "sql", "SELECT c.label, w.edge, w.operation, w.weight FROM architecture_weights w JOIN checkpoints c "
+               "ON c.id = w.checkpoint_id", "--json", "--db", db).stdout)}
+    scores = json.loads(run_cli("sql", "SELECT c.label, a.canonical_encoding AS label_digits, p.metric, p.value "
+                                       "FROM proxy_scores p JOIN checkpoints c ON c.id = p.checkpoint_id JOIN "
+                                       "architectures a ON a.id = p.architecture_id", "--json", "--db", db).stdout)
+    assert len(scores) == 2 * 64 and {s["metric"] for s in scores} == {"architecture_log_likelihood"}
+    operations = training_space("ws64").operations
+    for s in scores:
+        expected = sum(math.log(theta[(s["label"], edge, operations[int(digit) - 1])])
+                       for edge, digit in enumerate(s["label_digits"]))
+        assert s["value"] == pytest.approx(expected, rel=1e-9)
+    rho = json.loads(run_cli("query", "correlation", "--param", "metric=architecture_log_likelihood", "--param",
+                             "protocol=architecture-weights", "--json", "--db", db).stdout)
+    assert len(rho) == 2 and all(r["n"] == 64 for r in rho)  # the analyses take θ's scores unchanged
+    # θ's entropy and sparsity over training (analysis architecture_weights) against scipy
+    from scipy.special import entr  # -x log x, elementwise
+
+    rows = json.loads(run_cli("query", "architecture_weights", "--param", "sparse_at=0.3", "--json", "--db", db).stdout)
+    assert [r["checkpoint_label"] for r in rows] == ["epoch-1", "epoch-2"]
+    for r in rows:
+        per_edge = [[theta[(r["checkpoint_label"], edge, op)] for op in operations] for edge in range(3)]
+        assert r["entropy"] == pytest.approx(sum(entr(w).sum() / math.log(4) for w in per_edge) / 3, rel=1e-9)
+        assert r["sparse_edges"] == pytest.approx(sum(max(w) >= 0.3 for w in per_edge) / 3)
+        assert r["method"] == "darts" and r["parameter_free_share"] == r["derived_architecture"].count("1") / 3

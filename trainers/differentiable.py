@@ -1,0 +1,186 @@
+"""Differentiable weight sharing: architecture weights θ learned with the shared weights.
+
+Methods (configuration key `search`):
+- darts: every edge outputs Σ_o θ_{e,o}·o(x) with θ_e = softmax(α_e) (Liu et al. 2019);
+- gdas: one operation per edge, drawn by Gumbel-softmax at temperature τ (annealed linearly
+  from `gdas_tau_max` to `gdas_tau_min` over training), hard in the forward pass with the
+  straight-through gradient to α (Dong & Yang 2019); only the drawn operation runs;
+- pc-darts: DARTS on 1/K of the channels (`partial_channels` = K; the rest bypass the edge,
+  then channels are shuffled), and edge normalisation: the edges into a node with several
+  inputs are weighted by softmax(β) (Xu et al. 2020).
+Architecture update (`architecture_update`): adam on α (DARTS' Adam, betas 0.5/0.999), or
+exponentiated: θ itself, θ ← θ ⊙ exp(−η ∇_θ L), renormalised per edge onto the simplex
+(GAEA: Li, Khodak, Balcan, Talwalkar 2021). Formulation: bilevel (θ on held-out batches of the
+training split, the weights on the other half, alternating, first order, as DARTS) or
+single-level (both on the same training batch: GAEA's ERM form).
+
+θ (and β) live in an `ArchitectureWeights`; its state, optimizer included, goes into every
+checkpoint so a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+METHODS = ("darts", "gdas", "pc-darts")
+UPDATES = ("adam", "exponentiated")
+FORMULATIONS = ("bilevel", "single-level")
+
+
+def exponentiated_step(theta: torch.Tensor, gradient: torch.Tensor, learning_rate: float) -> torch.Tensor:
+    """GAEA's update: θ ⊙ exp(−η g), each row (edge) renormalised to sum to 1. Computed from the
+    log-domain to stay finite for large steps."""
+    logits = torch.log(theta.clamp_min(1e-30)) - learning_rate * gradient
+    return torch.softmax(logits, dim=-1)
+
+
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    batch, channels, height, width = x.shape
+    return x.view(batch, groups, channels // groups, height, width).transpose(1, 2).reshape(batch, channels, height, width)
+
+
+class Mixture:
+    """What one forward pass of the super-net uses on each edge: per-edge operation weights
+    (dense for darts/pc-darts, one-hot with straight-through gradient for gdas), edge weights
+    for pc-darts' edge normalisation, and the partial-channel factor."""
+
+    def __init__(self, operation_weights: torch.Tensor, operations: tuple[str, ...], hard: bool,
+                 edge_weights: torch.Tensor | None = None, partial_channels: int = 1) -> None:
+        self.weights, self.operations, self.hard = operation_weights, operations, hard
+        self.edge_weights, self.partial_channels = edge_weights, partial_channels
+
+    def edge(self, index: int, x: torch.Tensor, modules) -> torch.Tensor:
+        """Σ_o w_o·o(x) over the edge's operations (`modules[op]`, None for a zero op)."""
+        weights = self.weights[index]
+        k = self.partial_channels
+        part, bypass = (x, None) if k == 1 else (x[:, : x.shape[1] // k], x[:, x.shape[1] // k:])
+        total = None
+        for o, op in enumerate(self.operations):
+            if self.hard and not bool(weights[o].detach() > 0.5):  # gdas: only the drawn operation runs
+                continue
+            module = modules(op)
+            term = weights[o] * (torch.zeros_like(part) if module is None else module(part))
+            total = term if total is None else total + term
+        if total is None:  # cannot happen for a one-hot row; kept for a clear failure
+            raise RuntimeError("no operation selected on an edge")
+        if bypass is not None:
+            total = channel_shuffle(torch.cat([total, bypass], dim=1), k)
+        if self.edge_weights is not None:
+            total = self.edge_weights[index] * total
+        return total
+
+
+class ArchitectureWeights:
+    """θ of one super-net: `edges` x `operations`, with the update rule of the configuration."""
+
+    def __init__(self, config, edges: int, operations: tuple[str, ...], edge_groups: list[list[int]],
+                 device: torch.device) -> None:
+        self.config, self.operations, self.edge_groups = config, operations, edge_groups
+        shape = (edges, len(operations))
+        if config.architecture_update == "exponentiated":
+            self.value = torch.full(shape, 1.0 / len(operations), device=device, requires_grad=True)
+        else:  # α: DARTS initialises 1e-3 x N(0, 1)
+            self.value = (1e-3 * torch.randn(shape, device=device)).requires_grad_()
+        self.edge_logits = torch.zeros(edges, device=device, requires_grad=True) if config.search == "pc-darts" else None
+        parameters = [self.value] + ([self.edge_logits] if self.edge_logits is not None else [])
+        self.optimizer = (torch.optim.Adam(parameters, lr=config.architecture_lr, betas=(0.5, 0.999),
+                                           weight_decay=config.architecture_weight_decay)
+                          if config.architecture_update == "adam" else None)
+
+    def theta(self) -> torch.Tensor:
+        """The architecture weights on the simplex (edges x operations)."""
+        return self.value if self.config.architecture_update == "exponentiated" else torch.softmax(self.value, dim=-1)
+
+    def _edge_weights(self) -> torch.Tensor | None:
+        if self.edge_logits is None:
+            return None
+        weights = torch.ones_like(self.edge_logits)
+        for group in self.edge_groups:  # edges into one node
+            if len(group) > 1:
+                weights = weights.index_put((torch.tensor(group, device=weights.device),),
+                                            torch.softmax(self.edge_logits[group], dim=0))
+        return weights
+
+    def temperature(self, progress: float) -> float:
+        """GDAS' τ, linear from tau_max to tau_min over training (progress in [0, 1])."""
+        return self.config.gdas_tau_max - (self.config.gdas_tau_max - self.config.gdas_tau_min) * progress
+
+    def mixture(self, progress: float, generator: torch.Generator | None = None) -> Mixture:
+        theta = self.theta()
+        if self.config.search == "gdas":
+            logits = torch.log(theta.clamp_min(1e-30))
+            uniform = torch.rand(logits.shape, generator=generator, device="cpu").to(logits.device)
+            gumbel = -torch.log(-torch.log(uniform.clamp(1e-20, 1 - 1e-7)))
+            soft = torch.softmax((logits + gumbel) / self.temperature(progress), dim=-1)
+            hard = F.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype)
+            return Mixture(hard - soft.detach() + soft, self.operations, hard=True)
+        k = self.config.partial_channels if self.config.search == "pc-darts" else 1
+        return Mixture(theta, self.operations, hard=False, edge_weights=self._edge_weights(), partial_channels=k)
+
+    def zero_grad(self) -> None:
+        for tensor in (self.value, self.edge_logits):
+            if tensor is not None:
+                tensor.grad = None
+
+    def step(self) -> None:
+        """Apply the gradients accumulated on θ (or α, β)."""
+        if self.optimizer is not None:
+            self.optimizer.step()
+        else:
+            with torch.no_grad():
+                if self.value.grad is not None:
+                    self.value.copy_(exponentiated_step(self.value, self.value.grad, self.config.architecture_lr))
+        self.zero_grad()
+
+    def derived(self) -> tuple[str, ...]:
+        """The discrete architecture: the highest-weighted operation of each edge; a tie goes to
+        the operation listed first (the space's operation order)."""
+        theta = self.theta().detach().cpu()
+        return tuple(self.operations[int(torch.argmax(row))] for row in theta)
+
+    def entropy(self) -> float:
+        theta = self.theta().detach().clamp_min(1e-30)
+        return float(-(theta * theta.log()).sum(-1).mean()) / math.log(len(self.operations))
+
+    def state_dict(self) -> dict:
+        return {"value": self.value.detach().clone(),
+                "edge_logits": None if self.edge_logits is None else self.edge_logits.detach().clone(),
+                "optimizer": None if self.optimizer is None else self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        with torch.no_grad():
+            self.value.copy_(state["value"])
+            if self.edge_logits is not None:
+                self.edge_logits.copy_(state["edge_logits"])
+        if self.optimizer is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+
+
+def search_step(model, architecture: ArchitectureWeights, weight_batch, architecture_batch, progress: float,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of a differentiable method, before the shared weights' optimizer step.
+
+    Bilevel (`architecture_batch` given): θ takes one update from the loss on that batch (first
+    order: the weights as they are), then the weights' gradient comes from `weight_batch` under
+    the updated θ, and any gradient that loss leaves on θ is discarded. Single-level
+    (`architecture_batch` None): one loss on `weight_batch` gives both gradients and θ is
+    updated from it. Returns the training loss and the number of correct predictions.
+    """
+    if architecture_batch is not None:
+        x, y = architecture_batch
+        architecture.zero_grad()
+        F.cross_entropy(model(x, architecture.mixture(progress, generator)).float(), y).backward()
+        architecture.step()
+        model.zero_grad(set_to_none=True)  # that loss trains θ only
+    x, y = weight_batch
+    logits = model(x, architecture.mixture(progress, generator))
+    loss = F.cross_entropy(logits.float(), y)
+    loss.backward()
+    if architecture_batch is None:
+        architecture.step()
+    else:
+        architecture.zero_grad()
+    return loss.detach(), (logits.argmax(1) == y).sum()
