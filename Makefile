@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python bench/parameter_counts.py
 	$(BIN)/python bench/job_queue.py
 	$(BIN)/python bench/subspaces.py
+	$(BIN)/python bench/differentiable.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) build *.egg-info

@@ -1,7 +1,8 @@
 -- Each run's test regret at the time budgets of the TOP-k strategies (Pourchot et al. 2020, Table 2):
 -- the budget of TOP-k is the mean simulated time at which the WS-guided runs of a sub-space
--- have made k queries (super-net training and evaluation included); RS and RE runs of the
--- same search space and sub-space are read at that time, WS runs after k queries.
+-- have made k queries (super-net training and evaluation included); RS and RE runs, and the
+-- trajectories of differentiable methods, of the same search space and sub-space are read at
+-- that time, WS runs after k queries.
 --
 -- parameters:
 --   search_space = 'nb101'              search space
@@ -10,7 +11,7 @@
 --   subspace            sub-space (NULL: the whole space)
 --   top_k               k
 --   budget              the TOP-k time budget
---   algorithm           rs, re or ws
+--   algorithm           rs, re, ws, or a differentiable method (darts, gaea-darts, ...)
 --   supernet_name       ws: the super-net
 --   run_id              the run
 --   regret              its test regret at the budget (NULL: no query by then)
@@ -25,7 +26,7 @@ budgets AS (SELECT subspace, k, AVG(simulated_time) AS budget FROM ws GROUP BY s
 baseline_points AS (
     SELECT r.subspace, b.k, b.budget, r.algorithm, r.id AS run_id
     FROM search_runs r JOIN budgets b ON r.subspace IS NOT DISTINCT FROM b.subspace
-    WHERE r.algorithm IN ('rs', 're') AND r.search_space = $search_space
+    WHERE r.algorithm <> 'ws' AND r.search_space = $search_space
 ),
 baselines AS (
     SELECT p.subspace, p.k, p.budget, p.algorithm, NULL AS supernet_name, p.run_id, t.regret

@@ -6,9 +6,9 @@
 --   points = 60                         grid points per configuration
 --   search_space = NULL                 only this search space; NULL: all
 --   subspace = NULL                     only this sub-space; NULL: all (FULL is NULL's own group)
---   algorithm = NULL                    only rs, re or ws; NULL: all
+--   algorithm = NULL                    only rs, re, ws or a differentiable method; NULL: all
 -- columns:
---   algorithm           rs, re or ws
+--   algorithm           rs, re, ws, or a differentiable method (darts, gaea-darts, ...)
 --   search_space        search space
 --   subspace            sub-space (NULL: the whole space)
 --   supernet_name       ws: the super-net guiding the search

@@ -236,3 +236,31 @@ def test_architecture_weights_scores_are_the_log_likelihoods_under_theta(tmp_pat
         assert r["entropy"] == pytest.approx(sum(entr(w).sum() / math.log(4) for w in per_edge) / 3, rel=1e-9)
         assert r["sparse_edges"] == pytest.approx(sum(max(w) >= 0.3 for w in per_edge) / 3)
         assert r["method"] == "darts" and r["parameter_free_share"] == r["derived_architecture"].count("1") / 3
+
+
+def test_derived_architectures_become_a_search_run_and_the_per_dataset_report(tmp_path):
+    db = str(tmp_path / "w.duckdb")
+    assert run_cli("init", "--populate", "ws64", "--db", db).returncode == 0
+    assert run_cli("ingest", "ws64", "--db", db).returncode == 0
+    for seed in ("0", "1"):
+        assert run_cli("run-supernet", "--space", "ws64", "--search", "gdas", *TINY, "--seed", seed, "--name",
+                       f"g{seed}", "--checkpoint-dir", str(tmp_path / "ck"), "--db", db).returncode == 0
+    simulated = run_cli("simulate", "--space", "ws64", "--algorithm", "derived", "--supernet", "g0", "--db", db)
+    assert simulated.returncode == 0 and simulated.stdout.startswith("gdas on ws64: 1 runs (1 new"), simulated.stderr
+    trace = json.loads(run_cli("sql", """SELECT t.step, t.simulated_time, t.regret, d.training_seconds,
+        f.validation_accuracy AS truth, (SELECT MAX(validation_accuracy) FROM ground_truth_final) AS best
+        FROM search_traces t JOIN search_runs r ON r.id = t.run_id
+        JOIN checkpoints c ON c.supernet_id = r.supernet_id AND c.epoch = t.step
+        JOIN derived_architectures d ON d.checkpoint_id = c.id AND d.architecture_id = t.architecture_id
+        JOIN ground_truth_final f ON f.architecture_id = t.architecture_id ORDER BY t.step""", "--json", "--db", db).stdout)
+    assert [r["step"] for r in trace] == [1, 2]
+    for r in trace:  # the regret of the architecture derived at that checkpoint, at its training time
+        assert r["regret"] == pytest.approx(r["best"] - r["truth"]) and r["simulated_time"] == r["training_seconds"]
+    assert trace[0]["simulated_time"] < trace[1]["simulated_time"]
+    assert run_cli("plot", "regret", "--space", "ws64", "--out", str(tmp_path / "r.png"), "--db", db).returncode == 0
+    summary = json.loads(run_cli("query", "derived_accuracy", "--json", "--db", db).stdout)
+    assert {r["supernet_name"] for r in summary} == {"g0", "g1"}
+    report = run_cli("report", "differentiable", "--csv", "-", "--db", db)
+    row = next(line for line in report.stdout.splitlines() if line.startswith("ws64,gdas,bilevel,cifar10,2,"))
+    mean = float(row.split(",")[5])
+    assert mean == pytest.approx(sum(r["accuracy"] for r in summary) / 2)

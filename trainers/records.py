@@ -97,7 +97,7 @@ def add_checkpoint(url: str, checkpoint_id: str, supernet_id: str, label: str, e
             ids, _, _ = store_architectures(connection, [search["derived"]])
             connection.execute(sa.insert(DerivedArchitecture), [{
                 "checkpoint_id": checkpoint_id, "architecture_id": ids[search["derived"].canonical_key],
-                "method": search["method"]}])
+                "method": search["method"], "training_seconds": search["training_seconds"]}])
 
 
 def checkpoints_of(connection: sa.Connection, supernet_id: str) -> list[sa.Row]:

@@ -116,6 +116,7 @@ class Trainer:
         self.usage = ParameterUsage()
         self.epoch = 0
         self.step = 0
+        self.training_seconds = 0.0  # cumulative over resumes: the time axis of a search's trajectory
         n = len(self.data.train)
         if config.search is not None and config.formulation == "bilevel":
             # DARTS: half of the training split trains the weights, the other half θ
@@ -133,7 +134,7 @@ class Trainer:
     def state(self) -> dict:
         return {
             "supernet_id": self.supernet_id, "epoch": self.epoch, "step": self.step,
-            "config": self.config.as_json(), "seed": self.seed,
+            "config": self.config.as_json(), "seed": self.seed, "training_seconds": self.training_seconds,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "sampler_rng": self.sampler.rng.bit_generator.state, "data_rng": self.data_generator.get_state(),
             **({"architecture": self.architecture.state_dict(), "search_rng": self.search_generator.get_state()}
@@ -149,6 +150,7 @@ class Trainer:
             self.architecture.load_state_dict(state["architecture"])
             self.search_generator.set_state(state["search_rng"])
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.training_seconds = float(state.get("training_seconds", 0.0))
 
     # --- training -------------------------------------------------------------------------
 
@@ -211,6 +213,7 @@ class Trainer:
                 bar.update(1)
         self.epoch += 1
         seconds = time.perf_counter() - started
+        self.training_seconds += seconds
         return {"loss": float(loss_total) / self.steps_per_epoch,
                 "accuracy": float(accuracy_total) / self.steps_per_epoch, "seconds": seconds,
                 "images_per_second": self.steps_per_epoch * self.batch_size / seconds}
@@ -231,7 +234,8 @@ class Trainer:
         method = ("gaea-" if self.config.architecture_update == "exponentiated" else "") + self.config.search
         return {"theta": [(edge, op, float(row[o])) for edge, row in enumerate(theta)
                           for o, op in enumerate(self.architecture.operations)],
-                "derived": self.space.canonical(self.architecture.derived()), "method": method}
+                "derived": self.space.canonical(self.architecture.derived()), "method": method,
+                "training_seconds": self.training_seconds}
 
     def run(self) -> str:
         """Train to the configured epochs (or `stop_after_epochs` more); returns the status."""

@@ -149,7 +149,7 @@ def regret(url: str, out: Path, search_space: str = "nb101", subspace: str | Non
         time = np.array([p["time"] for p in points])
         mean = np.array([p["mean_regret"] for p in points]) * 100
         half = np.array([p["ci95"] for p in points]) * 100
-        label = names[algorithm] + (f" ({supernet})" if supernet else "") + f", {max(p['runs'] for p in points)} runs"
+        label = names.get(algorithm, algorithm) + (f" ({supernet})" if supernet else "") + f", {max(p['runs'] for p in points)} runs"
         line, = axis.plot(time, mean, label=label)
         axis.fill_between(time, np.maximum(mean - half, 1e-6), mean + half, alpha=0.2, color=line.get_color())
     for k, budget in sorted({(r["top_k"], r["budget"]) for r in budget_rows if r["subspace"] == subspace}):

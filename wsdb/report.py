@@ -145,7 +145,7 @@ def table2(url: str, search_space: str = "nb101", top_k: str = "1,10") -> list[d
     out = []
     for (subspace, k), regrets in sorted(groups.items(), key=lambda item: (ROW_ORDER.index(item[0][0])
                                                                            if item[0][0] in ROW_ORDER else 99, item[0][1])):
-        for other in ("re", "ws"):
+        for other in ["re", "ws", *sorted(set(regrets) - {"rs", "re", "ws"})]:  # then differentiable methods
             if "rs" in regrets and other in regrets:
                 out.append({"subspace": subspace, "top_k": k, "comparison": f"RS - {other.upper()}",
                             "rs_runs": len(regrets["rs"]), "other_runs": len(regrets[other]),
@@ -231,3 +231,48 @@ def subspace_markdown(table: list[dict], k: int) -> str:
     return ("\n".join(lines) + f"\n\nTop-{k} ground truth x100 (WS: the {k} best by the super-net; RS: expected best of "
             f"{k} uniform draws) and Kendall tau, mean [min, max] over runs; layout of "
             f"{ZHANG_ZHANG_YANG_2020.short}, Figures 2 and 5.\n")
+
+
+# --- what differentiable methods find, per dataset (Li, Khodak, Balcan, Talwalkar 2021, Figure 5) --
+
+
+def differentiable(url: str, params: dict | None = None) -> list[dict]:
+    """Per search space, method and formulation, and dataset: the derived architectures'
+    accuracy, mean and sample standard deviation over the super-nets (seeds), then the space's
+    optimum on each dataset."""
+    import statistics
+
+    with duck.connect(url) as con:
+        item = analysis.load("derived_accuracy")
+        values = analysis.bound(con, item, params)
+        rows = analysis.execute(con, item, values).to_pylist()
+        if not rows:
+            raise WsdbError(f"nothing to report: {analysis.explain_empty(con, item, values)} (train with "
+                            "`wsdb run-supernet --search ...` and ingest the space's ground truth)")
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["search_space"], row["method"], row["formulation"], row["dataset"]), []).append(row)
+    out = []
+    for (space, method, formulation, dataset), members in sorted(groups.items()):
+        accuracies = [m["accuracy"] for m in members]
+        out.append({"search_space": space, "method": method, "formulation": formulation, "dataset": dataset,
+                    "supernets": len(members), "mean": statistics.fmean(accuracies),
+                    "std": statistics.stdev(accuracies) if len(accuracies) > 1 else None,
+                    "measured_on": members[0]["measured_on"], "optimum": members[0]["optimum"]})
+    return out
+
+
+def differentiable_layout(summary: list[dict]) -> list[dict]:
+    """Rows: method (and formulation) per space, then the optimum; columns: datasets,
+    accuracy x100 as mean ± std (n)."""
+    datasets = sorted({r["dataset"] for r in summary})
+    table: dict[tuple, dict] = {}
+    for r in summary:
+        line = table.setdefault((r["search_space"], r["method"], r["formulation"]),
+                                {"space": r["search_space"], "method": f"{r['method']} ({r['formulation']})"})
+        spread = f" ± {100 * r['std']:.2f}" if r["std"] is not None else ""
+        line[r["dataset"]] = f"{100 * r['mean']:.2f}{spread} ({r['supernets']})"
+        optimum = table.setdefault((r["search_space"], "~optimum", ""), {"space": r["search_space"], "method": "optimum"})
+        optimum[r["dataset"]] = f"{100 * r['optimum']:.2f}"
+    return [{"space": v["space"], "method": v["method"], **{d: v.get(d, "") for d in datasets}}
+            for _, v in sorted(table.items())]

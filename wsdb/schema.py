@@ -296,6 +296,7 @@ class DerivedArchitecture(Base):
     checkpoint_id: Mapped[str] = mapped_column(String(32), ForeignKey("checkpoints.id"), primary_key=True)
     architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"))
     method: Mapped[str] = mapped_column(String)
+    training_seconds: Mapped[float | None] = mapped_column(Double)  # cumulative, at this checkpoint
 
 
 class ArchitectureSample(Base):

@@ -8,6 +8,10 @@
   accuracy 0 and costs nothing (it is not trained); isomorphic revisits are allowed.
 - ws: the architectures of a named sample in decreasing order of a super-net's proxy score
   (mean over repeated evaluations), after paying the super-net's training and evaluation time.
+- derived: the trajectory of a differentiable super-net (darts, gdas, pc-darts, gaea-...): one
+  step per checkpoint, the architecture its θ derived then, at the super-net's cumulative
+  training seconds; the run is stored under the method's name and its regret is that of the
+  derived architecture itself (what the method would return if stopped there), not the best so far.
 
 Each query costs the architecture's stand-alone training time of the drawn repeat (`random`:
 a random repeat per query, like the official API; `mean`: the mean over repeats), or one unit
@@ -35,7 +39,7 @@ from wsdb.schema import SearchRun, search_traces, utcnow
 from wsdb.spaces import nb201
 from wsdb.spaces.nb101_fingerprint import VERTICES, FingerprintIndex, fingerprints, prune_mask
 
-ALGORITHMS = ("rs", "re", "ws")
+ALGORITHMS = ("rs", "re", "ws", "derived")
 NAMESPACE = uuid.UUID("2f9d6c1e-3b7a-4c55-9e0d-5ea2c4000006")
 SPACES = ("nb101", "nb201")  # the spaces whose mutations regularized evolution knows
 REPEATS = ("random", "mean")
@@ -336,9 +340,29 @@ def ws_order(connection: sa.Connection, supernet: str | None, protocol: str | No
     return supernet_id, sample, np.array([r[0] for r in rows], dtype=np.int64), start
 
 
+def derived_trajectory(connection: sa.Connection, gt: GroundTruth, supernet: str | None) -> tuple[str, str, list[dict]]:
+    """(super-net id, method name, one run) of a differentiable super-net's derived architectures."""
+    if supernet is None:
+        raise WsdbError("--algorithm derived needs --supernet (a super-net trained with --search)")
+    row = lookup.supernet(connection, supernet)
+    steps = connection.execute(sa.text(
+        "SELECT d.architecture_id, d.method, d.training_seconds FROM derived_architectures d JOIN checkpoints c "
+        "ON c.id = d.checkpoint_id WHERE c.supernet_id = :s ORDER BY c.step, c.epoch"), {"s": row.id}).all()
+    if not steps:
+        raise WsdbError(f"super-net {row.name or row.id} has no derived architectures: it was not trained with --search")
+    rows = gt.rows_of(np.array([s[0] for s in steps], dtype=np.int64))
+    if (rows < 0).any():
+        raise WsdbError(f"{int((rows < 0).sum())} derived architectures of {row.name or row.id} have no ground truth "
+                        "here: ingest the space's benchmark first")
+    test = gt.test_mean[rows]
+    result = {"rows": rows, "time": np.array([s[2] or 0.0 for s in steps], dtype=np.float64),
+              "validation": _nanmean(gt.validation[rows]), "test": test, "regret": gt.best_test - test}
+    return row.id, steps[-1][1], [result]
+
+
 def store_runs(connection: sa.Connection, gt: GroundTruth, algorithm: str, results: list[dict], config: dict,
                seed: int, subspace: str | None, supernet_id: str | None = None, protocol_id: str | None = None,
-               sample_name: str | None = None) -> tuple[int, int]:
+               sample_name: str | None = None, time_unit: str | None = None) -> tuple[int, int]:
     """Insert runs (ids derived from the configuration, seed and run number: a rerun adds
     nothing) and their traces in bulk; returns (new runs, trace rows written)."""
     config = {**config, "regret_on": gt.regret_on}
@@ -358,7 +382,7 @@ def store_runs(connection: sa.Connection, gt: GroundTruth, algorithm: str, resul
         "config_json": [json.dumps(config, sort_keys=True)] * len(fresh), "seed": [seed] * len(fresh),
         "architectures_searched": [len(gt.architecture_ids)] * len(fresh),
         "best_test_accuracy": [gt.best_test] * len(fresh), "queries": [len(r["rows"]) for _, r in fresh],
-        "time_unit": [gt.time_unit] * len(fresh), "created_at": [now] * len(fresh),
+        "time_unit": [time_unit or gt.time_unit] * len(fresh), "created_at": [now] * len(fresh),
     })
     lengths = [len(r["rows"]) for _, r in fresh]
     traces = pa.table({
@@ -383,7 +407,7 @@ def run(url: str, space: str, algorithm: str, subspace: str | None = None, runs:
 
     if algorithm not in ALGORITHMS:
         raise WsdbError(f"--algorithm must be one of {', '.join(ALGORITHMS)}")
-    if space not in SPACES:
+    if space not in SPACES and algorithm != "derived":
         raise WsdbError(f"--space must be one of {', '.join(SPACES)}")
     if repeat not in REPEATS:
         raise WsdbError(f"--repeat must be one of {', '.join(REPEATS)}")
@@ -396,7 +420,11 @@ def run(url: str, space: str, algorithm: str, subspace: str | None = None, runs:
             config = {"queries": queries, "repeat": repeat, **truth}
             gt = load_ground_truth(connection, space, subspace, truth["benchmark"], truth["dataset"],
                                    truth["epoch_budget"])
-            supernet_id = sample_name = None
+            supernet_id = sample_name = time_unit = None
+            if algorithm == "derived":
+                time_unit = "seconds"  # the super-net's own training time
+                supernet_id, algorithm, results = derived_trajectory(connection, gt, supernet)
+                config["checkpoints"] = len(results[0]["rows"])
             if algorithm == "ws":
                 supernet_id, sample_name, order, start = ws_order(
                     connection, supernet, protocol, sample, supernet_seconds, evaluation_seconds, gt.time_unit)
@@ -406,12 +434,12 @@ def run(url: str, space: str, algorithm: str, subspace: str | None = None, runs:
             results = random_search(gt, runs, queries, rng, repeat)
         elif algorithm == "re":
             results = regularized_evolution(gt, runs, queries, rng, repeat)
-        else:
+        elif algorithm == "ws":
             results = ws_guided_search(gt, order, runs, rng, repeat, config["start_time"])
         with engine.begin() as connection:
             new_runs, rows = store_runs(connection, gt, algorithm, results, config, seed, subspace,
-                                        supernet_id, protocol if algorithm == "ws" else None, sample_name)
+                                        supernet_id, protocol if algorithm == "ws" else None, sample_name, time_unit)
     return {"algorithm": algorithm, "search_space": space, "subspace": subspace, "runs": len(results),
             "new_runs": new_runs, "trace_rows": rows, "architectures": len(gt.architecture_ids),
             "regret_on": gt.regret_on, "best": gt.best_test,
-            "final_mean_regret": float(np.mean([r["regret"][-1] for r in results])), "time_unit": gt.time_unit}
+            "final_mean_regret": float(np.mean([r["regret"][-1] for r in results])), "time_unit": time_unit or gt.time_unit}

@@ -7,7 +7,8 @@ Create Date: 2026-11-29
 - architecture_weights: θ of a checkpoint (edge, operation, weight; each edge sums to 1), so
   SQL can follow θ over training (entropy, sparsity, the derived architecture).
 - derived_architectures: the architecture a checkpoint's θ derives (the highest-weighted
-  operation per edge; ties to the operation listed first in the space's order).
+  operation per edge; ties to the operation listed first in the space's order) and the
+  super-net's cumulative training seconds when it was saved (the time axis of its search run).
 DuckDB-safe: two new tables.
 """
 
@@ -33,6 +34,7 @@ def upgrade() -> None:
         sa.Column("checkpoint_id", sa.String(32), sa.ForeignKey("checkpoints.id"), primary_key=True),
         sa.Column("architecture_id", sa.Integer(), sa.ForeignKey("architectures.id"), nullable=False),
         sa.Column("method", sa.String(), nullable=False),
+        sa.Column("training_seconds", sa.Double()),
     )
 
 

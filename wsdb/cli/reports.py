@@ -97,6 +97,34 @@ def subspaces(db: DbOption = None, param: ParamOption = None, markdown: Markdown
         emit(report.subspace_layout(summary, k), title=f"WS vs RS top-{k} (x100) and Kendall tau, mean [min, max]")
 
 
+@report_app.command("differentiable")
+def differentiable(db: DbOption = None, param: ParamOption = None, markdown: MarkdownOption = False,
+                   csv_file: CsvOption = None) -> None:
+    """What differentiable methods find, per dataset (the layout of Li, Khodak, Balcan, Talwalkar 2021, Figure 5).
+
+    Rows are methods (darts, gdas, pc-darts, gaea-...) with their formulation, then each space's optimum; columns the datasets of the space's benchmark; cells the accuracy of the architecture the newest checkpoint derives, mean ± standard deviation over super-nets (seeds) with their count. --param passes benchmark or epoch_budget to the analysis derived_accuracy; --csv writes the numbers.
+
+    \b
+    Examples:
+      wsdb report differentiable --markdown
+      wsdb report differentiable --csv methods.csv
+    """
+    from wsdb import report
+
+    summary = report.differentiable(database.resolve_url(db), key_values(param, "--param"))
+    if csv_file:
+        emit(summary, csv_file=csv_file)
+        return
+    table = report.differentiable_layout(summary)
+    if markdown:
+        header = list(table[0])
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in table]
+        typer.echo("\n".join(lines) + "\n\nAccuracy x100 of the derived architecture, mean ± std over super-nets (n).")
+    else:
+        emit(table, title="Derived architectures' accuracy x100, mean ± std (n), per dataset")
+
+
 @report_app.command("html")
 def html_report(
     out: Annotated[Path, typer.Option("--out", metavar="FILE", help="The HTML file to write.")] = Path("study.html"),

@@ -170,9 +170,10 @@ def evaluate(
 
 
 def simulate(
-    space: Annotated[str, typer.Option("--space", metavar="SPACE", help="nb101 or nb201")],
+    space: Annotated[str, typer.Option("--space", metavar="SPACE", help="nb101 or nb201 (derived: ws64 too)")],
     algorithm: Annotated[str, typer.Option("--algorithm", metavar="NAME", help="rs (random search), re (regularized "
-                         "evolution), ws (weight-sharing-guided)")],
+                         "evolution), ws (weight-sharing-guided), derived (the architectures a differentiable "
+                         "super-net derived, checkpoint by checkpoint; stored under its method's name)")],
     subspace: Annotated[Optional[str], typer.Option(metavar="NAME", help="Search within this sub-space (e.g. A2, "
                                                     "RES).")] = None,
     runs: Annotated[int, typer.Option(min=1, metavar="N", help="Independent runs.")] = 100,
@@ -182,7 +183,7 @@ def simulate(
                                         "like the official API) or mean (over repeats).")] = "random",
     seed: Annotated[int, typer.Option(metavar="N", help="Random seed; the same seed and settings reproduce (and "
                                       "skip) runs.")] = 0,
-    supernet: Annotated[Optional[str], typer.Option(metavar="NAME|ID", help="ws: the super-net.")] = None,
+    supernet: Annotated[Optional[str], typer.Option(metavar="NAME|ID", help="ws, derived: the super-net.")] = None,
     protocol: Annotated[Optional[str], typer.Option(metavar="PROTOCOL", help="ws: the evaluation protocol of its "
                                                     "scores.")] = None,
     sample: Annotated[Optional[str], typer.Option(metavar="NAME", help="ws: the named sample to order (default: the "
@@ -196,7 +197,7 @@ def simulate(
     epoch_budget: EpochBudgetOption = None,
     db: DbOption = None,
 ) -> None:
-    """Simulate searches (RS, RE, WS-guided) on the stored ground truth.
+    """Simulate searches (RS, RE, WS-guided, differentiable trajectories) on the stored ground truth.
 
     Runs go to search_runs and search_traces: the regret after each query against the best mean test accuracy of the (sub)space (Pourchot et al. 2020, sections 4.2 and 5.2).
 
@@ -205,6 +206,7 @@ def simulate(
       wsdb simulate --space nb101 --algorithm re --runs 500 --queries 10000
       wsdb simulate --space nb101 --algorithm ws --supernet to-share/baseline_ft_bn/full/0 \\
           --protocol bns-ft:4 --supernet-seconds 180000 --evaluation-seconds 5000 --runs 30
+      wsdb simulate --space nb201 --algorithm derived --supernet my-darts
     """
     from wsdb.simulate import run
 
