@@ -82,14 +82,31 @@ def migrate(url: str, direction: str, revision: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory) -> tuple[Path, str]:
-    """`wsdb demo` run once: (its folder, what it printed); the warehouse is demo.duckdb there.
-    Tests that change it work on a copy."""
-    folder = tmp_path_factory.mktemp("demo")
+def _build_demo(folder: Path) -> str:
     result = run_cli("demo", "--db", str(folder / "demo.duckdb"), "--out", str(folder), cwd=folder)
     assert result.returncode == 0, result.stderr
-    return folder, result.stdout
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory, worker_id) -> tuple[Path, str]:
+    """`wsdb demo` run once per test run: (a folder of this process's own, what it printed);
+    the warehouse is demo.duckdb there. Tests that change it work on a copy. Under xdist the
+    first process builds it (12 s) in the run's shared folder and each process copies it."""
+    folder = tmp_path_factory.mktemp("demo")
+    if worker_id == "master":
+        return folder, _build_demo(folder)
+    import fcntl
+    import shutil
+
+    shared = tmp_path_factory.getbasetemp().parent / "demo-shared"  # this run's, shared by its workers
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "printed.txt").exists():
+            shared.mkdir(exist_ok=True)
+            (shared / "printed.txt").write_text(_build_demo(shared))
+    shutil.copytree(shared, folder, dirs_exist_ok=True)
+    return folder, (folder / "printed.txt").read_text()
 
 
 @pytest.fixture(scope="session")

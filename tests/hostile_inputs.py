@@ -352,6 +352,11 @@ ATTACKS = [
     Attack("run-supernet: a differentiable method on nb101", ["run-supernet", "--space", "nb101", "--search", "darts",
                                                               "--dataset", "synthetic", "--db", "{db}"],
            "needs a space of edge choices"),
+    Attack("report differentiable: nothing trained with --search", ["report", "differentiable", "--db", "{db}"],
+           "nothing to report"),
+    Attack("simulate derived: a super-net trained by sampling", ["simulate", "--space", "nb201", "--algorithm",
+                                                                 "derived", "--supernet", "zhang2020/trajectory",
+                                                                 "--db", "{db}"], "no "),
     Attack("plot subspaces: nothing derived", ["plot", "subspaces", "--out", "{dir}/s.png", "--db", "{db}"],
            "no derived sub-space", absent=["s.png"]),
 ]
