@@ -48,6 +48,7 @@ def _check(rows, subspaces):
         assert bool(cell["supernets_left_out"]) == starred
 
 
+@pytest.mark.slow  # 25-35 s of ingesting pickles; the demo test checks the FULL row by default; CI runs both
 def test_full_and_nres_rows_match_the_published_table(tmp_path, duckdb_url, shared_data):
     _warehouse(tmp_path, duckdb_url, shared_data, ("FULL", "NRES"))
     rows = summary(duckdb_url)

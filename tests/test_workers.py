@@ -64,6 +64,7 @@ def final_weights(url: str, name: str) -> dict:
     return load_checkpoint(row.uri, row.sha256, name)["model"]
 
 
+@pytest.mark.slow  # 40-60 s of three workers training on two cores: `make test-slow`, which CI runs too
 @pytest.mark.postgres
 def test_workers_killed_at_random_drain_the_queue_once(tmp_path, postgres_url):
     """3 workers, 8 training jobs of 5 epochs; a worker holding a job is killed (SIGKILL) five
