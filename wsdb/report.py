@@ -33,15 +33,23 @@ COLUMN_TITLES = {
 }
 
 
-def summary(url: str, params: dict[str, str] | None = None) -> list[dict]:
-    """Rows of correlation_summary, each with its Table 1 column title; an error saying why
-    when there are none."""
+def report_rows(url: str, name: str, params: dict | None = None, why=None) -> list[dict]:
+    """Rows of an analysis for a report; none is an error saying why (`why(con, values)`, else
+    the analysis' own explanation)."""
     with duck.connect(url) as con:
-        item = analysis.load("correlation_summary")
+        item = analysis.load(name)
         values = analysis.bound(con, item, params)
         rows = analysis.execute(con, item, values).to_pylist()
         if not rows:
-            raise WsdbError(f"nothing to report: {analysis.explain_empty(con, item, values)}")
+            reason = why(con, values) if why else analysis.explain_empty(con, item, values)
+            raise WsdbError(f"nothing to report: {reason}")
+    return rows
+
+
+def summary(url: str, params: dict[str, str] | None = None) -> list[dict]:
+    """Rows of correlation_summary, each with its Table 1 column title; an error saying why
+    when there are none."""
+    rows = report_rows(url, "correlation_summary", params)
     for row in rows:
         row["column"] = COLUMN_TITLES.get((row["training_variant"], row["protocol_id"]),
                                           f"{row['training_variant']} / {row['protocol_id']}")
@@ -173,22 +181,20 @@ SUBSPACE_STATISTICS = ("ws_top_k", "rs_top_k", "kendall")
 def subspace_runs(url: str, params: dict[str, str] | None = None) -> list[dict]:
     """Rows of the analysis subspace_runs (one per super-net and protocol); an error saying
     why when there are none."""
-    with duck.connect(url) as con:
-        item = analysis.load("subspace_runs")
-        values = analysis.bound(con, item, params)
-        rows = analysis.execute(con, item, values).to_pylist()
-        if not rows:
-            derived = lookup.rows(con, "SELECT COUNT(*) FROM subspaces WHERE kind IN ('random', 'best')")[0][0]
-            trained = lookup.rows(con, "SELECT COUNT(*) FROM supernets n JOIN subspaces s ON s.search_space = "
-                                       "n.search_space AND s.name = n.subspace WHERE s.kind IN ('random', 'best')")[0][0]
-            raise WsdbError("nothing to report: " + (
-                "no derived sub-space is defined (`wsdb spaces define random/nb201/8/0`)" if not derived else
-                f"{derived} derived sub-spaces are defined but no super-net was trained on one "
-                "(`wsdb run-supernet --subspace random/...`)" if not trained else
-                f"the super-nets of derived sub-spaces have no {values['metric']} proxy scores of architectures with "
+    def why(con, values) -> str:
+        derived = lookup.rows(con, "SELECT COUNT(*) FROM subspaces WHERE kind IN ('random', 'best')")[0][0]
+        trained = lookup.rows(con, "SELECT COUNT(*) FROM supernets n JOIN subspaces s ON s.search_space = "
+                                   "n.search_space AND s.name = n.subspace WHERE s.kind IN ('random', 'best')")[0][0]
+        if not derived:
+            return "no derived sub-space is defined (`wsdb spaces define random/nb201/8/0`)"
+        if not trained:
+            return (f"{derived} derived sub-spaces are defined but no super-net was trained on one "
+                    "(`wsdb run-supernet --subspace random/...`)")
+        return (f"the super-nets of derived sub-spaces have no {values['metric']} proxy scores of architectures with "
                 f"{values['truth']} ground truth (`wsdb evaluate` scores them; --param truth=..., benchmark=..., "
-                "dataset=... choose the ground truth)"))
-    return rows
+                "dataset=... choose the ground truth)")
+
+    return report_rows(url, "subspace_runs", params, why)
 
 
 def subspace_summary(rows: list[dict]) -> list[dict]:
@@ -242,13 +248,12 @@ def differentiable(url: str, params: dict | None = None) -> list[dict]:
     optimum on each dataset."""
     import statistics
 
-    with duck.connect(url) as con:
+    def why(con, values) -> str:
         item = analysis.load("derived_accuracy")
-        values = analysis.bound(con, item, params)
-        rows = analysis.execute(con, item, values).to_pylist()
-        if not rows:
-            raise WsdbError(f"nothing to report: {analysis.explain_empty(con, item, values)} (train with "
-                            "`wsdb run-supernet --search ...` and ingest the space's ground truth)")
+        return (f"{analysis.explain_empty(con, item, values)} (train with `wsdb run-supernet --search ...` and ingest "
+                "the space's ground truth)")
+
+    rows = report_rows(url, "derived_accuracy", params, why)
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         groups.setdefault((row["search_space"], row["method"], row["formulation"], row["dataset"]), []).append(row)
