@@ -47,9 +47,11 @@ class Mixture:
     (dense for darts/pc-darts, one-hot with straight-through gradient for gdas), edge weights
     for pc-darts' edge normalisation, and the partial-channel factor."""
 
-    def __init__(self, operation_weights: torch.Tensor, operations: tuple[str, ...], hard: bool,
+    def __init__(self, operation_weights: torch.Tensor, operations: tuple[str, ...], drawn: list[int] | None = None,
                  edge_weights: torch.Tensor | None = None, partial_channels: int = 1) -> None:
-        self.weights, self.operations, self.hard = operation_weights, operations, hard
+        """`drawn`: gdas' operation index per edge, read once per step (a device sync per
+        operation and cell otherwise); None: every operation of an edge runs."""
+        self.weights, self.operations, self.drawn = operation_weights, operations, drawn
         self.edge_weights, self.partial_channels = edge_weights, partial_channels
 
     def edge(self, index: int, x: torch.Tensor, modules) -> torch.Tensor:
@@ -57,15 +59,12 @@ class Mixture:
         weights = self.weights[index]
         k = self.partial_channels
         part, bypass = (x, None) if k == 1 else (x[:, : x.shape[1] // k], x[:, x.shape[1] // k:])
+        chosen = range(len(self.operations)) if self.drawn is None else (self.drawn[index],)
         total = None
-        for o, op in enumerate(self.operations):
-            if self.hard and not bool(weights[o].detach() > 0.5):  # gdas: only the drawn operation runs
-                continue
-            module = modules(op)
+        for o in chosen:
+            module = modules(self.operations[o])
             term = weights[o] * (torch.zeros_like(part) if module is None else module(part))
             total = term if total is None else total + term
-        if total is None:  # cannot happen for a one-hot row; kept for a clear failure
-            raise RuntimeError("no operation selected on an edge")
         if bypass is not None:
             total = channel_shuffle(torch.cat([total, bypass], dim=1), k)
         if self.edge_weights is not None:
@@ -115,10 +114,11 @@ class ArchitectureWeights:
             uniform = torch.rand(logits.shape, generator=generator, device="cpu").to(logits.device)
             gumbel = -torch.log(-torch.log(uniform.clamp(1e-20, 1 - 1e-7)))
             soft = torch.softmax((logits + gumbel) / self.temperature(progress), dim=-1)
-            hard = F.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype)
-            return Mixture(hard - soft.detach() + soft, self.operations, hard=True)
+            drawn = soft.argmax(-1)
+            hard = F.one_hot(drawn, soft.shape[-1]).to(soft.dtype)
+            return Mixture(hard - soft.detach() + soft, self.operations, drawn=drawn.tolist())
         k = self.config.partial_channels if self.config.search == "pc-darts" else 1
-        return Mixture(theta, self.operations, hard=False, edge_weights=self._edge_weights(), partial_channels=k)
+        return Mixture(theta, self.operations, edge_weights=self._edge_weights(), partial_channels=k)
 
     def zero_grad(self) -> None:
         for tensor in (self.value, self.edge_logits):
