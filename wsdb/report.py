@@ -102,15 +102,19 @@ def long_rows(rows: list[dict], convention: str) -> list[dict]:
     ]
 
 
+def markdown_table(table: list[dict]) -> str:
+    """Rows of one shape as a Markdown table (the columns of the first row)."""
+    header = list(table[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in table])
+
+
 def markdown(table: list[dict], convention: str) -> str:
     if not table:
         return "(no super-nets with proxy scores and ground truth)\n"
-    header = list(table[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in table]
     note = (f"95% CI: 1.96 x population sd / sqrt(n), as {POURCHOT_2020.short}"
             if check_convention(convention) == "normal" else "95% CI: Student t")
-    return ("\n".join(lines) + f"\n\nSpearman rho, mean over super-nets; {note};\n"
+    return (markdown_table(table) + f"\n\nSpearman rho, mean over super-nets; {note};\n"
             "* = a diverged super-net was left out.\n")
 
 
@@ -231,10 +235,7 @@ def subspace_layout(summary: list[dict], k: int) -> list[dict]:
 
 
 def subspace_markdown(table: list[dict], k: int) -> str:
-    header = list(table[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in table]
-    return ("\n".join(lines) + f"\n\nTop-{k} ground truth x100 (WS: the {k} best by the super-net; RS: expected best of "
+    return (markdown_table(table) + f"\n\nTop-{k} ground truth x100 (WS: the {k} best by the super-net; RS: expected best of "
             f"{k} uniform draws) and Kendall tau, mean [min, max] over runs; layout of "
             f"{ZHANG_ZHANG_YANG_2020.short}, Figures 2 and 5.\n")
 

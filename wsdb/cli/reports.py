@@ -117,10 +117,7 @@ def differentiable(db: DbOption = None, param: ParamOption = None, markdown: Mar
         return
     table = report.differentiable_layout(summary)
     if markdown:
-        header = list(table[0])
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in table]
-        typer.echo("\n".join(lines) + "\n\nAccuracy x100 of the derived architecture, mean ± std over super-nets (n).")
+        typer.echo(report.markdown_table(table) + "\n\nAccuracy x100 of the derived architecture, mean ± std over super-nets (n).")
     else:
         emit(table, title="Derived architectures' accuracy x100, mean ± std (n), per dataset")
 
