@@ -25,7 +25,8 @@ from _common import device as host_device  # noqa: E402
 from wsdb.trainers.config import make_config  # noqa: E402
 from wsdb.trainers.evaluate import Evaluator, parse_protocol  # noqa: E402
 from wsdb.trainers.records import describe_device  # noqa: E402
-from wsdb.trainers.train import RunOptions, Trainer, pick_device  # noqa: E402
+from wsdb.trainers.runtime import pick_device  # noqa: E402
+from wsdb.trainers.train import RunOptions, Trainer  # noqa: E402
 
 
 def canonical_cells(rng: np.random.Generator):

@@ -24,6 +24,8 @@ OPTIMIZERS = ("rmsprop", "sgd")
 DATASETS = ("cifar10", "cifar10-valid", "cifar100", "ImageNet16-120", "synthetic", "npz")
 SCHEDULES = ("cosine", "constant")
 SEARCHES = ("darts", "gdas", "pc-darts")
+SLICINGS = ("first", "interpolate", "shuffle")
+SAMPLING_ORDERS = ("random", "fixed", "fixed-shuffled")
 # Architecture learning rates: DARTS and GDAS 3e-4, PC-DARTS 6e-4 (Adam, their papers' CIFAR
 # setups); the exponentiated update's step size is wsdb's default, 0.1 (GAEA tunes it per
 # space: set architecture_lr).
@@ -47,8 +49,22 @@ class TrainingConfig:
     subspace: str = "FULL"
     sampler: str = "uniform"
     architectures_per_batch: int = 1  # AVG-k: losses of k architectures averaged per step
-    slicing: str = "first"  # nb101 dynamic channels: first c, or "interpolate" (Yu et al. 2020)
+    slicing: str = "first"  # nb101 dynamic channels: first c, "interpolate" or "shuffle" (Yu et al. 2020)
     single_kernel: bool = False  # nb101 SINGLE-K: 1x1 kernel = centre of the 3x3 kernel
+    # The factors of Yu et al. 2020's Table 4 (trainers/layers.py, trainers/sharing.py)
+    super_kernel: str | None = None  # "ofa": smaller kernels are learned maps of the largest's centre
+    wsbn: bool = False  # one batch norm per incoming edge of a node-shared operation
+    global_dropout: float = 0.0  # dropout before global pooling
+    path_dropout: float = 0.0  # drop each incoming edge of a node (never all of them)
+    sharing: str = "edge"  # nb201/ws64: operation weights per edge, or per node
+    # The degree of sharing of Zhang et al. 2020 (Deeper Insights), ws64
+    sharing_groups: int = 1  # m copies of the weights, each trained by its group of architectures
+    grouping: str = "similarity"  # how the 64 split into groups: similarity or random
+    grouping_seed: int = 0  # the seed of a random grouping (the same partition for every run seed)
+    groups: list | None = None  # the partition itself, recorded (derived from the three keys above)
+    prefix_sharing: int | None = None  # only the stem and the first k cells are shared
+    sampling_order: str = "random"  # random (i.i.d.), fixed (one seeded order repeated), fixed-shuffled
+    evaluate_last_steps: int = 0  # score every architecture after each of the last k steps (step-N)
     initial_channels: int = 16  # nb101 stem / nb201 C / ws64 cell channels
     cells_per_stack: int = 3  # nb101 cells per stack, nb201 N, ws64 number of cells
     node_merge: str = "concat"  # ws64 cell output
@@ -99,7 +115,7 @@ def _problem(config: TrainingConfig) -> str | None:
         (config.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {config.optimizer!r}"),
         (config.dataset in DATASETS, f"dataset must be one of {', '.join(DATASETS)}, not {config.dataset!r}"),
         (config.lr_schedule in SCHEDULES, f"lr_schedule must be one of {', '.join(SCHEDULES)}"),
-        (config.slicing in ("first", "interpolate"), "slicing must be 'first' or 'interpolate'"),
+        (config.slicing in SLICINGS, f"slicing must be one of {', '.join(SLICINGS)}, not {config.slicing!r}"),
         (config.node_merge in ("concat", "sum"), "node_merge must be 'concat' or 'sum'"),
         (config.architectures_per_batch >= 1, "architectures_per_batch must be at least 1"),
         (config.epochs >= 1 and config.batch_size >= 1, "epochs and batch_size must be positive"),
@@ -122,6 +138,57 @@ def _problem(config: TrainingConfig) -> str | None:
                                            or config.initial_channels % config.partial_channels == 0),
          f"partial_channels ({config.partial_channels}) must divide the channels ({config.initial_channels})"),
     ]
+    return next((message for ok, message in checks if not ok), None) or _sharing_problem(config)
+
+
+def _sharing_problem(config: TrainingConfig) -> str | None:
+    """The factors of Yu et al. 2020 and Zhang et al. 2020 (Deeper Insights): each message names
+    the keys that clash."""
+    edge_space = config.space in ("nb201", "ws64")
+    cells = config.cells_per_stack
+    checks = [
+        (config.super_kernel in (None, "ofa"), f"super_kernel must be ofa (or absent), not {config.super_kernel!r}"),
+        (config.super_kernel is None or config.space in ("nb101", "ws64"),
+         "super_kernel: ofa needs convolutions of two kernel sizes in one group: nb101 (conv3x3/conv1x1) or ws64 "
+         "(sep_conv_5x5/sep_conv_3x3)"),
+        (not (config.super_kernel and config.single_kernel),
+         "super_kernel and single_kernel both derive the 1x1 kernel from the 3x3: choose one"),
+        (config.sharing in ("edge", "node"), f"sharing must be edge or node, not {config.sharing!r}"),
+        (config.sharing == "edge" or edge_space,
+         "sharing: node applies to nb201 and ws64 (nb101 shares per node by construction)"),
+        (not config.wsbn or edge_space,
+         "wsbn needs a space whose operations sit on edges (nb201, ws64): nb101 applies each vertex's operation "
+         "to the sum of its inputs"),
+        (not config.wsbn or config.sharing == "node",
+         "wsbn keeps one batch norm per incoming edge of an operation shared by a node's edges: set sharing: node "
+         "(with sharing: edge every edge owns its operation and batch norm already)"),
+        (0.0 <= config.global_dropout < 1.0 and 0.0 <= config.path_dropout < 1.0,
+         "global_dropout and path_dropout are probabilities in [0, 1)"),
+        (config.sharing_groups >= 1, "sharing_groups must be at least 1"),
+        (config.sharing_groups == 1 or config.space == "ws64",
+         "sharing_groups applies to ws64, the space Zhang et al. split into groups"),
+        (config.sharing_groups == 1 or 64 % config.sharing_groups == 0,
+         f"sharing_groups ({config.sharing_groups}) must divide the 64 architectures of ws64 (1, 2, 4, ..., 64)"),
+        (config.grouping in ("similarity", "random"), f"grouping must be similarity or random, not {config.grouping!r}"),
+        (config.prefix_sharing is None or config.space == "ws64", "prefix_sharing applies to ws64"),
+        (config.prefix_sharing is None or 0 <= config.prefix_sharing <= cells,
+         f"prefix_sharing ({config.prefix_sharing}) must be between 0 and the number of cells, "
+         f"cells_per_stack ({cells})"),
+        (config.prefix_sharing is None or config.sharing_groups == 1,
+         "sharing_groups and prefix_sharing are two ways to reduce sharing: use one"),
+        (config.sampling_order in SAMPLING_ORDERS,
+         f"sampling_order must be one of {', '.join(SAMPLING_ORDERS)}, not {config.sampling_order!r}"),
+        (config.sampling_order == "random" or edge_space,
+         "sampling_order fixed/fixed-shuffled cycles through an enumerated space: nb201 or ws64"),
+        (config.sampling_order == "random" or config.sampler in ("uniform", "random-a"),
+         f"sampling_order {config.sampling_order} replaces the sampler's draws: it needs sampler uniform or "
+         f"random-a, not {config.sampler}"),
+        (config.evaluate_last_steps >= 0, "evaluate_last_steps must be 0 or more"),
+        (config.search is None or (config.sharing_groups == 1 and config.prefix_sharing is None
+                                   and config.sampling_order == "random"),
+         "search (differentiable weight sharing) trains one super-net on every operation at once: "
+         "sharing_groups, prefix_sharing and sampling_order apply to sampling"),
+    ]
     return next((message for ok, message in checks if not ok), None)
 
 
@@ -139,11 +206,25 @@ def make_config(values: dict) -> TrainingConfig:
     problem = _problem(config)
     if problem:
         raise WsdbError(f"configuration: {problem}")
+    config = _with_groups(config)
     if config.search is not None and config.architecture_lr is None:
         default = (EXPONENTIATED_LR if config.architecture_update == "exponentiated"
                    else ARCHITECTURE_LR[(config.search, config.architecture_update)])
         config = dataclasses.replace(config, architecture_lr=default)
     return config
+
+
+def _with_groups(config: TrainingConfig) -> TrainingConfig:
+    """The partition of a grouped run, recorded in its configuration; a configuration read back
+    (or written by hand) must hold the partition its keys describe."""
+    from wsdb.spaces import ws64
+
+    expected = (ws64.groups(config.sharing_groups, config.grouping, config.grouping_seed)
+                if config.sharing_groups > 1 else None)
+    if config.groups is not None and [sorted(map(str, g)) for g in config.groups] != expected:
+        raise WsdbError("configuration: groups is recorded from sharing_groups, grouping and grouping_seed and "
+                        "disagrees with them: leave groups out")
+    return dataclasses.replace(config, groups=expected)
 
 
 def read_config_file(path: Path) -> dict:

@@ -49,7 +49,7 @@ from wsdb.trainers.layers import ParameterUsage, batchnorm_layers, recording
 from wsdb.trainers.optim import MaskedOptimizer
 from wsdb.trainers.sampling import load_pool
 from wsdb.trainers.spaces import training_space
-from wsdb.trainers.train import check_keep_going, pick_device
+from wsdb.trainers.runtime import check_keep_going, pick_device
 
 FINE_TUNING = {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "weight_decay": 0.0}
 FLUSH_EVERY = 25  # architectures per transaction
@@ -135,16 +135,20 @@ class Evaluator:
             for layer, momentum in zip(layers, momenta):
                 layer.momentum = momentum
 
-    def _fine_tune(self, cell, architecture_id: int) -> None:
+    def _fine_tune(self, cell, architecture_id: int, after_step=None) -> None:
+        """S steps of SGD on the architecture; `after_step(s)` runs after step s (a curve)."""
         optimizer = MaskedOptimizer(self.model.named_parameters(), TrainingConfig(space=self.config.space, **FINE_TUNING))
         usage = ParameterUsage()
         self.model.train()
-        for x, y in self._training_batches(self.protocol.parameters["steps"], architecture_id):
+        for step, (x, y) in enumerate(self._training_batches(self.protocol.parameters["steps"], architecture_id), 1):
             usage.clear()
             with recording(usage):
                 F.cross_entropy(self.model(x, cell), y).backward()
             optimizer.step(FINE_TUNING["learning_rate"], usage)
             self.model.zero_grad(set_to_none=True)
+            if after_step is not None:
+                after_step(step)
+                self.model.train()
 
     def _changed_by_protocol(self) -> list[torch.Tensor]:
         """The tensors the protocol overwrites: batch-norm buffers (bns-ft), or everything (ft)."""
@@ -160,6 +164,22 @@ class Evaluator:
             self._validation = list(self.data.validation_batches(self.batch_size))
         return self._validation
 
+    def _validate(self, cell, keep_predictions: bool = False) -> Score:
+        self.model.eval()
+        losses, predictions = [], []
+        with torch.inference_mode():
+            for x, y in self._validation_batches():
+                logits = self.model(x, cell).float()
+                losses.append(F.cross_entropy(logits, y, reduction="none"))
+                predictions.append(logits.argmax(1))
+        losses_t, predictions_t = torch.cat(losses), torch.cat(predictions)
+        accuracy = float((predictions_t == self.data.valid.labels).float().mean())
+        score = Score(accuracy, float(losses_t.mean()), 0.0)
+        if keep_predictions:
+            score.predictions = predictions_t.cpu().numpy().astype(np.int16)
+            score.losses = losses_t.cpu().numpy().astype(np.float32)
+        return score
+
     def score(self, cell, architecture_id: int, keep_predictions: bool = False) -> Score:
         started = time.perf_counter()
         changed = self._changed_by_protocol()
@@ -169,25 +189,33 @@ class Evaluator:
                 self._reestimate_batch_norm(cell, architecture_id)
             elif self.protocol.name == "ft":
                 self._fine_tune(cell, architecture_id)
-            self.model.eval()
-            losses, predictions = [], []
-            with torch.inference_mode():
-                for x, y in self._validation_batches():
-                    logits = self.model(x, cell).float()
-                    losses.append(F.cross_entropy(logits, y, reduction="none"))
-                    predictions.append(logits.argmax(1))
-            losses_t, predictions_t = torch.cat(losses), torch.cat(predictions)
-            accuracy = float((predictions_t == self.data.valid.labels).float().mean())
-            score = Score(accuracy, float(losses_t.mean()), 0.0)
-            if keep_predictions:
-                score.predictions = predictions_t.cpu().numpy().astype(np.int16)
-                score.losses = losses_t.cpu().numpy().astype(np.float32)
+            score = self._validate(cell, keep_predictions)
         finally:
             with torch.no_grad():
                 for tensor, copy in zip(changed, saved):
                     tensor.copy_(copy)
         score.seconds = time.perf_counter() - started
         return score
+
+    def score_curve(self, cell, architecture_id: int) -> list[Score]:
+        """ft:S scored after each of its S steps (Zhang et al. 2020, Deeper Insights, Figure 4):
+        the score after step s is what ft:s gives, since ft:s fine-tunes on the first s of the
+        same batches. Seconds are cumulative (fine-tuning and every validation so far)."""
+        started = time.perf_counter()
+        saved = [t.clone() for t in self._changed_by_protocol()]
+        curve: list[Score] = []
+
+        def after_step(step: int) -> None:
+            curve.append(self._validate(cell))
+            curve[-1].seconds = time.perf_counter() - started
+
+        try:
+            self._fine_tune(cell, architecture_id, after_step)
+        finally:
+            with torch.no_grad():
+                for tensor, copy in zip(self._changed_by_protocol(), saved):
+                    tensor.copy_(copy)
+        return curve
 
 
 # --- the warehouse side ------------------------------------------------------------------
@@ -279,17 +307,18 @@ def _has_prediction_file(connection, checkpoint_id: str, protocol_id: str, sampl
         PredictionFile.sample_name == sample)).all() != []
 
 
-def _store_scores(url: str, checkpoint_id: str, protocol_id: str, scored: list[tuple[int, Score]]) -> None:
+def store_scores(connection: sa.Connection, checkpoint_id: str, protocol_id: str,
+                 scored: list[tuple[int, Score]]) -> None:
+    """Validation accuracy and loss of each (architecture id, score) as proxy scores."""
     now = utcnow()
     rows = [(a, metric, value, s.seconds) for a, s in scored
             for metric, value in (("validation_accuracy", s.accuracy), ("validation_loss", s.loss))]
-    with warehouse(url) as engine, engine.begin() as connection:
-        insert_new_rows(connection, ProxyScore.__table__, {
-            "checkpoint_id": [checkpoint_id] * len(rows), "architecture_id": [r[0] for r in rows],
-            "protocol_id": [protocol_id] * len(rows), "metric": [r[1] for r in rows],
-            "evaluation_repeat": [0] * len(rows), "value": [r[2] for r in rows],
-            "elapsed_seconds": [r[3] for r in rows], "evaluated_at": [now] * len(rows),
-        })
+    insert_new_rows(connection, ProxyScore.__table__, {
+        "checkpoint_id": [checkpoint_id] * len(rows), "architecture_id": [r[0] for r in rows],
+        "protocol_id": [protocol_id] * len(rows), "metric": [r[1] for r in rows],
+        "evaluation_repeat": [0] * len(rows), "value": [r[2] for r in rows],
+        "elapsed_seconds": [r[3] for r in rows], "evaluated_at": [now] * len(rows),
+    })
 
 
 def _write_predictions(url: str, checkpoint, protocol_id: str, sample: str, labels: np.ndarray,
@@ -318,20 +347,27 @@ def _write_predictions(url: str, checkpoint, protocol_id: str, sample: str, labe
 def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str | None = None, n: int | None = None,
                       seed: int = 0, checkpoint: str = "latest", save_predictions: bool = False,
                       data_dir: str | None = None, device: str | None = None, batch_size: int = 1000,
-                      progress: bool = True, keep_going=None) -> EvaluationSummary:
+                      progress: bool = True, keep_going=None, curve: bool = False) -> EvaluationSummary:
     """Score a sample (or N random architectures) with checkpoints of a trained super-net.
     `keep_going` is asked before each architecture (a worker's lease); False raises
-    RunInterrupted (scores are stored every FLUSH_EVERY architectures; a rerun skips them)."""
+    RunInterrupted (scores are stored every FLUSH_EVERY architectures; a rerun skips them).
+    With `curve` (protocol ft:S only) each architecture is scored after each of the S steps,
+    under protocols ft:1 ... ft:S."""
     protocol = parse_protocol(protocol_text)
     if protocol is ARCHITECTURE_WEIGHTS:
         return score_by_architecture_weights(url, supernet, sample, n, seed, checkpoint)
     if (sample is None) == (n is None):
         raise WsdbError("give exactly one of --sample NAME or --n COUNT")
+    if curve and (protocol.name != "ft" or save_predictions):
+        raise WsdbError(f"--curve scores fine-tuning step by step: it needs --protocol ft:STEPS (not {protocol.id}) "
+                        "and no --save-predictions")
+    steps = [parse_protocol(f"ft:{s}") for s in range(1, protocol.parameters["steps"] + 1)] if curve else [protocol]
     with warehouse(url) as engine, engine.begin() as connection:
         row = lookup.supernet(connection, supernet)
         if row.origin != "trained":
             raise WsdbError(f"super-net {row.id} was imported without weights: it cannot evaluate")
-        ensure_protocol(connection, protocol)
+        for each in steps:
+            ensure_protocol(connection, each)
         subspace = row.subspace or "FULL"
         sample = sample or random_sample(connection, row.search_space, subspace, n, seed)
         architectures = sample_architectures(connection, sample, row.search_space)
@@ -348,7 +384,7 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
     for ckpt in checkpoints:
         summary.checkpoints += 1
         with warehouse(url) as engine, engine.connect() as connection:
-            done = _already_scored(connection, ckpt.id, protocol.id)
+            done = _already_scored(connection, ckpt.id, steps[-1].id)
             want_file = save_predictions and not _has_prediction_file(connection, ckpt.id, protocol.id, sample)
         todo = [(a, e) for a, e in architectures if want_file or a not in done]
         summary.skipped += len(architectures) - len(todo)
@@ -362,13 +398,19 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
         pending, kept = [], []
         for i, (architecture_id, encoding) in enumerate(todo, start=1):
             check_keep_going(keep_going)
-            score = evaluator.score(space.decode(encoding), architecture_id, keep_predictions=want_file)
+            if curve:
+                scores = evaluator.score_curve(space.decode(encoding), architecture_id)
+            else:
+                scores = [evaluator.score(space.decode(encoding), architecture_id, keep_predictions=want_file)]
+            score = scores[-1]
             if architecture_id not in done:
-                pending.append((architecture_id, score))
+                pending.append((architecture_id, scores))
             if want_file:
                 kept.append((architecture_id, score))
             if len(pending) >= FLUSH_EVERY or i == len(todo):
-                _store_scores(url, ckpt.id, protocol.id, pending)
+                with warehouse(url) as engine, engine.begin() as connection:
+                    for k, each in enumerate(steps):  # the last protocol last: what a rerun checks
+                        store_scores(connection, ckpt.id, each.id, [(a, s[k]) for a, s in pending])
                 summary.scored += len(pending)
                 pending = []
             if progress and (sys.stderr.isatty() or i % 100 == 0 or i == len(todo)):

@@ -2,10 +2,16 @@
 
 A super-net layer holds the largest weight any architecture needs and runs, for the sampled
 architecture, on a part of it: the first c channels (Guo et al. 2019; Pourchot et al. 2020; Yu et al. 2020), or a
-linear interpolation of all channels (Yu et al.'s variant), or the centre of a 3x3 kernel for
-a 1x1 convolution (SINGLE-K, Pourchot et al. 2020). `effective_weight` is that part as a plain tensor, so
-a standalone network can be given exactly the weights the super-net computes with (the
-equivalence test).
+linear interpolation of all channels (Yu et al.'s variant), or c channels of a permutation
+redrawn at every step (Yu et al.'s "shuffle", after Zhang et al. 2018), or the centre of a 3x3
+kernel for a 1x1 convolution (SINGLE-K, Pourchot et al. 2020), or that centre through a learned
+linear map (OFA's kernel transformation, Cai et al. 2020). `effective_weight` is that part as a
+plain tensor, so a standalone network can be given exactly the weights the super-net computes
+with (the equivalence test).
+
+The regularisers Yu et al. 2020 compare (path and global dropout) and weight-sharing batch
+norm (one batch norm per incoming edge, Luo et al. 2018) live here too; dropout acts only
+inside `regularising(...)`, which training sets up and evaluation never does.
 
 Which parameter entries an architecture used is recorded while a `ParameterUsage` is active:
 the optimizer updates only those (no gradient, no weight decay, no optimizer-state change
@@ -23,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-SLICING_MODES = ("first", "interpolate")
+SLICING_MODES = ("first", "interpolate", "shuffle")
 
 
 class ParameterUsage:
@@ -134,41 +140,43 @@ class SlicedBatchNorm(nn.Module):
             self.running_var.fill_(1.0)
         self.batches_tracked = 0
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalise x's channels with this layer's first c channels, or with the channels
+        `index` names (shuffle slicing; the running statistics are written back there)."""
         c = x.shape[1]
+        chosen = (slice(0, c),) if index is None else (index,)
         weight = bias = None
         if self.weight is not None:
-            weight, bias = self.weight[:c], self.bias[:c]
-            mark_used(self.weight, (slice(0, c),))
-            mark_used(self.bias, (slice(0, c),))
+            weight, bias = self.weight[chosen], self.bias[chosen]
+            mark_used(self.weight, chosen)
+            mark_used(self.bias, chosen)
         tracking = self.running_mean is not None
         momentum = self.momentum
         if self.training and tracking:
             self.batches_tracked += 1
             if momentum is None:
                 momentum = 1.0 / self.batches_tracked
-        return F.batch_norm(
-            x,
-            self.running_mean[:c] if tracking else None,
-            self.running_var[:c] if tracking else None,
-            weight,
-            bias,
-            self.training or not tracking,
-            momentum or 0.0,
-            self.settings.eps,
-        )
+        # Slices are views that F.batch_norm updates in place; an index gathers copies.
+        mean = self.running_mean[chosen] if tracking else None
+        var = self.running_var[chosen] if tracking else None
+        y = F.batch_norm(x, mean, var, weight, bias, self.training or not tracking, momentum or 0.0, self.settings.eps)
+        if tracking and index is not None and self.training:
+            self.running_mean.index_copy_(0, index, mean)
+            self.running_var.index_copy_(0, index, var)
+        return y
 
-    def standalone(self, c: int) -> nn.BatchNorm2d:
-        """A plain BatchNorm2d holding this layer's first c channels."""
+    def standalone(self, c: int, index: torch.Tensor | None = None) -> nn.BatchNorm2d:
+        """A plain BatchNorm2d holding this layer's first c channels (or those of `index`)."""
         s = self.settings
+        chosen = slice(0, c) if index is None else index
         bn = batch_norm(c, s)
         with torch.no_grad():
             if s.affine:
-                bn.weight.copy_(self.weight[:c])
-                bn.bias.copy_(self.bias[:c])
+                bn.weight.copy_(self.weight[chosen])
+                bn.bias.copy_(self.bias[chosen])
             if s.track_running_stats:
-                bn.running_mean.copy_(self.running_mean[:c])
-                bn.running_var.copy_(self.running_var[:c])
+                bn.running_mean.copy_(self.running_mean[chosen])
+                bn.running_var.copy_(self.running_var[chosen])
         return bn
 
 
@@ -183,13 +191,19 @@ class SlicedConv2d(nn.Module):
         self.weight = nn.Parameter(torch.empty(max_out, max_in, kernel, kernel))
         nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")
 
-    def effective_weight(self, c_out: int, c_in: int, kernel: int | None = None) -> torch.Tensor:
-        """The weight used at c_out x c_in channels (kernel 1 of a 3x3 weight: its centre)."""
+    def effective_weight(self, c_out: int, c_in: int, kernel: int | None = None,
+                         index: torch.Tensor | None = None) -> torch.Tensor:
+        """The weight used at c_out x c_in channels (kernel 1 of a 3x3 weight: its centre); with
+        `index` (shuffle slicing) the output channels it names."""
         w = self.weight
         full_out, full_in = w.shape[0], w.shape[1]
         k = self.kernel if kernel is None else kernel
         k0 = (self.kernel - k) // 2
-        if self.slicing == "first" or (c_out == full_out and c_in == full_in):
+        if index is not None:
+            window = (slice(0, c_in), slice(k0, k0 + k), slice(k0, k0 + k))
+            mark_used(w, (index, *window))
+            return w.index_select(0, index)[(slice(None), *window)]
+        if self.slicing != "interpolate" or (c_out == full_out and c_in == full_in):
             mark_used(w, (slice(0, c_out), slice(0, c_in), slice(k0, k0 + k), slice(k0, k0 + k)))
             return w[:c_out, :c_in, k0:k0 + k, k0:k0 + k]
         mark_used(w)
@@ -200,16 +214,148 @@ class SlicedConv2d(nn.Module):
             w = torch.einsum("if,ofkl->oikl", _averaging_matrix(full_in, c_in).to(w), w)
         return w
 
-    def forward(self, x: torch.Tensor, c_out: int, kernel: int | None = None) -> torch.Tensor:
-        weight = self.effective_weight(c_out, x.shape[1], kernel)
+    def forward(self, x: torch.Tensor, c_out: int, kernel: int | None = None,
+                index: torch.Tensor | None = None) -> torch.Tensor:
+        weight = self.effective_weight(c_out, x.shape[1], kernel, index)
         return F.conv2d(x, weight, padding=weight.shape[-1] // 2)
 
-    def standalone(self, c_out: int, c_in: int, kernel: int | None = None) -> nn.Conv2d:
+    def standalone(self, c_out: int, c_in: int, kernel: int | None = None,
+                   index: torch.Tensor | None = None) -> nn.Conv2d:
         k = self.kernel if kernel is None else kernel
         conv = nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False)
         with torch.no_grad():
-            conv.weight.copy_(self.effective_weight(c_out, c_in, k))
+            conv.weight.copy_(self.effective_weight(c_out, c_in, k, index))
         return conv
+
+
+def transformed_centre(weight: torch.Tensor, kernel: int, transform: torch.Tensor) -> torch.Tensor:
+    """OFA's kernel transformation (Cai et al. 2020): the centre kernel x kernel window of every
+    filter of `weight`, flattened, mapped by `transform` (kernel^2 x kernel^2, one per layer,
+    shared by the channels)."""
+    k0 = (weight.shape[-1] - kernel) // 2
+    centre = weight[..., k0:k0 + kernel, k0:k0 + kernel]
+    flat = centre.reshape(*weight.shape[:2], kernel * kernel)
+    return (flat @ transform.t()).reshape(*weight.shape[:2], kernel, kernel)
+
+
+class TransformedKernel(nn.Module):
+    """A smaller kernel of a sliced convolution as OFA derives it: the larger kernel's centre
+    through a learned linear map, initialised to the identity (so training starts from
+    SINGLE-K's sharing); speaks SlicedConv2d's interface."""
+
+    def __init__(self, source: SlicedConv2d, kernel: int) -> None:
+        super().__init__()
+        self.source, self.kernel = source, kernel
+        self.transform = nn.Parameter(torch.eye(kernel * kernel))
+
+    def effective_weight(self, c_out: int, c_in: int, kernel: int | None = None,
+                         index: torch.Tensor | None = None) -> torch.Tensor:
+        mark_used(self.transform)
+        return transformed_centre(self.source.effective_weight(c_out, c_in, self.kernel, index), self.kernel,
+                                  self.transform)
+
+    forward = SlicedConv2d.forward
+    standalone = SlicedConv2d.standalone
+
+
+def redraw_channel_orders(model: nn.Module, generator: torch.Generator) -> None:
+    """Shuffle slicing: a new permutation for every layer that keeps one (`channel_order`),
+    drawn from the run's generator (saved in checkpoints: a resumed run draws the same)."""
+    with torch.no_grad():
+        for module in model.modules():
+            order = getattr(module, "channel_order", None)
+            if isinstance(order, torch.Tensor):
+                order.copy_(torch.randperm(len(order), generator=generator))
+
+
+# --- regularisation: path and global dropout (training only) -------------------------------
+
+
+@dataclass(frozen=True)
+class Dropout:
+    """path: probability of dropping each incoming edge of a node; features: dropout before
+    global pooling; masks come from `generator` (CPU, saved with the run)."""
+
+    path: float
+    features: float
+    generator: torch.Generator
+
+
+_dropout: contextvars.ContextVar[Dropout | None] = contextvars.ContextVar("dropout", default=None)
+
+
+@contextmanager
+def regularising(dropout: Dropout | None):
+    token = _dropout.set(dropout)
+    try:
+        yield
+    finally:
+        _dropout.reset(token)
+
+
+def drop_paths(terms: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The incoming edges of one node under path dropout: per example, each edge is dropped
+    with probability p and the kept ones scaled by 1/(1-p); an example that would lose every
+    edge keeps one, drawn uniformly. Outside `regularising`, the terms as they are."""
+    settings = _dropout.get()
+    if settings is None or settings.path == 0.0 or len(terms) < 2:
+        return terms
+    n = terms[0].shape[0]
+    keep = torch.rand(n, len(terms), generator=settings.generator) >= settings.path
+    lost = ~keep.any(dim=1)
+    if lost.any():
+        rescued = torch.randint(len(terms), (int(lost.sum()),), generator=settings.generator)
+        keep[lost.nonzero().squeeze(1), rescued] = True
+    scale = keep.to(terms[0].dtype) / (1.0 - settings.path)
+    scale = scale.to(terms[0].device)
+    return [term * scale[:, k].view(n, *([1] * (term.dim() - 1))) for k, term in enumerate(terms)]
+
+
+def drop_features(x: torch.Tensor) -> torch.Tensor:
+    """Global dropout: inverted dropout of the feature map before global pooling."""
+    settings = _dropout.get()
+    if settings is None or settings.features == 0.0:
+        return x
+    keep = torch.rand(x.shape, generator=settings.generator) >= settings.features
+    return x * (keep.to(x.dtype) / (1.0 - settings.features)).to(x.device)
+
+
+# --- weight-sharing batch norm ---------------------------------------------------------------
+
+
+_edge: contextvars.ContextVar[int | None] = contextvars.ContextVar("incoming_edge", default=None)
+
+
+@contextmanager
+def on_edge(edge: int):
+    """The edge an operation shared by a node's edges is being run for (WSBN picks its norm)."""
+    token = _edge.set(edge)
+    try:
+        yield
+    finally:
+        _edge.reset(token)
+
+
+class EdgeBatchNorm(nn.Module):
+    """WSBN (Luo et al. 2018): one batch norm, statistics and affine, per incoming edge of
+    the node whose operation it belongs to; the edge is the one `on_edge` names."""
+
+    def __init__(self, channels: int, settings: BatchNormSettings, edges: list[int]) -> None:
+        super().__init__()
+        self.norms = nn.ModuleDict({str(e): batch_norm(channels, settings) for e in edges})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        edge = _edge.get()
+        if edge is None:
+            raise RuntimeError("EdgeBatchNorm runs only inside on_edge(...)")
+        return self.norms[str(edge)](x)
+
+
+def norm_factory(settings: BatchNormSettings, wsbn_edges: list[int] | None = None):
+    """channels -> the batch norm of an operation: plain, or one per edge of `wsbn_edges`."""
+    if wsbn_edges is None:
+        return lambda c: batch_norm(c, settings)
+    return lambda c: EdgeBatchNorm(c, settings, wsbn_edges)
 
 
 def batchnorm_layers(module: nn.Module) -> list[nn.Module]:

@@ -10,7 +10,10 @@ output channels among the vertices.
 
 The super-net (Pourchot et al. 2020; Yu et al. 2020) holds in every vertex all three operations at the cell's
 full width and runs the sampled cell on the first c channels (or an interpolation of all
-of them); SINGLE-K uses the centre of the 3x3 kernel as the 1x1 kernel.
+of them, or c channels of a permutation redrawn every step: `slicing`); SINGLE-K uses the
+centre of the 3x3 kernel as the 1x1 kernel, OFA (`super_kernel`) that centre through a learned
+map. Path dropout acts on the inputs of every vertex and of the output; global dropout before
+the pooling (training only).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from wsdb.spaces import nb101 as space
-from wsdb.trainers.layers import BatchNormSettings, batch_norm, SlicedBatchNorm, SlicedConv2d
+from wsdb.trainers.layers import (BatchNormSettings, SlicedBatchNorm, SlicedConv2d, TransformedKernel, batch_norm,
+                                  drop_features, drop_paths)
 
 Cell = tuple[tuple[tuple[int, ...], ...], tuple[str, ...]]  # pruned (matrix, ops)
 KERNEL = {space.CONV3X3: 3, space.CONV1X1: 1}
@@ -66,6 +70,7 @@ def run_cell(matrix, channels: list[int], x: torch.Tensor, project, operate) -> 
         inputs = [outputs[u][:, :c] for u in range(1, v) if matrix[u][v]]
         if matrix[0][v]:
             inputs.append(project(v, x, c))
+        inputs = drop_paths(inputs)
         total = inputs[0]
         for extra in inputs[1:]:
             total = total + extra
@@ -73,10 +78,9 @@ def run_cell(matrix, channels: list[int], x: torch.Tensor, project, operate) -> 
     feeding = [outputs[u] for u in range(1, n - 1) if matrix[u][n - 1]]
     if not feeding:
         return project(n - 1, x, channels[-1])
-    y = feeding[0] if len(feeding) == 1 else torch.cat(feeding, dim=1)
-    if matrix[0][n - 1]:
-        y = y + project(n - 1, x, channels[-1])
-    return y
+    terms = drop_paths(feeding + ([project(n - 1, x, channels[-1])] if matrix[0][n - 1] else []))  # output's edges
+    y = torch.cat(terms[:len(feeding)], dim=1) if len(feeding) > 1 else terms[0]
+    return y + terms[-1] if len(terms) > len(feeding) else y
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,7 @@ class NB101Network(nn.Module):
             if down:
                 x = F.max_pool2d(x, 2, 2)
             x = cell(x)
-        return self.classifier(x.mean(dim=(2, 3)))
+        return self.classifier(drop_features(x).mean(dim=(2, 3)))
 
 
 def parameter_count(cell: Cell, macro: Macro = Macro()) -> int:
@@ -170,29 +174,49 @@ def parameter_count(cell: Cell, macro: Macro = Macro()) -> int:
 
 
 class SlicedConvBNReLU(nn.Module):
+    """Conv-BN-ReLU on part of its channels. Shuffle slicing keeps a permutation of the output
+    channels (`channel_order`, a buffer: checkpoints hold it; the trainer redraws it every
+    step) and a narrower layer uses the first c channels of that order; the full width keeps
+    the natural order."""
+
     def __init__(self, max_in: int, max_out: int, kernel: int, bn: BatchNormSettings, slicing: str) -> None:
         super().__init__()
-        self.conv = SlicedConv2d(max_in, max_out, kernel, slicing)
+        self.conv: SlicedConv2d | TransformedKernel = SlicedConv2d(max_in, max_out, kernel, slicing)
         self.bn = SlicedBatchNorm(max_out, bn)
+        self.max_out = max_out
+        if slicing == "shuffle":
+            self.register_buffer("channel_order", torch.arange(max_out))
+        else:
+            self.channel_order = None
+
+    def _index(self, c_out: int) -> torch.Tensor | None:
+        return None if self.channel_order is None or c_out == self.max_out else self.channel_order[:c_out]
 
     def forward(self, x: torch.Tensor, c_out: int, kernel: int | None = None) -> torch.Tensor:
-        return F.relu(self.bn(self.conv(x, c_out, kernel)))
+        index = self._index(c_out)
+        return F.relu(self.bn(self.conv(x, c_out, kernel, index), index))
 
     def standalone(self, c_in: int, c_out: int, kernel: int | None = None) -> nn.Sequential:
-        return nn.Sequential(self.conv.standalone(c_out, c_in, kernel), self.bn.standalone(c_out), nn.ReLU())
+        index = self._index(c_out)
+        return nn.Sequential(self.conv.standalone(c_out, c_in, kernel, index), self.bn.standalone(c_out, index),
+                             nn.ReLU())
 
 
 class SuperVertex(nn.Module):
     """All operations of one vertex, and its projection of the cell input."""
 
-    def __init__(self, c_in: int, c_out: int, bn: BatchNormSettings, slicing: str, single_kernel: bool) -> None:
+    def __init__(self, c_in: int, c_out: int, bn: BatchNormSettings, slicing: str, single_kernel: bool,
+                 super_kernel: str | None = None) -> None:
         super().__init__()
         self.projection = SlicedConvBNReLU(c_in, c_out, 1, bn, slicing)
         self.conv3x3 = SlicedConvBNReLU(c_out, c_out, 3, bn, slicing)
-        # SINGLE-K: the 1x1 kernel is the centre of the 3x3 one; it keeps its own batch norm.
+        # SINGLE-K: the 1x1 kernel is the centre of the 3x3 one; OFA: that centre through a
+        # learned map. Either way the 1x1 keeps its own batch norm.
         self.conv1x1 = SlicedConvBNReLU(c_out, c_out, 1, bn, slicing)
         if single_kernel:
             self.conv1x1.conv = self.conv3x3.conv
+        elif super_kernel == "ofa":
+            self.conv1x1.conv = TransformedKernel(self.conv3x3.conv, 1)
 
     def layer(self, op: str) -> SlicedConvBNReLU | None:
         """The layer of a convolution op (None: max-pool has no weights)."""
@@ -204,12 +228,13 @@ class SuperVertex(nn.Module):
 
 
 class SuperCell(nn.Module):
-    def __init__(self, c_in: int, c_out: int, bn: BatchNormSettings, slicing: str, single_kernel: bool) -> None:
+    def __init__(self, c_in: int, c_out: int, bn: BatchNormSettings, slicing: str, single_kernel: bool,
+                 super_kernel: str | None = None) -> None:
         super().__init__()
         self.c_in, self.c_out = c_in, c_out
         # Vertices 1..5 may be intermediate; any vertex position may be the output's.
         self.vertices = nn.ModuleList(
-            SuperVertex(c_in, c_out, bn, slicing, single_kernel) for _ in range(space.MAX_VERTICES - 2)
+            SuperVertex(c_in, c_out, bn, slicing, single_kernel, super_kernel) for _ in range(space.MAX_VERTICES - 2)
         )
         self.output_projection = SlicedConvBNReLU(c_in, c_out, 1, bn, slicing)
 
@@ -240,12 +265,14 @@ class SuperCell(nn.Module):
 class NB101Supernet(nn.Module):
     """Every NB101 cell at once; `forward(x, cell)` runs the network of one pruned cell."""
 
-    def __init__(self, macro: Macro, slicing: str = "first", single_kernel: bool = False) -> None:
+    def __init__(self, macro: Macro, slicing: str = "first", single_kernel: bool = False,
+                 super_kernel: str | None = None) -> None:
         super().__init__()
         self.macro = macro
         self.stem = SlicedConvBNReLU(3, macro.initial_channels, 3, macro.bn, "first")
         layout = macro.cell_channels()
-        self.cells = nn.ModuleList(SuperCell(c_in, c_out, macro.bn, slicing, single_kernel) for c_in, c_out, _ in layout)
+        self.cells = nn.ModuleList(SuperCell(c_in, c_out, macro.bn, slicing, single_kernel, super_kernel)
+                                   for c_in, c_out, _ in layout)
         self.downsample = [down for _, _, down in layout]
         self.classifier = nn.Linear(macro.final_channels, macro.num_classes)
 
@@ -255,7 +282,7 @@ class NB101Supernet(nn.Module):
             if down:
                 x = F.max_pool2d(x, 2, 2)
             x = layer(x, cell)
-        return self.classifier(x.mean(dim=(2, 3)))
+        return self.classifier(drop_features(x).mean(dim=(2, 3)))
 
     def standalone(self, cell: Cell) -> NB101Network:
         """The standalone network of `cell` holding the weights this super-net uses for it."""

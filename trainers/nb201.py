@@ -9,7 +9,10 @@ skip_connect the identity, none the zero map.
 
 The super-net holds every operation on every edge (5 per edge); the sampled cell picks one,
 or a differentiable method's Mixture weighs them all (trainers/differentiable.py; with
-partial channels the operations are built for 1/K of the channels).
+partial channels the operations are built for 1/K of the channels). With node sharing (Yu et
+al. 2020, "Op-Node") the edges into a node share one set of operations, and WSBN gives each of
+those edges its own batch norm. Path dropout drops incoming edges of each node, global
+dropout acts before the pooling (training only).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from torch import nn
 
 from wsdb.spaces import nb201 as space
 from wsdb.trainers.differentiable import Mixture
-from wsdb.trainers.layers import BatchNormSettings, EdgeChoiceSupernet, batch_norm
+from wsdb.trainers.layers import (BatchNormSettings, EdgeChoiceSupernet, batch_norm, drop_features, drop_paths,
+                                  norm_factory, on_edge)
 
 Cell = tuple[str, ...]  # the 6 edge operations in space.EDGES order
 CONV_KERNEL = {space.CONV1X1: 1, space.CONV3X3: 3}
@@ -37,8 +41,9 @@ class Macro:
 
 
 class ReLUConvBN(nn.Sequential):
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, bn: BatchNormSettings) -> None:
-        super().__init__(nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), batch_norm(c_out, bn))
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, bn: BatchNormSettings, norm=None) -> None:
+        norm = norm or (lambda c: batch_norm(c, bn))
+        super().__init__(nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), norm(c_out))
 
 
 class AvgPool3x3(nn.Module):
@@ -51,10 +56,11 @@ class Skip(nn.Module):
         return x
 
 
-def make_operation(op: str, c: int, bn: BatchNormSettings) -> nn.Module | None:
-    """The module of one edge; None for 'none' (the edge contributes nothing)."""
+def make_operation(op: str, c: int, bn: BatchNormSettings, norm=None) -> nn.Module | None:
+    """The module of one edge; None for 'none' (the edge contributes nothing). `norm`: channels
+    -> its batch norm (layers.norm_factory), plain by default."""
     if op in CONV_KERNEL:
-        return ReLUConvBN(c, c, CONV_KERNEL[op], 1, bn)
+        return ReLUConvBN(c, c, CONV_KERNEL[op], 1, bn, norm)
     if op == space.AVGPOOL3X3:
         return AvgPool3x3()
     if op == space.SKIP:
@@ -67,7 +73,7 @@ def run_cell(x: torch.Tensor, edge) -> torch.Tensor:
     nodes = [x]
     for target in (1, 2, 3):
         terms = [edge(i, nodes[s]) for i, (s, t) in enumerate(space.EDGES) if t == target]
-        terms = [term for term in terms if term is not None]
+        terms = drop_paths([term for term in terms if term is not None])
         nodes.append(sum(terms[1:], terms[0]) if terms else torch.zeros_like(x))
     return nodes[3]
 
@@ -115,7 +121,7 @@ class _Skeleton(nn.Module):
         x = self.stem(x)
         for layer in self.layers:
             x = layer(x) if isinstance(layer, ResidualReduction) else cell_call(layer, x)
-        return self.classifier(self.head(x).mean(dim=(2, 3)))
+        return self.classifier(drop_features(self.head(x)).mean(dim=(2, 3)))
 
 
 class NB201Network(_Skeleton):
@@ -128,26 +134,43 @@ class NB201Network(_Skeleton):
         return self._run(x, lambda layer, t: layer(t))
 
 
+def shared_operations(edges, make_operations, sharing: str, wsbn: bool, bn: BatchNormSettings) -> tuple:
+    """(ModuleList of operation sets, the set each edge uses): one set per edge, or per target
+    node (`sharing` node), whose batch norms WSBN splits by incoming edge."""
+    if sharing == "edge":
+        return nn.ModuleList(make_operations(None) for _ in edges), list(range(len(edges)))
+    targets = sorted({t for _, t in edges})
+    incoming = [[i for i, (_, t) in enumerate(edges) if t == target] for target in targets]
+    sets = nn.ModuleList(make_operations(norm_factory(bn, into) if wsbn else None) for into in incoming)
+    return sets, [targets.index(t) for _, t in edges]
+
+
 class SuperCell201(nn.Module):
-    def __init__(self, c: int, bn: BatchNormSettings, partial_channels: int = 1) -> None:
+    def __init__(self, c: int, bn: BatchNormSettings, partial_channels: int = 1, sharing: str = "edge",
+                 wsbn: bool = False) -> None:
         super().__init__()
-        self.edges = nn.ModuleList(
-            nn.ModuleDict({op: make_operation(op, c // partial_channels, bn) for op in space.OPERATIONS
-                           if op != space.NONE})
-            for _ in space.EDGES
-        )
+        self.edges, self.owner = shared_operations(
+            space.EDGES, lambda norm: nn.ModuleDict({op: make_operation(op, c // partial_channels, bn, norm)
+                                                     for op in space.OPERATIONS if op != space.NONE}),
+            sharing, wsbn, bn)
+
+    def _edge(self, i: int, x: torch.Tensor, cell) -> torch.Tensor | None:
+        operations = self.edges[self.owner[i]]
+        with on_edge(i):
+            if isinstance(cell, Mixture):
+                return cell.edge(i, x, lambda op: None if op == space.NONE else operations[op])
+            return None if cell[i] == space.NONE else operations[cell[i]](x)
 
     def forward(self, x: torch.Tensor, cell) -> torch.Tensor:
-        if isinstance(cell, Mixture):
-            return run_cell(x, lambda i, t: cell.edge(i, t, lambda op: None if op == space.NONE else self.edges[i][op]))
-        return run_cell(x, lambda i, t: None if cell[i] == space.NONE else self.edges[i][cell[i]](t))
+        return run_cell(x, lambda i, t: self._edge(i, t, cell))
 
 
 class NB201Supernet(EdgeChoiceSupernet, _Skeleton):
     standalone_network = NB201Network
 
-    def __init__(self, macro: Macro = Macro(), partial_channels: int = 1) -> None:
-        super().__init__(macro, lambda c: SuperCell201(c, macro.bn, partial_channels))
+    def __init__(self, macro: Macro = Macro(), partial_channels: int = 1, sharing: str = "edge",
+                 wsbn: bool = False) -> None:
+        super().__init__(macro, lambda c: SuperCell201(c, macro.bn, partial_channels, sharing, wsbn))
 
 
 def parameter_count(cell: Cell, macro: Macro = Macro()) -> int:

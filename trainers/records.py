@@ -81,15 +81,7 @@ def add_checkpoint(url: str, checkpoint_id: str, supernet_id: str, label: str, e
     (edge, operation, weight), the `derived` canonical architecture, the `method` name) its
     architecture weights and derived architecture too, in the same transaction."""
     with warehouse(url) as engine, engine.begin() as connection:
-        exists = connection.execute(sa.select(Checkpoint.id).where(
-            Checkpoint.supernet_id == supernet_id, Checkpoint.label == label)).first()
-        if exists is not None:
-            raise WsdbError(f"super-net {supernet_id} already has checkpoint {label}: another process is training "
-                            "it too; this run stops without writing it")
-        connection.execute(sa.insert(Checkpoint), [{
-            "id": checkpoint_id, "supernet_id": supernet_id, "label": label, "epoch": epoch, "step": step,
-            "uri": uri, "sha256": sha256, "size_bytes": size, "created_at": utcnow(),
-        }])
+        add_checkpoint_row(connection, checkpoint_id, supernet_id, label, epoch, step, uri, sha256, size)
         if search is not None:
             connection.execute(sa.insert(ArchitectureWeight), [
                 {"checkpoint_id": checkpoint_id, "edge": edge, "operation": op, "weight": weight}
@@ -98,6 +90,27 @@ def add_checkpoint(url: str, checkpoint_id: str, supernet_id: str, label: str, e
             connection.execute(sa.insert(DerivedArchitecture), [{
                 "checkpoint_id": checkpoint_id, "architecture_id": ids[search["derived"].canonical_key],
                 "method": search["method"], "training_seconds": search["training_seconds"]}])
+
+
+def add_checkpoint_row(connection: sa.Connection, checkpoint_id: str, supernet_id: str, label: str,
+                       epoch: int | None, step: int, uri: str | None = None, sha256: str | None = None,
+                       size: int | None = None) -> None:
+    """A checkpoint's row (file-less when uri is None: the per-step scores of evaluate_last_steps)."""
+    exists = connection.execute(sa.select(Checkpoint.id).where(
+        Checkpoint.supernet_id == supernet_id, Checkpoint.label == label)).first()
+    if exists is not None:
+        raise WsdbError(f"super-net {supernet_id} already has checkpoint {label}: another process is training "
+                        "it too; this run stops without writing it")
+    connection.execute(sa.insert(Checkpoint), [{
+        "id": checkpoint_id, "supernet_id": supernet_id, "label": label, "epoch": epoch, "step": step,
+        "uri": uri, "sha256": sha256, "size_bytes": size, "created_at": utcnow(),
+    }])
+
+
+def has_checkpoint(url: str, supernet_id: str, label: str) -> bool:
+    with warehouse(url, read_only=True) as engine, engine.connect() as connection:
+        return connection.execute(sa.select(Checkpoint.id).where(
+            Checkpoint.supernet_id == supernet_id, Checkpoint.label == label)).first() is not None
 
 
 def checkpoints_of(connection: sa.Connection, supernet_id: str) -> list[sa.Row]:

@@ -8,7 +8,10 @@
   network's parameter count (Pourchot et al. 2020, after Luo et al. 2019);
 - fairnas: per step, a group in which every position takes each operation exactly once
   (Chu et al. 2019, adapted to topologies as Yu et al. 2020), gradients summed over the group;
-- AVG-k (`architectures_per_batch` = k): k draws per step, losses averaged.
+- AVG-k (`architectures_per_batch` = k): k draws per step, losses averaged;
+- sampling_order fixed / fixed-shuffled (Zhang et al. 2020, Deeper Insights, Table 1): the cells
+  of the space (or the members of a listed sub-space) in one seeded order, repeated, or in a
+  new order after every pass; i.i.d. draws otherwise.
 
 random-a and pro-rata draw from the canonical architectures the warehouse holds for the
 (sub)space (`wsdb spaces populate nb101` stores all 423,624 NB101 classes). In a sub-space whose
@@ -48,8 +51,8 @@ def load_pool(connection: sa.Connection, space: str, subspace: str) -> Candidate
         {"space": space, "subspace": subspace},
     ).all()
     if not rows:
-        hint = " (run `wsdb spaces populate nb101`)" if space == "nb101" else ""
-        raise WsdbError(f"the warehouse holds no {space} architectures in sub-space {subspace}{hint}")
+        raise WsdbError(f"the warehouse holds no {space} architectures in sub-space {subspace} "
+                        f"(run `wsdb spaces populate {space}`)")
     return CandidatePool([r[0] for r in rows], [r[1] for r in rows])
 
 
@@ -68,6 +71,25 @@ class ArchitectureSampler:
         if config.sampler == "pro-rata":
             counts = np.array([space.benchmark_parameters(self._cell(i)) for i in range(len(pool))], dtype=np.float64)
             self.probabilities = counts / counts.sum()
+        self.order: list[int] | None = None  # sampling_order: positions into `cycle`, and where we are
+        self.position = 0
+        if config.sampling_order != "random":
+            self.cycle = [self._cell(i) for i in range(len(pool))] if restricted else space.all_cells()
+
+    def order_state(self) -> dict:
+        """Where a fixed order stands (checkpoints keep it with the generator: resume draws the same)."""
+        return {"order": self.order, "position": self.position}
+
+    def restore_order(self, state: dict) -> None:
+        self.order, self.position = state["order"], int(state["position"])
+
+    def _next_in_order(self):
+        if self.order is None or self.position == len(self.order):
+            if self.order is None or self.config.sampling_order == "fixed-shuffled":
+                self.order = [int(i) for i in self.rng.permutation(len(self.cycle))]
+            self.position = 0
+        self.position += 1
+        return self.cycle[self.order[self.position - 1]]
 
     def _cell(self, index: int):
         cell = self._cells.get(index)
@@ -76,6 +98,8 @@ class ArchitectureSampler:
         return cell
 
     def _draw(self):
+        if self.config.sampling_order != "random":
+            return self._next_in_order()
         sampler = self.config.sampler
         if sampler == "uniform" and not self.restricted:
             return self.space.random_cell(self.rng, self.config.subspace)

@@ -11,6 +11,7 @@ like the benchmark).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,6 +25,7 @@ from wsdb.spaces import ws64 as ws64_space
 from wsdb.trainers import nb101, nb201, ws64
 from wsdb.trainers.config import TrainingConfig
 from wsdb.trainers.layers import BatchNormSettings
+from wsdb.trainers.sharing import GroupedSupernet
 
 
 def batch_norm_settings(config: TrainingConfig) -> BatchNormSettings:
@@ -37,7 +39,7 @@ class NB101Training:
 
     def build_supernet(self, config: TrainingConfig, num_classes: int) -> nn.Module:
         macro = nb101.Macro(config.initial_channels, 3, config.cells_per_stack, num_classes, batch_norm_settings(config))
-        return nb101.NB101Supernet(macro, config.slicing, config.single_kernel)
+        return nb101.NB101Supernet(macro, config.slicing, config.single_kernel, config.super_kernel)
 
     def decode(self, encoding: str):
         return nb101_space.decode(encoding)
@@ -96,9 +98,15 @@ class EdgeSpaceTraining:
         bn = batch_norm_settings(config)
         k = config.partial_channels if config.search == "pc-darts" else 1
         if self.name == "nb201":
-            return nb201.NB201Supernet(nb201.Macro(config.initial_channels, config.cells_per_stack, num_classes, bn), k)
-        return ws64.WS64Supernet(ws64.Macro(48, config.initial_channels, config.cells_per_stack, num_classes,
-                                            config.node_merge, bn), k)
+            return nb201.NB201Supernet(nb201.Macro(config.initial_channels, config.cells_per_stack, num_classes, bn), k,
+                                       config.sharing, config.wsbn)
+        macro = ws64.Macro(48, config.initial_channels, config.cells_per_stack, num_classes, config.node_merge, bn)
+        how = ws64.Sharing(k, config.sharing, config.wsbn, config.super_kernel)
+        if config.prefix_sharing is not None:
+            return ws64.WS64PrefixSupernet(macro, config.prefix_sharing, how)
+        if config.groups:
+            return GroupedSupernet(lambda: ws64.WS64Supernet(macro, how), config.groups, ws64.label)
+        return ws64.WS64Supernet(macro, how)
 
     def canonical(self, cell):
         """The canonical architecture of a cell given as edge operations."""
@@ -119,6 +127,10 @@ class EdgeSpaceTraining:
 
     def random_cell(self, rng: np.random.Generator, subspace: str):
         return tuple(self.operations[k] for k in rng.integers(0, len(self.operations), self.num_edges))
+
+    def all_cells(self) -> list:
+        """Every cell (encoding) of the space, in the order of their operation indices."""
+        return list(itertools.product(self.operations, repeat=self.num_edges))
 
     def fair_group(self, rng: np.random.Generator, subspace: str) -> list:
         orders = [rng.permutation(len(self.operations)) for _ in range(self.num_edges)]

@@ -33,7 +33,7 @@ from wsdb.errors import WsdbError
 from wsdb.trainers.config import TrainingConfig, make_config, read_config_file
 
 SWEEP_KEYS = ("name", "base", "grid", "variants", "evaluate")
-EVALUATION_KEYS = ("protocol", "n", "sample", "seed", "checkpoint", "save_predictions", "batch_size")
+EVALUATION_KEYS = ("protocol", "n", "sample", "seed", "checkpoint", "save_predictions", "batch_size", "curve")
 
 
 def read_sweep(path: Path) -> dict:
@@ -70,12 +70,15 @@ def evaluation_payload(supernet_id: str, values: dict) -> dict:
         raise WsdbError("evaluation: give a protocol (no-ft, bns-ft:B, ft:S)")
     if (values.get("n") is None) == (values.get("sample") is None):
         raise WsdbError("evaluation: give exactly one of n or sample")
-    parse_protocol(str(values["protocol"]))
+    protocol = parse_protocol(str(values["protocol"]))
+    if values.get("curve") and protocol.name != "ft":
+        raise WsdbError(f"evaluation: curve scores fine-tuning step by step and needs protocol ft:STEPS, "
+                        f"not {protocol.id}")
     return {"supernet": supernet_id, "protocol": str(values["protocol"]), "n": values.get("n"),
             "sample": values.get("sample"), "seed": int(values.get("seed", 0)),
             "checkpoint": str(values.get("checkpoint", "latest")),
             "save_predictions": bool(values.get("save_predictions", False)),
-            "batch_size": int(values.get("batch_size", 1000))}
+            "batch_size": int(values.get("batch_size", 1000)), "curve": bool(values.get("curve", False))}
 
 
 def expand(sweep: dict, checkpoint_dir: str, priority: int = 0, max_attempts: int = 3) -> list[jobs.NewJob]:

@@ -1,8 +1,9 @@
 """`wsdb run-supernet`: train a super-net, checkpoint it, record everything in the warehouse.
 
-A run owns three sources of randomness, all saved in every checkpoint: torch's global
-generator only initialises the weights (seeded), a numpy Generator draws architectures, a
-torch Generator orders and augments the data. Resuming from a checkpoint restores model,
+A run owns these sources of randomness, all saved in every checkpoint: torch's global
+generator only initialises the weights (seeded), a numpy Generator draws architectures (and a
+fixed sampling order), a torch Generator orders and augments the data, and another draws
+what Yu et al.'s factors draw (shuffled channel orders, dropout masks). Resuming from a checkpoint restores model,
 optimizer, schedule position and both generators, so a resumed run computes exactly what
 the uninterrupted run would have (tests/test_trainers.py checks it on CPU).
 """
@@ -32,13 +33,16 @@ from wsdb.trainers.checkpoints import load_checkpoint, location_uri, save_checkp
 from wsdb.trainers.config import TrainingConfig
 from wsdb.trainers.data import Dataset, load_dataset
 from wsdb.trainers.differentiable import ArchitectureWeights, search_step
-from wsdb.trainers.layers import ParameterUsage, recording
+from wsdb.trainers.evaluate import Evaluator, Protocol, ensure_protocol, store_scores
+from wsdb.trainers.layers import Dropout, ParameterUsage, recording, redraw_channel_orders, regularising
 from wsdb.trainers.optim import MaskedOptimizer, learning_rate
+from wsdb.trainers.runtime import RunInterrupted, check_keep_going, pick_device
 from wsdb.trainers.sampling import ArchitectureSampler, load_pool
 from wsdb.trainers.spaces import training_space
 
 
 DEFAULT_CHECKPOINT_DIR = "checkpoints"
+STEP_PROTOCOL = Protocol("no-ft", "no-ft")
 
 
 @dataclass
@@ -49,25 +53,6 @@ class RunOptions:
     progress: bool = True
     stop_after_epochs: int | None = None  # leave the run resumable after this many epochs
     keep_going: Callable[[], bool] | None = None  # asked before every step; False interrupts the run
-
-
-class RunInterrupted(Exception):
-    """The run was asked to stop (its worker lost the job's lease or is being stopped). The
-    super-net row is left alone: the job's next holder may already be running it."""
-
-
-def check_keep_going(keep_going: Callable[[], bool] | None) -> None:
-    if keep_going is not None and not keep_going():
-        raise RunInterrupted("asked to stop")
-
-
-def pick_device(requested: str | None) -> torch.device:
-    if requested:
-        device = torch.device(requested)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise WsdbError(f"--device {requested}: CUDA is not available on this machine")
-        return device
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def resolve_subspace(url: str, config: TrainingConfig) -> TrainingConfig:
@@ -113,6 +98,14 @@ class Trainer:
                                                     self.space.edges_into_nodes(), device)
             self.search_generator = torch.Generator().manual_seed(seed)
         self.data_generator = torch.Generator().manual_seed(seed)
+        self.factor_generator = torch.Generator().manual_seed(seed)
+        self.dropout = (Dropout(config.path_dropout, config.global_dropout, self.factor_generator)
+                        if config.path_dropout or config.global_dropout else None)
+        self.step_pool = None
+        if config.evaluate_last_steps:  # Zhang et al.'s per-step scores need every architecture
+            with warehouse(url, read_only=True) as engine, engine.connect() as connection:
+                self.step_pool = load_pool(connection, config.space, config.subspace)
+            self.step_evaluator = Evaluator(self.model, self.data, config, STEP_PROTOCOL, device, seed)
         self.usage = ParameterUsage()
         self.epoch = 0
         self.step = 0
@@ -136,7 +129,8 @@ class Trainer:
             "supernet_id": self.supernet_id, "epoch": self.epoch, "step": self.step,
             "config": self.config.as_json(), "seed": self.seed, "training_seconds": self.training_seconds,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "sampler_rng": self.sampler.rng.bit_generator.state, "data_rng": self.data_generator.get_state(),
+            "sampler_rng": self.sampler.rng.bit_generator.state, "sampler_order": self.sampler.order_state(),
+            "data_rng": self.data_generator.get_state(), "factor_rng": self.factor_generator.get_state(),
             **({"architecture": self.architecture.state_dict(), "search_rng": self.search_generator.get_state()}
                if self.architecture is not None else {}),
         }
@@ -146,6 +140,9 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.sampler.rng.bit_generator.state = state["sampler_rng"]
         self.data_generator.set_state(state["data_rng"])
+        if "sampler_order" in state:  # checkpoints written before the factors of Yu et al. lack these
+            self.sampler.restore_order(state["sampler_order"])
+            self.factor_generator.set_state(state["factor_rng"])
         if self.architecture is not None:
             self.architecture.load_state_dict(state["architecture"])
             self.search_generator.set_state(state["search_rng"])
@@ -161,9 +158,11 @@ class Trainer:
             return self.search_train_step(indices)
         cells = self.sampler.next_group()
         x, y = self.data.training_batch(indices, self.data_generator)
+        if self.config.slicing == "shuffle":
+            redraw_channel_orders(self.model, self.factor_generator)
         self.usage.clear()
         loss_sum = correct = 0
-        with recording(self.usage):
+        with recording(self.usage), regularising(self.dropout):
             for cell in cells:
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
                     logits = self.model(x, cell)
@@ -174,6 +173,7 @@ class Trainer:
         self.optimizer.step(learning_rate(self.config, self.step, self.total_steps), self.usage)
         self.model.zero_grad(set_to_none=True)
         self.step += 1
+        self.score_step()
         return loss_sum / len(cells), correct / (len(cells) * len(y))
 
     def search_train_step(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -185,13 +185,34 @@ class Trainer:
             drawn = torch.randint(len(self.architecture_indices), (len(positions),), generator=self.data_generator)
             architecture_batch = self.data.training_batch(self.architecture_indices[drawn], self.data_generator)
         self.usage.clear()
-        with recording(self.usage):
+        with recording(self.usage), regularising(self.dropout):
             loss, correct = search_step(self.model, self.architecture, weight_batch, architecture_batch, progress,
                                         self.search_generator)
         self.optimizer.step(learning_rate(self.config, self.step, self.total_steps), self.usage)
         self.model.zero_grad(set_to_none=True)
         self.step += 1
+        self.score_step()
         return loss, correct / len(positions)
+
+    def score_step(self) -> None:
+        """evaluate_last_steps (Zhang et al. 2020, Deeper Insights, section 4.1): after each of the
+        last k steps, every architecture of the (sub)space is scored (no-ft: the weights and
+        running statistics as they are) and stored under a file-less checkpoint step-N, which
+        the stability_checkpoints analysis reads as GT-Tau-Mean-k / GT-Tau-Std-k. A step
+        already stored (a resumed run recomputes the same) is left as it is."""
+        if self.step_pool is None or self.step <= self.total_steps - self.config.evaluate_last_steps:
+            return
+        label = f"step-{self.step}"
+        if records.has_checkpoint(self.url, self.supernet_id, label):
+            return
+        scored = [(a, self.step_evaluator.score(self.space.decode(e), a))
+                  for a, e in zip(self.step_pool.architecture_ids, self.step_pool.encodings)]
+        self.model.train()
+        checkpoint_id = uuid.uuid4().hex
+        with warehouse(self.url) as engine, engine.begin() as connection:
+            ensure_protocol(connection, STEP_PROTOCOL)
+            records.add_checkpoint_row(connection, checkpoint_id, self.supernet_id, label, None, self.step)
+            store_scores(connection, checkpoint_id, STEP_PROTOCOL.id, scored)
 
     @staticmethod
     def _indices(subset: torch.Tensor | None, positions: torch.Tensor) -> torch.Tensor:

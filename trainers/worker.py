@@ -39,7 +39,8 @@ from wsdb.schema import Supernet
 from wsdb.trainers import records
 from wsdb.trainers.config import make_config
 from wsdb.trainers.evaluate import evaluate_supernet
-from wsdb.trainers.train import RunInterrupted, RunOptions, pick_device, resume_supernet, run_supernet
+from wsdb.trainers.runtime import RunInterrupted, pick_device
+from wsdb.trainers.train import RunOptions, resume_supernet, run_supernet
 
 # SIGUSR2: what Slurm sends before a time limit or a preemption (submitit's --signal=USR2@90)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR2)
@@ -179,7 +180,7 @@ def _evaluate(url: str, payload: dict, options: WorkerOptions, keep_going) -> di
         url, payload["supernet"], payload["protocol"], payload.get("sample"), payload.get("n"),
         payload.get("seed", 0), payload.get("checkpoint", "latest"), payload.get("save_predictions", False),
         options.data_dir, options.device, payload.get("batch_size", 1000), progress=options.training_progress,
-        keep_going=keep_going)
+        keep_going=keep_going, curve=payload.get("curve", False))
     return dict(vars(summary))
 
 

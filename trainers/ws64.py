@@ -10,6 +10,10 @@ dilated 5x5 (ReLU-depthwise dilation 2-pointwise-BN). BN momentum 0.4 (PyTorch c
 
 The super-net holds all four operations on each of the three edges; a sampled cell picks one
 per edge, or a differentiable method's Mixture weighs them (trainers/differentiable.py).
+Yu et al. 2020's factors: node sharing (the edges into x2 share one set of operations; WSBN
+gives each its own batch norms), OFA's super-kernel (sep_conv_3x3 derived from sep_conv_5x5),
+path dropout on x2's two inputs and global dropout before the pooling. Zhang et al.'s prefix
+sharing is `WS64PrefixSupernet`; their groups are trainers/sharing.py.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from torch import nn
 
 from wsdb.spaces import ws64 as space
 from wsdb.trainers.differentiable import Mixture
-from wsdb.trainers.layers import BatchNormSettings, EdgeChoiceSupernet, batch_norm
+from wsdb.trainers.layers import (BatchNormSettings, EdgeChoiceSupernet, batch_norm, drop_features, drop_paths,
+                                  on_edge, transformed_centre)
+from wsdb.trainers.nb201 import shared_operations
 
 Cell = tuple[str, str, str]  # operations of O(0,1), O(0,2), O(1,2)
 NODE_MERGES = ("concat", "sum")
@@ -42,13 +48,13 @@ class Macro:
         return 2 * self.channels if self.node_merge == "concat" else self.channels
 
 
-def _depthwise_pointwise(c: int, kernel: int, dilation: int, bn: BatchNormSettings) -> list[nn.Module]:
+def _depthwise_pointwise(c: int, kernel: int, dilation: int, norm) -> list[nn.Module]:
     padding = dilation * (kernel - 1) // 2
     return [
         nn.ReLU(),
         nn.Conv2d(c, c, kernel, 1, padding, dilation, groups=c, bias=False),
         nn.Conv2d(c, c, 1, bias=False),
-        batch_norm(c, bn),
+        norm(c),
     ]
 
 
@@ -57,13 +63,45 @@ class MaxPool3x3(nn.Module):
         return F.max_pool2d(x, 3, 1, 1)
 
 
-def make_operation(op: str, c: int, bn: BatchNormSettings) -> nn.Module:
+def make_operation(op: str, c: int, bn: BatchNormSettings, norm=None) -> nn.Module:
+    """One operation; `norm`: channels -> its batch norm (layers.norm_factory), plain by default."""
+    norm = norm or (lambda channels: batch_norm(channels, bn))
     if op == "max_pool_3x3":
         return MaxPool3x3()
     if op == "dil_conv_5x5":
-        return nn.Sequential(*_depthwise_pointwise(c, 5, 2, bn))
+        return nn.Sequential(*_depthwise_pointwise(c, 5, 2, norm))
     kernel = 3 if op == "sep_conv_3x3" else 5
-    return nn.Sequential(*_depthwise_pointwise(c, kernel, 1, bn), *_depthwise_pointwise(c, kernel, 1, bn))
+    return nn.Sequential(*_depthwise_pointwise(c, kernel, 1, norm), *_depthwise_pointwise(c, kernel, 1, norm))
+
+
+class TransformedSepConv(nn.Module):
+    """sep_conv_3x3 under OFA's super-kernel (Cai et al. 2020; Yu et al. 2020, Table 4): its
+    depthwise 3x3 kernels are the centres of sep_conv_5x5's 5x5 kernels through a learned 9x9
+    map per depthwise layer (initialised to the identity), its pointwise convolutions are
+    sep_conv_5x5's; its batch norms are its own."""
+
+    def __init__(self, source: nn.Sequential, c: int, norm) -> None:
+        super().__init__()
+        self.source = source
+        self.transforms = nn.ParameterList(nn.Parameter(torch.eye(9)) for _ in range(2))
+        self.norms = nn.ModuleList(norm(c) for _ in range(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for half in range(2):
+            depthwise, pointwise = self.source[4 * half + 1], self.source[4 * half + 2]
+            kernel = transformed_centre(depthwise.weight, 3, self.transforms[half])
+            x = F.conv2d(F.relu(x), kernel, padding=1, groups=x.shape[1])
+            x = self.norms[half](F.conv2d(x, pointwise.weight))
+        return x
+
+
+def edge_operations(c: int, bn: BatchNormSettings, norm=None, super_kernel: str | None = None) -> nn.ModuleDict:
+    """The four operations of one edge (or node); OFA derives sep_conv_3x3 from sep_conv_5x5."""
+    operations = nn.ModuleDict({op: make_operation(op, c, bn, norm) for op in space.OPERATIONS})
+    if super_kernel == "ofa":
+        operations["sep_conv_3x3"] = TransformedSepConv(operations["sep_conv_5x5"], c,
+                                                        norm or (lambda channels: batch_norm(channels, bn)))
+    return operations
 
 
 def merge(nodes: list[torch.Tensor], how: str) -> torch.Tensor:
@@ -80,8 +118,8 @@ class _CellBase(nn.Module):
     def run(self, x: torch.Tensor, edge) -> torch.Tensor:
         x0 = self.preprocess(x)
         x1 = edge(0, x0)
-        x2 = edge(1, x0) + edge(2, x1)
-        return merge([x1, x2], self.node_merge)
+        x2a, x2b = drop_paths([edge(1, x0), edge(2, x1)])
+        return merge([x1, x2a + x2b], self.node_merge)
 
 
 class Cell64(_CellBase):
@@ -93,18 +131,33 @@ class Cell64(_CellBase):
         return self.run(x, lambda i, t: self.edges[i](t))
 
 
+@dataclass(frozen=True)
+class Sharing:
+    """How a super-cell shares its operations (Yu et al. 2020's factors; defaults: the paper's)."""
+
+    partial_channels: int = 1
+    sharing: str = "edge"
+    wsbn: bool = False
+    super_kernel: str | None = None
+
+
 class SuperCell64(_CellBase):
-    def __init__(self, c_in: int, macro: Macro, partial_channels: int = 1) -> None:
+    def __init__(self, c_in: int, macro: Macro, how: Sharing = Sharing()) -> None:
         super().__init__(c_in, macro)
-        self.edges = nn.ModuleList(
-            nn.ModuleDict({op: make_operation(op, macro.channels // partial_channels, macro.bn) for op in space.OPERATIONS})
-            for _ in space.EDGES
-        )
+        c = macro.channels // how.partial_channels
+        self.edges, self.owner = shared_operations(
+            space.EDGES, lambda norm: edge_operations(c, macro.bn, norm, how.super_kernel), how.sharing, how.wsbn,
+            macro.bn)
+
+    def _edge(self, i: int, x: torch.Tensor, cell) -> torch.Tensor:
+        operations = self.edges[self.owner[i]]
+        with on_edge(i):
+            if isinstance(cell, Mixture):
+                return cell.edge(i, x, lambda op: operations[op])
+            return operations[cell[i]](x)
 
     def forward(self, x: torch.Tensor, cell) -> torch.Tensor:
-        if isinstance(cell, Mixture):
-            return self.run(x, lambda i, t: cell.edge(i, t, lambda op: self.edges[i][op]))
-        return self.run(x, lambda i, t: self.edges[i][cell[i]](t))
+        return self.run(x, lambda i, t: self._edge(i, t, cell))
 
 
 class _Skeleton(nn.Module):
@@ -126,7 +179,7 @@ class _Skeleton(nn.Module):
         x = self.stem(x)
         for layer in self.cells:
             x = cell_call(layer, x)
-        return self.classifier(x.mean(dim=(2, 3)))
+        return self.classifier(drop_features(x).mean(dim=(2, 3)))
 
 
 class WS64Network(_Skeleton):
@@ -140,5 +193,36 @@ class WS64Network(_Skeleton):
 class WS64Supernet(EdgeChoiceSupernet, _Skeleton):
     standalone_network = WS64Network
 
-    def __init__(self, macro: Macro = Macro(), partial_channels: int = 1) -> None:
-        super().__init__(macro, lambda c: SuperCell64(c, macro, partial_channels))
+    def __init__(self, macro: Macro = Macro(), how: Sharing = Sharing()) -> None:
+        super().__init__(macro, lambda c: SuperCell64(c, macro, how))
+
+
+def label(cell: Cell) -> str:
+    """The three-digit name of a cell (111..444)."""
+    return "".join(str(space.OPERATIONS.index(op) + 1) for op in cell)
+
+
+class WS64PrefixSupernet(nn.Module):
+    """Prefix sharing (Zhang et al. 2020, Deeper Insights, section 4.3): the stem and the first
+    `shared` cells are one super-net; every architecture keeps its own copy of the remaining
+    cells (its own operations only) and of the classifier. shared = 0: the stem alone is
+    shared; shared = cells: everything but the classifiers."""
+
+    def __init__(self, macro: Macro, shared: int, how: Sharing = Sharing()) -> None:
+        super().__init__()
+        trunk = WS64Supernet(macro, how)
+        self.stem, self.cells = trunk.stem, trunk.cells[:shared]
+        c_in = [macro.stem_channels] + [macro.cell_output_channels] * (macro.cells - 1)
+        self.heads = nn.ModuleDict({
+            name: nn.ModuleDict({"cells": nn.ModuleList(Cell64(cell, c_in[k], macro) for k in range(shared, macro.cells)),
+                                 "classifier": nn.Linear(macro.cell_output_channels, macro.num_classes)})
+            for name, cell in ((n, space.parse_label(n)) for n in space.all_labels())})
+
+    def forward(self, x: torch.Tensor, cell) -> torch.Tensor:
+        x = self.stem(x)
+        for layer in self.cells:
+            x = layer(x, cell)
+        head = self.heads[label(cell)]
+        for layer in head["cells"]:
+            x = layer(x)
+        return head["classifier"](drop_features(x).mean(dim=(2, 3)))

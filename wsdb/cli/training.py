@@ -25,8 +25,8 @@ def run_supernet(
                        "(over canonical architectures), fairnas, pro-rata (to the parameter count).")] = None,
     avg: Annotated[Optional[int], typer.Option("--avg", min=1, metavar="K", help="AVG-k: architectures per batch, "
                                                "losses averaged.")] = None,
-    slicing: Annotated[Optional[str], typer.Option(metavar="KIND", help="nb101 dynamic channels: first (the first c) "
-                                                   "or interpolate.")] = None,
+    slicing: Annotated[Optional[str], typer.Option(metavar="KIND", help="nb101 dynamic channels: first (the first c), "
+                                                   "interpolate or shuffle.")] = None,
     single_kernel: Annotated[Optional[bool], typer.Option("--single-kernel/--no-single-kernel",
                              help="nb101 SINGLE-K: the 1x1 kernel is the centre of the 3x3.")] = None,
     epochs: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Training epochs.")] = None,
@@ -45,6 +45,27 @@ def run_supernet(
                                                             "training images (smoke runs, tests).")] = None,
     checkpoint_every: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="A checkpoint every N epochs "
                                                             "(and at the end).")] = None,
+    super_kernel: Annotated[Optional[str], typer.Option(metavar="KIND", help="ofa: smaller kernels are learned "
+                            "maps of the largest kernel's centre (nb101 conv1x1, ws64 sep_conv_3x3).")] = None,
+    wsbn: Annotated[Optional[bool], typer.Option("--wsbn/--no-wsbn", help="One batch norm per incoming edge of a "
+                    "node-shared operation (needs --sharing node).")] = None,
+    global_dropout: Annotated[Optional[float], typer.Option(metavar="P", help="Dropout before global "
+                              "pooling.")] = None,
+    path_dropout: Annotated[Optional[float], typer.Option(metavar="P", help="Drop each incoming edge of a node with "
+                            "probability P (never all of them).")] = None,
+    sharing: Annotated[Optional[str], typer.Option(metavar="KIND", help="nb201, ws64: operation weights per edge or "
+                       "per node.")] = None,
+    sharing_groups: Annotated[Optional[int], typer.Option(min=1, metavar="M", help="ws64: M groups of "
+                              "architectures, each with its own copy of the weights (M divides 64).")] = None,
+    grouping: Annotated[Optional[str], typer.Option(metavar="KIND", help="With --sharing-groups: similarity "
+                        "(slices of 111..444) or random (seeded by --grouping-seed).")] = None,
+    grouping_seed: Annotated[Optional[int], typer.Option(metavar="N", help="The seed of a random grouping.")] = None,
+    prefix_sharing: Annotated[Optional[int], typer.Option(min=0, metavar="K", help="ws64: share the stem and the "
+                              "first K cells only; every architecture keeps its own copy of the rest.")] = None,
+    sampling_order: Annotated[Optional[str], typer.Option(metavar="KIND", help="nb201, ws64: random (i.i.d.), fixed "
+                              "(one seeded order, repeated) or fixed-shuffled (a new order every pass).")] = None,
+    evaluate_last_steps: Annotated[Optional[int], typer.Option(min=0, metavar="K", help="Score every architecture "
+                                   "after each of the last K steps (file-less checkpoints step-N).")] = None,
     search: Annotated[Optional[str], typer.Option(metavar="METHOD", help="Differentiable weight sharing instead of "
                       "sampling (nb201, ws64): darts, gdas or pc-darts.")] = None,
     architecture_update: Annotated[Optional[str], typer.Option(metavar="RULE", help="With --search: adam on the "
@@ -92,6 +113,8 @@ def run_supernet(
       wsdb run-supernet --space nb101 --subspace A3 --sampler pro-rata --epochs 432
       wsdb run-supernet --space nb201 --dataset synthetic --epochs 2 --channels 4 --cells 1
       wsdb run-supernet --space nb201 --search darts --architecture-update exponentiated --epochs 50
+      wsdb run-supernet --space ws64 --sharing-groups 8 --grouping similarity --evaluate-last-steps 64
+      wsdb run-supernet --space nb201 --sharing node --wsbn --path-dropout 0.2
       wsdb run-supernet --resume my-net
     """
     from wsdb.trainers import records
@@ -111,7 +134,11 @@ def run_supernet(
             "checkpoint_every": checkpoint_every, "search": search, "architecture_update": architecture_update,
             "formulation": formulation, "architecture_lr": architecture_lr,
             "architecture_weight_decay": architecture_weight_decay, "gdas_tau_max": gdas_tau_max,
-            "gdas_tau_min": gdas_tau_min, "partial_channels": partial_channels})
+            "gdas_tau_min": gdas_tau_min, "partial_channels": partial_channels, "super_kernel": super_kernel,
+            "wsbn": wsbn, "global_dropout": global_dropout, "path_dropout": path_dropout, "sharing": sharing,
+            "sharing_groups": sharing_groups, "grouping": grouping, "grouping_seed": grouping_seed,
+            "prefix_sharing": prefix_sharing, "sampling_order": sampling_order,
+            "evaluate_last_steps": evaluate_last_steps})
         supernet_id = train(url, config, seed, name, options)
     record = records.run_summary(url, supernet_id)
     if as_json:
@@ -141,6 +168,8 @@ def evaluate(
                                                     "super-net's training found it).")] = None,
     device: DeviceOption = None,
     batch_size: Annotated[int, typer.Option(min=1, metavar="N", help="Validation batch size.")] = 1000,
+    curve: Annotated[bool, typer.Option("--curve", help="With --protocol ft:S: score after each of the S steps, "
+                                        "under protocols ft:1 ... ft:S.")] = False,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
     db: DbOption = None,
@@ -156,11 +185,12 @@ def evaluate(
       wsdb evaluate --supernet my-net --protocol bns-ft:4 --n 1000
       wsdb evaluate --supernet my-net --protocol no-ft --sample my-sample --checkpoint all
       wsdb evaluate --supernet my-darts --protocol architecture-weights --checkpoint all
+      wsdb evaluate --supernet my-net --protocol ft:64 --curve --checkpoint epoch-100 --n 64
     """
     from wsdb.trainers.evaluate import evaluate_supernet
 
     summary = evaluate_supernet(database.resolve_url(db), supernet, protocol, sample, n, seed, checkpoint,
-                                save_predictions, data_dir, device, batch_size, progress=not quiet)
+                                save_predictions, data_dir, device, batch_size, progress=not quiet, curve=curve)
     if as_json:
         emit_record(dict(vars(summary)), as_json=True)
     else:

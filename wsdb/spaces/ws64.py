@@ -64,3 +64,24 @@ def canonicalize(label: str) -> CanonicalArchitecture:
         features=features(ops),
         subspaces=("FULL",),
     )
+
+
+GROUPINGS = ("similarity", "random")
+
+
+def groups(m: int, grouping: str, seed: int = 0) -> list[list[str]]:
+    """The 64 labels split into m equal groups (Zhang et al. 2020, Deeper Insights, section 4.2):
+    `similarity` slices the lexicographic order 111..444 (m = 8: 111-124, 131-144, ...);
+    `random` is a seeded uniform partition (numpy PCG64), the same for every run of that seed."""
+    if m < 1 or NUM_ARCHITECTURES % m:
+        raise InvalidArchitecture(f"{m} groups do not split the {NUM_ARCHITECTURES} architectures evenly: "
+                                  "use a divisor of 64 (1, 2, 4, 8, 16, 32, 64)")
+    if grouping not in GROUPINGS:
+        raise InvalidArchitecture(f"grouping must be one of {', '.join(GROUPINGS)}, not {grouping!r}")
+    import numpy as np
+
+    labels = all_labels()
+    if grouping == "random":
+        labels = [labels[i] for i in np.random.Generator(np.random.PCG64(seed)).permutation(NUM_ARCHITECTURES)]
+    size = NUM_ARCHITECTURES // m
+    return sorted(sorted(labels[k * size:(k + 1) * size]) for k in range(m))
