@@ -1,4 +1,5 @@
-"""`wsdb report table1|table2|subspaces`: the layouts of Tables 1 and 2 of Pourchot et al. 2020
+"""`wsdb report ...`: the layouts of Tables 1 and 2 of Pourchot et al. 2020, of Yu et al. 2020's and
+Zhang et al. 2020 (Deeper Insights)'s factor tables
 and of Figures 2 and 5 of Zhang, Zhang, Yang 2020, from whatever the warehouse holds.
 
 Rows are sub-spaces, columns training variant x evaluation protocol, cells the mean Spearman
@@ -18,7 +19,7 @@ import math
 
 from wsdb import analysis, duck, lookup
 from wsdb.errors import WsdbError
-from wsdb.papers import POURCHOT_2020, ZHANG_ZHANG_YANG_2020
+from wsdb.papers import POURCHOT_2020, YU_2020, ZHANG_2020_DEEPER, ZHANG_ZHANG_YANG_2020
 
 CONVENTIONS = {"normal": "spearman_ci95_normal", "student-t": "spearman_ci95_student_t"}
 ROW_ORDER = ("A4", "A3", "A2", "A1", "FULL", "NRES", "RES")
@@ -282,3 +283,100 @@ def differentiable_layout(summary: list[dict]) -> list[dict]:
         optimum[r["dataset"]] = f"{100 * r['optimum']:.2f}"
     return [{"space": v["space"], "method": v["method"], **{d: v.get(d, "") for d in datasets}}
             for _, v in sorted(table.items())]
+
+
+# --- the factor studies: Yu et al. 2020, Tables 3-4; Zhang et al. 2020 (Deeper Insights), Table 3 --
+
+FACTOR_STATISTICS = (  # (column of the analysis factors, title, scale)
+    ("supernet_accuracy", "accuracy", 100), ("sparse_kendall", "s-KdT", 1), ("kendall", "KdT", 1),
+    ("final_accuracy", "final", 100), ("probability_to_surpass_random", "P>R", 1),
+    ("gt_tau_mean", "GT-Tau-Mean", 1), ("gt_tau_std", "GT-Tau-Std", 1),
+)
+DERIVED_KEYS = ("groups", "extra")  # recorded from other keys, or free notes: never a factor
+
+
+def factors(url: str, sweep: str | None = None, supernets: list[str] | None = None,
+            params: dict | None = None) -> tuple[list[str], list[dict]]:
+    """The factor keys (configuration keys whose values differ between the chosen super-nets)
+    and one row per (values of those keys, protocol): the super-nets (seeds) and each
+    statistic's mean, sample standard deviation and Student t 95% half width."""
+    import json
+    import statistics
+
+    from scipy import stats
+
+    def why(con, values) -> str:
+        if sweep:
+            named = lookup.rows(con, "SELECT COUNT(*) FROM supernets WHERE name LIKE :s || '/%'", {"s": sweep})[0][0]
+            if not named:
+                return f"no super-net of sweep {sweep!r} (its super-nets are named {sweep}/...: `wsdb jobs --sweep`)"
+        return analysis.explain_empty(con, analysis.load("factors"), values)
+
+    rows = report_rows(url, "factors", {**(params or {}), **({"sweep": sweep} if sweep else {})}, why)
+    if supernets:
+        with duck.connect(url) as con:
+            wanted = {lookup.supernet(con, name).id for name in supernets}
+        rows = [r for r in rows if r["supernet_id"] in wanted]
+        if not rows:
+            raise WsdbError("nothing to report: none of the super-nets named has proxy scores of architectures with "
+                            "ground truth (`wsdb evaluate`)")
+    configurations = [json.loads(r["configuration"]) for r in rows]
+    keys = sorted({k for c in configurations for k in c} - set(DERIVED_KEYS))
+    varying = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configurations}) > 1]
+    groups: dict[tuple, list[dict]] = {}
+    for row, configuration in zip(rows, configurations):
+        values = tuple(configuration.get(k) for k in varying)
+        groups.setdefault((values, row["protocol_id"]), []).append(row)
+
+    def order(item):
+        values, protocol = item[0]
+        return tuple((v is None, isinstance(v, str), v if isinstance(v, (int, float)) else str(v)) for v in values), protocol
+
+    out = []
+    for (values, protocol), members in sorted(groups.items(), key=order):
+        line = {"factors": dict(zip(varying, values)), "protocol_id": protocol, "supernets": len(members)}
+        for column, _, _ in FACTOR_STATISTICS:
+            numbers = [m[column] for m in members if m[column] is not None]
+            mean = statistics.fmean(numbers) if numbers else None
+            sd = statistics.stdev(numbers) if len(numbers) > 1 else None
+            line[column] = {"n": len(numbers), "mean": mean, "sd": sd,
+                            "ci95": stats.t.ppf(0.975, len(numbers) - 1) * sd / math.sqrt(len(numbers)) if sd is not None
+                            else None}
+        out.append(line)
+    return varying, out
+
+
+def factor_long_rows(varying: list[str], summary: list[dict]) -> list[dict]:
+    """One flat row per group (CSV, JSON)."""
+    return [{**{k: r["factors"][k] for k in varying}, "protocol_id": r["protocol_id"], "supernets": r["supernets"],
+             **{f"{column}_{part}": r[column][part] for column, _, _ in FACTOR_STATISTICS
+                for part in ("mean", "ci95", "n")}} for r in summary]
+
+
+def factor_layout(varying: list[str], summary: list[dict]) -> list[dict]:
+    """Rows: the factor values; columns: the statistics as mean ± 95% half width (accuracies
+    x100); GT-Tau columns only where some super-net was scored step by step."""
+    present = [(c, t, s) for c, t, s in FACTOR_STATISTICS if any(r[c]["n"] for r in summary)]
+
+    def cell(value: dict, scale: int) -> str:
+        if value["mean"] is None:
+            return ""
+        digits = 2 if scale == 100 else 3
+        spread = f" ± {scale * value['ci95']:.{digits}f}" if value["ci95"] is not None else ""
+        return f"{scale * value['mean']:.{digits}f}{spread}"
+
+    return [{"factor": ", ".join(f"{k}={json_value(r['factors'][k])}" for k in varying) or "(one configuration)",
+             "protocol": r["protocol_id"], "n": r["supernets"],
+             **{title: cell(r[column], scale) for column, title, scale in present}} for r in summary]
+
+
+def json_value(value) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def factor_markdown(varying: list[str], summary: list[dict]) -> str:
+    return (markdown_table(factor_layout(varying, summary)) + "\n\nMean ± Student t 95% half width over super-nets "
+            "(seeds); accuracy (mean proxy accuracy) and final (ground truth of the top-1 pick) x100; "
+            f"layouts of {YU_2020.short}, Tables 3-4, and {ZHANG_2020_DEEPER.short}, Table 3.\n")
