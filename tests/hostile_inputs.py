@@ -359,6 +359,17 @@ ATTACKS = [
                                                                  "--db", "{db}"], "no "),
     Attack("plot subspaces: nothing derived", ["plot", "subspaces", "--out", "{dir}/s.png", "--db", "{db}"],
            "no derived sub-space", absent=["s.png"]),
+    Attack("run-supernet: wsbn with edge sharing", ["run-supernet", "--space", "ws64", "--wsbn", "--dataset",
+                                                    "synthetic", "--db", "{db}"], "set sharing: node"),
+    Attack("run-supernet: 3 groups of 64", ["run-supernet", "--space", "ws64", "--sharing-groups", "3", "--dataset",
+                                            "synthetic", "--db", "{db}"], "must divide"),
+    Attack("run-supernet: a prefix longer than the network", ["run-supernet", "--space", "ws64", "--prefix-sharing",
+                                                              "9", "--dataset", "synthetic", "--db", "{db}"],
+           "prefix_sharing (9)"),
+    Attack("evaluate: a curve of bns-ft", ["evaluate", "--supernet", "zhang2020/trajectory", "--protocol", "bns-ft:4",
+                                           "--curve", "--n", "3", "--db", "{db}"], "--curve"),
+    Attack("report factors: an unknown sweep", ["report", "factors", "--sweep", "nope", "--db", "{db}"],
+           "no super-net of sweep 'nope'"),
 ]
 
 

@@ -354,13 +354,13 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
     With `curve` (protocol ft:S only) each architecture is scored after each of the S steps,
     under protocols ft:1 ... ft:S."""
     protocol = parse_protocol(protocol_text)
+    if curve and (protocol.name != "ft" or save_predictions):
+        raise WsdbError(f"--curve scores fine-tuning step by step: it needs --protocol ft:STEPS (not {protocol.id}) "
+                        "and no --save-predictions")
     if protocol is ARCHITECTURE_WEIGHTS:
         return score_by_architecture_weights(url, supernet, sample, n, seed, checkpoint)
     if (sample is None) == (n is None):
         raise WsdbError("give exactly one of --sample NAME or --n COUNT")
-    if curve and (protocol.name != "ft" or save_predictions):
-        raise WsdbError(f"--curve scores fine-tuning step by step: it needs --protocol ft:STEPS (not {protocol.id}) "
-                        "and no --save-predictions")
     steps = [parse_protocol(f"ft:{s}") for s in range(1, protocol.parameters["steps"] + 1)] if curve else [protocol]
     with warehouse(url) as engine, engine.begin() as connection:
         row = lookup.supernet(connection, supernet)

@@ -137,7 +137,7 @@ def factors(db: DbOption = None,
 
     \b
     Examples:
-      wsdb report factors --sweep yu-table4 --markdown
+      wsdb report factors --sweep yu-table4-nb201 --markdown
       wsdb report factors --sweep zhang-table3 --param protocol=no-ft --csv table3.csv
       wsdb report factors --supernet fixed-seed0 --supernet shuffle-seed0
     """
