@@ -5,7 +5,9 @@ Reads `nasbench_only108.tfrecord` (108-epoch budget) and `nasbench_full.tfrecord
 `[module_hash, epochs, raw_adjacency, raw_operations, base64 ModelMetrics]`; every repeat and
 every evaluation point that carries an accuracy becomes a `ground_truth_results` row
 (dataset 'cifar10': NB101's 40k train / 10k validation / 10k test split). The module hash is
-recomputed from the cell and must equal the record's.
+recomputed from the cell and must equal the record's; a cell whose class the warehouse already
+holds is identified without recomputing it (ingest/nb101_identity.py: the official hash is
+computed at most once per class and warehouse).
 
 A record does not say which repeat it is: runs are identified by their content and numbered
 by wsdb.ground_truth (overlapping files end as one ingest of their union). The main process
@@ -31,16 +33,18 @@ from pathlib import Path
 import sqlalchemy as sa
 from google.protobuf.message import DecodeError
 
-from wsdb.bulk import deferred_checkpoints
-from wsdb.catalog import store_architectures
+from wsdb.bulk import deferred_checkpoints, fill_null_integers
+from wsdb.catalog import store_architectures, store_encodings
 from wsdb.errors import InvalidArchitecture, WsdbError
 from wsdb.ground_truth import store_runs
 from wsdb.ingest import values
 from wsdb.progress import progress_bar
 from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table, require_file
+from wsdb.ingest.nb101_identity import RAW_KIND, KnownCells, identify, load_known
 from wsdb.ingest.nb101_metrics import ModelMetrics
 from wsdb.ingest.tfrecord import check_framing, read_records
 from wsdb.processes import process_pool
+from wsdb.schema import Architecture
 from wsdb.spaces import nb101
 from wsdb.spaces.canonical import CanonicalArchitecture
 
@@ -72,50 +76,52 @@ def _record(path: str, first_index: int, first_offset: int, payloads: list[bytes
     return f"{path}: record {first_index + position} (byte offset {offset})"
 
 
+_known = KnownCells()  # what the warehouse knew when the ingest began (set in every worker)
+
+
+def use_known(known: KnownCells) -> None:
+    """Worker set-up: the warehouse's known cells, sent once per process."""
+    global _known
+    _known = known
+
+
 def decode_block(path: str, first_index: int, first_offset: int, payloads: list[bytes]) -> dict:
     """Decode and check one block of records (runs in a worker process).
 
-    Returns the block's new cells (raw encoding -> canonical architecture), its records'
-    (module hash, budget), and one tuple per evaluation point: (record position in block,
-    epoch, point, train, validation, test accuracy, training seconds).
+    Returns the block's cells the warehouse did not know (raw encoding -> canonical
+    architecture), those it knew (raw encoding -> (key, id, found by fingerprint)) with the
+    parameter counts the records give, its records' (module hash, budget), and one tuple per
+    evaluation point: (record position in block, epoch, point, train, validation, test
+    accuracy, training seconds).
     """
     cells: dict[str, CanonicalArchitecture] = {}
     records: list[tuple[str, int]] = []
+    raws: list[str] = []
+    first_seen: dict[str, tuple[int, int | None]] = {}  # raw -> (first position, parameters)
     evaluations: list[tuple] = []
-    def record() -> str:  # the record at `position`, named only when it is bad
+
+    def record(position: int) -> str:  # a record, named only when it is bad
         return _record(path, first_index, first_offset, payloads, position)
 
     for position, payload in enumerate(payloads):
         try:
             module_hash, budget, raw_adjacency, raw_operations, raw_metrics = json.loads(payload)
-            ops = raw_operations.split(",")
             metrics = ModelMetrics.FromString(base64.b64decode(raw_metrics, validate=True))
-            if not (isinstance(module_hash, str) and isinstance(budget, int) and isinstance(raw_adjacency, str)):
+            if not (isinstance(module_hash, str) and isinstance(budget, int) and isinstance(raw_adjacency, str)
+                    and isinstance(raw_operations, str)):
                 raise TypeError
         except (ValueError, TypeError, AttributeError, binascii.Error, DecodeError):
             raise IngestError(
-                f"{record()} is not a NAS-Bench-101 record "
+                f"{record(position)} is not a NAS-Bench-101 record "
                 "(expected JSON [module_hash, epochs, adjacency, operations, base64 metrics])"
             ) from None
         raw = f"{raw_adjacency};{raw_operations}"
-        arch = cells.get(raw)
-        if arch is None:
-            n = len(ops)
-            if len(raw_adjacency) != n * n or set(raw_adjacency) - {"0", "1"}:
-                raise IngestError(f"{record()}: adjacency {raw_adjacency!r} is not a {n}x{n} 0/1 matrix")
-            matrix = [[int(raw_adjacency[i * n + j]) for j in range(n)] for i in range(n)]
+        if raw not in first_seen:
             parameters = metrics.trainable_parameters if metrics.HasField("trainable_parameters") else None
             if values.problem(parameters, "count"):
-                values.check(parameters, "count", record(), "trainable_parameters")
-            try:
-                arch = nb101.canonicalize(matrix, ops, parameters or None)
-            except InvalidArchitecture as exc:
-                raise IngestError(f"{record()}: invalid cell: {exc}") from None
-            cells[raw] = arch
-        if arch.canonical_key != module_hash:
-            raise IngestError(
-                f"{record()}: module hash {module_hash} does not match its cell (recomputed {arch.canonical_key})"
-            )
+                values.check(parameters, "count", record(position), "trainable_parameters")
+            first_seen[raw] = (position, parameters or None)
+        raws.append(raw)
         records.append((module_hash, budget))
         for evaluation in metrics.evaluation_data:
             accuracies = [
@@ -130,8 +136,33 @@ def decode_block(path: str, first_index: int, first_offset: int, payloads: list[
                 (position, int(epoch), _point(epoch, budget), *accuracies,
                  evaluation.training_time if evaluation.HasField("training_time") else None)
             )
-    return {"cells": cells, "records": records, "evaluations": evaluations, "first_index": first_index,
+    known = identify(_known, list(first_seen))
+    for raw, (position, parameters) in first_seen.items():
+        if raw not in known:
+            cells[raw] = _canonical(raw, parameters, lambda: record(position))
+    for position, (raw, (module_hash, _)) in enumerate(zip(raws, records)):
+        key = known[raw][0] if raw in known else cells[raw].canonical_key
+        if key != module_hash:
+            recomputed = _canonical(raw, None, lambda: record(position)).canonical_key  # the official algorithm says
+            raise IngestError(f"{record(position)}: module hash {module_hash} does not match its cell "
+                              f"(recomputed {recomputed})")
+    return {"cells": cells, "known": known, "parameters": {raw: first_seen[raw][1] for raw in known},
+            "records": records, "evaluations": evaluations, "first_index": first_index,
             "first_offset": first_offset, "lengths": [len(p) for p in payloads]}
+
+
+def _canonical(raw: str, parameters: int | None, where) -> CanonicalArchitecture:
+    """The official way: validate, prune, hash (wsdb.spaces.nb101); `where()` names the record."""
+    raw_adjacency, raw_operations = raw.split(";", 1)
+    ops = raw_operations.split(",")
+    n = len(ops)
+    if len(raw_adjacency) != n * n or set(raw_adjacency) - {"0", "1"}:
+        raise IngestError(f"{where()}: adjacency {raw_adjacency!r} is not a {n}x{n} 0/1 matrix")
+    matrix = [[int(raw_adjacency[i * n + j]) for j in range(n)] for i in range(n)]
+    try:
+        return nb101.canonicalize(matrix, ops, parameters)
+    except InvalidArchitecture as exc:
+        raise IngestError(f"{where()}: invalid cell: {exc}") from None
 
 
 class _InProcess:
@@ -158,7 +189,13 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
     summary = IngestSummary(source=f"nasbench101 {path.name}")
     workers = workers or os.cpu_count() or 1
     small = path.stat().st_size <= IN_PROCESS_BYTES
-    executor = _InProcess() if workers == 1 or small else process_pool(workers)
+    with engine.connect() as connection:
+        known = load_known(connection)
+    if workers == 1 or small:
+        use_known(known)
+        executor = _InProcess()
+    else:
+        executor = process_pool(workers, use_known, (known,))
     pending = []
     try:
         with deferred_checkpoints(engine), progress_bar(path.stat().st_size, "B", "nasbench101", show_progress) as bar:
@@ -200,8 +237,15 @@ def _store_block(engine: sa.Engine, block: dict, summary: IngestSummary, path: P
         ids, new_archs, _ = store_architectures(
             connection,
             block["cells"].values(),
-            [("nb101-cell", raw, arch.canonical_key) for raw, arch in block["cells"].items()],
+            [(RAW_KIND, raw, arch.canonical_key) for raw, arch in block["cells"].items()],
         )
+        known = block["known"]
+        ids.update({key: arch_id for key, arch_id, _ in known.values()})
+        # a cell found by fingerprint: its text now names its class (the next ingest's lookup)
+        store_encodings(connection, [(RAW_KIND, raw, arch_id) for raw, (_, arch_id, by_print) in known.items()
+                                     if by_print])
+        fill_null_integers(connection, Architecture.__table__, "id", "trainable_parameters",
+                           [(known[raw][1], n) for raw, n in block["parameters"].items() if n is not None])
         rows = ground_truth_table(
             {
                 "architecture_id": [ids[records[p][0]] for p in positions],

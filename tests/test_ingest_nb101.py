@@ -304,3 +304,61 @@ def test_metrics_protobuf_round_trip():
     message.trainable_parameters = 2694282
     parsed = ModelMetrics.FromString(message.SerializeToString())
     assert parsed.trainable_parameters == 2694282 and parsed.evaluation_data[0].validation_accuracy == 0.9375
+
+
+def _renumbered(payload: bytes, rng) -> bytes:
+    """The same record with its cell's vertices in another topological order (another raw
+    text of the same class: the module hash stays)."""
+    module_hash, budget, adjacency, operations, metrics = json.loads(payload)
+    ops = operations.split(",")
+    n = len(ops)
+    matrix = [[int(adjacency[i * n + j]) for j in range(n)] for i in range(n)]
+    order, placed = [0], {0}
+    while len(order) < n - 1:
+        ready = [v for v in range(1, n - 1) if v not in placed and all(u in placed for u in range(n) if matrix[u][v])]
+        v = ready[int(rng.integers(len(ready)))]
+        order.append(v)
+        placed.add(v)
+    order.append(n - 1)
+    text = "".join(str(matrix[order[i]][order[j]]) for i in range(n) for j in range(n))
+    return json.dumps([module_hash, budget, text, ",".join(ops[v] for v in order), metrics]).encode()
+
+
+def test_classes_the_warehouse_holds_are_identified_without_recomputing_their_hash(tmp_path, shared_data,
+                                                                                  monkeypatch):
+    """The official hash is computed once per class and warehouse: a cell whose raw text is
+    stored is looked up, a cell of a stored class under another numbering is found by
+    fingerprint; a wrong hash is still refused with the official recomputation."""
+    import numpy as np
+
+    from wsdb.ingest import nb101 as ingest_module
+
+    payloads = [p for _, _, block in read_records(make_file(tmp_path / "k.tfrecord", 25, seed=5)) for p in block]
+    rng = np.random.default_rng(0)
+    renumbered = [_renumbered(p, rng) for p in payloads]
+    assert sum(a != b for a, b in zip(payloads, renumbered)) > 10
+    url = fresh_warehouse(tmp_path, "known.duckdb")
+    calls = []
+    original = ingest_module.nb101.canonicalize
+    monkeypatch.setattr(ingest_module.nb101, "canonicalize", lambda *a, **k: calls.append(1) or original(*a, **k))
+    ingest(url, write_records(tmp_path / "first.tfrecord", payloads), workers=1)
+    assert len(calls) == 25  # a fresh warehouse: once per class
+    expected = table_content(url)
+    encodings = counts(url)[2]
+    calls.clear()
+    by_fingerprint = ingest(url, write_records(tmp_path / "renumbered.tfrecord", renumbered), workers=1)
+    assert calls == [] and by_fingerprint.new_architectures == 0 and by_fingerprint.new_results == 0
+    assert table_content(url) == expected
+    new_texts = len({json.loads(p)[2] + json.loads(p)[3] for p in renumbered} - {json.loads(p)[2] + json.loads(p)[3]
+                                                                                 for p in payloads})
+    assert counts(url)[2] == encodings + new_texts  # the new raw texts now name their classes
+    again = ingest(url, write_records(tmp_path / "again.tfrecord", renumbered), workers=1)
+    assert calls == [] and again.new_results == 0
+    # a record claiming another class's hash for a known cell: refused, the official hash named
+    module_hash, budget, adjacency, operations, metrics = json.loads(renumbered[0])
+    other = json.loads(payloads[-1])[0]
+    bad = json.dumps([other, budget, adjacency, operations, metrics]).encode()
+    with pytest.raises(IngestError, match=rf"record 0 .*module hash {other} does not match its cell "
+                                          rf"\(recomputed {module_hash}\)"):
+        ingest(url, write_records(tmp_path / "bad.tfrecord", [bad]), workers=1)
+    assert table_content(url) == expected

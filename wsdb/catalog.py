@@ -66,6 +66,13 @@ def store_architectures(
     return ids, new_archs, new_encodings
 
 
+def store_encodings(connection: sa.Connection, encodings: list[tuple[str, str, int]]) -> int:
+    """Raw encodings (kind, text, architecture id) of stored classes; returns how many were new."""
+    return insert_new_rows(connection, ArchitectureEncoding.__table__, {
+        "encoding_kind": [kind for kind, _, _ in encodings], "encoding": [text for _, text, _ in encodings],
+        "architecture_id": [arch_id for _, _, arch_id in encodings]})
+
+
 def _fill_parameter_counts(connection, archs, ids) -> None:
     known = [(ids[a.canonical_key], a.trainable_parameters) for a in archs if a.trainable_parameters is not None]
     fill_null_integers(connection, Architecture.__table__, "id", "trainable_parameters", known)

@@ -30,10 +30,17 @@ def die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="wsdb-parent-watchdog", daemon=True).start()
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """A `spawn` process pool whose workers die with this process."""
-    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=die_with_parent,
-                               initargs=(os.getpid(),))
+def _start_worker(parent_pid: int, setup, setup_args: tuple) -> None:
+    die_with_parent(parent_pid)
+    if setup is not None:
+        setup(*setup_args)
+
+
+def process_pool(workers: int, setup=None, setup_args: tuple = ()) -> ProcessPoolExecutor:
+    """A `spawn` process pool whose workers die with this process; each worker runs
+    `setup(*setup_args)` once when it starts (state every task shares, sent once)."""
+    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                               initargs=(os.getpid(), setup, setup_args))
 
 
 def multiprocessing_pool(workers: int):

@@ -37,7 +37,7 @@ from wsdb.bulk import append_rows, insert_new_rows
 from wsdb.errors import WsdbError
 from wsdb.schema import SearchRun, search_traces, utcnow
 from wsdb.spaces import nb201
-from wsdb.spaces.nb101_fingerprint import VERTICES, FingerprintIndex, fingerprints, prune_mask
+from wsdb.spaces.nb101_fingerprint import VERTICES, FingerprintIndex, build_pruning_table, fingerprints, prune_mask
 
 ALGORITHMS = ("rs", "re", "ws", "derived")
 NAMESPACE = uuid.UUID("2f9d6c1e-3b7a-4c55-9e0d-5ea2c4000006")
@@ -176,6 +176,7 @@ def ws_guided_search(gt: GroundTruth, order_ids: np.ndarray, runs: int, rng: np.
 
 class _NB101Genotypes:
     def __init__(self, gt: GroundTruth):
+        build_pruning_table()  # millions of mutants ahead: pruning by table lookup from here on
         self.index = FingerprintIndex(gt.canonical_encodings, list(range(len(gt.architecture_ids))))
         self.upper = np.triu(np.ones((VERTICES, VERTICES), dtype=bool), 1)
 
