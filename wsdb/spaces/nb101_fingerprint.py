@@ -29,15 +29,19 @@ OP_CODES = {nb101.CONV3X3: 0, nb101.CONV1X1: 1, nb101.MAXPOOL3X3: 2}
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
+_SHIFTS = (np.uint64(30), np.uint64(27), np.uint64(31))
+_FACTORS = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+
+
 def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer: a bijective scrambling of 64-bit values."""
-    with np.errstate(over="ignore"):
-        x = x.astype(np.uint64, copy=True)
-        x ^= x >> np.uint64(30)
-        x *= np.uint64(0xBF58476D1CE4E5B9)
-        x ^= x >> np.uint64(27)
-        x *= np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(31)
+    """splitmix64 finalizer: a bijective scrambling of 64-bit values (uint64 arrays wrap
+    silently; the callers' errstate covers scalars)."""
+    x = x.astype(np.uint64, copy=True)
+    x ^= x >> _SHIFTS[0]
+    x *= _FACTORS[0]
+    x ^= x >> _SHIFTS[1]
+    x *= _FACTORS[1]
+    x ^= x >> _SHIFTS[2]
     return x
 
 
