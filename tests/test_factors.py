@@ -102,6 +102,14 @@ def test_ofa_super_kernel_maps_the_centre_of_the_larger_kernel_through_a_learned
     small(x).sum().backward()
     assert small.transforms[0].grad.abs().sum() > 0 and large[1].weight.grad[:, :, 0].abs().sum() == 0
     assert large[1].weight.grad[:, :, 1:4, 1:4].abs().sum() > 0
+    # nb201: nor_conv_1x1 is ReLU, the centre of the edge's nor_conv_3x3 kernel times a learned scalar, its own BN
+    operations = nb201.edge_operations(4, BatchNormSettings(), super_kernel="ofa")
+    small, large = operations["nor_conv_1x1"], operations["nor_conv_3x3"]
+    with torch.no_grad():
+        small.transform.fill_(-2.0)
+    small.eval()
+    expected = small.norm(F.conv2d(F.relu(x), -2.0 * large[1].weight[:, :, 1:2, 1:2]))
+    assert torch.allclose(small(x), expected, atol=1e-6) and small.norm is not large[2]
 
 
 def test_wsbn_keeps_one_batch_norm_per_incoming_edge_of_a_node_shared_operation():
@@ -322,7 +330,7 @@ def test_a_fine_tuning_curve_scores_after_each_step_what_ft_s_gives():
     (["--space", "ws64", "--sharing-groups", "4", "--prefix-sharing", "1"], "sharing_groups and prefix_sharing"),
     (["--space", "nb101", "--sampling-order", "fixed"], "sampling_order"),
     (["--space", "ws64", "--sampling-order", "fixed", "--sampler", "fairnas"], "sampler"),
-    (["--space", "nb201", "--super-kernel", "ofa"], "super_kernel"),
+    (["--space", "nb201", "--super-kernel", "ofb"], "super_kernel must be ofa"),
     (["--space", "nb101", "--super-kernel", "ofa", "--single-kernel"], "super_kernel and single_kernel"),
     (["--space", "nb201", "--path-dropout", "1.0"], "path_dropout"),
     (["--space", "ws64", "--search", "darts", "--sharing-groups", "2"], "sharing_groups, prefix_sharing"),
@@ -370,7 +378,7 @@ def test_the_readme_sweeps_run_tiny_and_the_factor_report_agrees_with_scipy(tmp_
     table3["base"].update(dataset="synthetic", synthetic_images=32, batch_size=16, initial_channels=4,
                           cells_per_stack=1, epochs=1, evaluate_last_steps=1)
     table4 = yaml.safe_load(_readme_sweep("yu-table4-nb201"))
-    assert {"wsbn", "global-dropout", "path-dropout", "op-node"} <= set(table4["variants"])
+    assert {"wsbn", "global-dropout", "path-dropout", "op-node", "ofa"} <= set(table4["variants"])
     table4["grid"].update(seed=[0])
     table4["variants"] = {k: table4["variants"][k] for k in ("baseline", "wsbn")}
     table4["base"].update(dataset="synthetic", synthetic_images=32, batch_size=16, initial_channels=4,

@@ -148,9 +148,6 @@ def _sharing_problem(config: TrainingConfig) -> str | None:
     cells = config.cells_per_stack
     checks = [
         (config.super_kernel in (None, "ofa"), f"super_kernel must be ofa (or absent), not {config.super_kernel!r}"),
-        (config.super_kernel is None or config.space in ("nb101", "ws64"),
-         "super_kernel: ofa needs convolutions of two kernel sizes in one group: nb101 (conv3x3/conv1x1) or ws64 "
-         "(sep_conv_5x5/sep_conv_3x3)"),
         (not (config.super_kernel and config.single_kernel),
          "super_kernel and single_kernel both derive the 1x1 kernel from the 3x3: choose one"),
         (config.sharing in ("edge", "node"), f"sharing must be edge or node, not {config.sharing!r}"),

@@ -11,7 +11,7 @@ The super-net holds every operation on every edge (5 per edge); the sampled cell
 or a differentiable method's Mixture weighs them all (trainers/differentiable.py; with
 partial channels the operations are built for 1/K of the channels). With node sharing (Yu et
 al. 2020, "Op-Node") the edges into a node share one set of operations, and WSBN gives each of
-those edges its own batch norm. Path dropout drops incoming edges of each node, global
+those edges its own batch norm; OFA's super-kernel derives nor_conv_1x1 from nor_conv_3x3. Path dropout drops incoming edges of each node, global
 dropout acts before the pooling (training only).
 """
 
@@ -26,7 +26,7 @@ from torch import nn
 from wsdb.spaces import nb201 as space
 from wsdb.trainers.differentiable import Mixture
 from wsdb.trainers.layers import (BatchNormSettings, EdgeChoiceSupernet, batch_norm, drop_features, drop_paths,
-                                  norm_factory, on_edge)
+                                  norm_factory, on_edge, transformed_centre)
 
 Cell = tuple[str, ...]  # the 6 edge operations in space.EDGES order
 CONV_KERNEL = {space.CONV1X1: 1, space.CONV3X3: 3}
@@ -66,6 +66,29 @@ def make_operation(op: str, c: int, bn: BatchNormSettings, norm=None) -> nn.Modu
     if op == space.SKIP:
         return Skip()
     return None
+
+
+class TransformedConv1x1(nn.Module):
+    """nor_conv_1x1 under OFA's super-kernel (Yu et al. 2020, Table 4): ReLU, a 1x1 convolution
+    whose kernel is the centre of the edge's nor_conv_3x3 kernel through a learned 1x1 map
+    (initialised to 1), and a batch norm of its own."""
+
+    def __init__(self, source: ReLUConvBN, c: int, bn: BatchNormSettings, norm=None) -> None:
+        super().__init__()
+        self.source = source
+        self.transform = nn.Parameter(torch.eye(1))
+        self.norm = (norm or (lambda channels: batch_norm(channels, bn)))(c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(F.conv2d(F.relu(x), transformed_centre(self.source[1].weight, 1, self.transform)))
+
+
+def edge_operations(c: int, bn: BatchNormSettings, norm=None, super_kernel: str | None = None) -> nn.ModuleDict:
+    """The operations of one edge (or node) with weights; OFA derives nor_conv_1x1 from nor_conv_3x3."""
+    operations = nn.ModuleDict({op: make_operation(op, c, bn, norm) for op in space.OPERATIONS if op != space.NONE})
+    if super_kernel == "ofa":
+        operations[space.CONV1X1] = TransformedConv1x1(operations[space.CONV3X3], c, bn, norm)
+    return operations
 
 
 def run_cell(x: torch.Tensor, edge) -> torch.Tensor:
@@ -147,12 +170,10 @@ def shared_operations(edges, make_operations, sharing: str, wsbn: bool, bn: Batc
 
 class SuperCell201(nn.Module):
     def __init__(self, c: int, bn: BatchNormSettings, partial_channels: int = 1, sharing: str = "edge",
-                 wsbn: bool = False) -> None:
+                 wsbn: bool = False, super_kernel: str | None = None) -> None:
         super().__init__()
         self.edges, self.owner = shared_operations(
-            space.EDGES, lambda norm: nn.ModuleDict({op: make_operation(op, c // partial_channels, bn, norm)
-                                                     for op in space.OPERATIONS if op != space.NONE}),
-            sharing, wsbn, bn)
+            space.EDGES, lambda norm: edge_operations(c // partial_channels, bn, norm, super_kernel), sharing, wsbn, bn)
 
     def _edge(self, i: int, x: torch.Tensor, cell) -> torch.Tensor | None:
         operations = self.edges[self.owner[i]]
@@ -169,8 +190,8 @@ class NB201Supernet(EdgeChoiceSupernet, _Skeleton):
     standalone_network = NB201Network
 
     def __init__(self, macro: Macro = Macro(), partial_channels: int = 1, sharing: str = "edge",
-                 wsbn: bool = False) -> None:
-        super().__init__(macro, lambda c: SuperCell201(c, macro.bn, partial_channels, sharing, wsbn))
+                 wsbn: bool = False, super_kernel: str | None = None) -> None:
+        super().__init__(macro, lambda c: SuperCell201(c, macro.bn, partial_channels, sharing, wsbn, super_kernel))
 
 
 def parameter_count(cell: Cell, macro: Macro = Macro()) -> int:

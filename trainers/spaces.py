@@ -99,7 +99,7 @@ class EdgeSpaceTraining:
         k = config.partial_channels if config.search == "pc-darts" else 1
         if self.name == "nb201":
             return nb201.NB201Supernet(nb201.Macro(config.initial_channels, config.cells_per_stack, num_classes, bn), k,
-                                       config.sharing, config.wsbn)
+                                       config.sharing, config.wsbn, config.super_kernel)
         macro = ws64.Macro(48, config.initial_channels, config.cells_per_stack, num_classes, config.node_merge, bn)
         how = ws64.Sharing(k, config.sharing, config.wsbn, config.super_kernel)
         if config.prefix_sharing is not None:

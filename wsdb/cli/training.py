@@ -46,7 +46,8 @@ def run_supernet(
     checkpoint_every: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="A checkpoint every N epochs "
                                                             "(and at the end).")] = None,
     super_kernel: Annotated[Optional[str], typer.Option(metavar="KIND", help="ofa: smaller kernels are learned "
-                            "maps of the largest kernel's centre (nb101 conv1x1, ws64 sep_conv_3x3).")] = None,
+                            "maps of the largest kernel's centre (nb101 conv1x1, nb201 nor_conv_1x1, ws64 "
+                            "sep_conv_3x3).")] = None,
     wsbn: Annotated[Optional[bool], typer.Option("--wsbn/--no-wsbn", help="One batch norm per incoming edge of a "
                     "node-shared operation (needs --sharing node).")] = None,
     global_dropout: Annotated[Optional[float], typer.Option(metavar="P", help="Dropout before global "
