@@ -33,7 +33,7 @@ FACTORS = {
     "nb101": {"plain": {}, "interpolate": {"slicing": "interpolate"}, "shuffle": {"slicing": "shuffle"},
               "single_kernel": {"single_kernel": True}, "ofa": {"super_kernel": "ofa"},
               "path_dropout": {"path_dropout": 0.2}, "global_dropout": {"global_dropout": 0.2}},
-    "nb201": {"plain": {}, "node": {"sharing": "node"}, "wsbn": {"sharing": "node", "wsbn": True},
+    "nb201": {"plain": {}, "node": {"sharing": "node"}, "wsbn": {"sharing": "node", "wsbn": True}, "ofa": {"super_kernel": "ofa"},
               "path_dropout": {"path_dropout": 0.2}, "global_dropout": {"global_dropout": 0.2}},
     "ws64": {"plain": {}, "ofa": {"super_kernel": "ofa"}, "groups_64": {"sharing_groups": 64},
              "prefix_0": {"prefix_sharing": 0}, "fixed_shuffled": {"sampling_order": "fixed-shuffled"},
