@@ -26,21 +26,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import sqlalchemy as sa
 
-from wsdb.spaces import nb101
-from wsdb.spaces.nb101_fingerprint import OP_CODES, VERTICES, encode_canonical, fingerprints
+from wsdb.spaces.nb101_fingerprint import FingerprintIndex, encode_texts, fingerprints
 
 RAW_KIND = "nb101-cell"
 
 
 @dataclass
 class KnownCells:
-    """raw: raw cell text -> (canonical key, id); classes by fingerprint (sorted) with their
-    keys and ids."""
+    """raw: raw cell text -> (canonical key, id); index: the stored classes by fingerprint,
+    giving positions into keys and ids (None: no NB101 class stored, or not separable)."""
 
     raw: dict[str, tuple[str, int]] = field(default_factory=dict)
-    fingerprints: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    index: FingerprintIndex | None = None
     keys: list[str] = field(default_factory=list)
-    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    ids: list[int] = field(default_factory=list)
 
 
 def load_known(connection: sa.Connection) -> KnownCells:
@@ -52,44 +51,11 @@ def load_known(connection: sa.Connection) -> KnownCells:
         "SELECT id, canonical_key, canonical_encoding FROM architectures WHERE search_space = 'nb101'")).all()
     if not classes:
         return KnownCells(raw)
-    values, valid = fingerprints(*encode_canonical([c[2] for c in classes]))
-    order = np.argsort(values, kind="stable")
-    values = values[order]
-    if not valid.all() or (len(values) > 1 and (np.diff(values) == 0).any()):
-        return KnownCells(raw)  # not separable by fingerprint: every new cell takes the official path
-    return KnownCells(raw, values, [classes[i][1] for i in order],
-                      np.array([classes[i][0] for i in order], dtype=np.int64))
-
-
-def encode_raw(cells: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(matrices (B, 7, 7), op codes (B, 5), well-formed (B,)) of raw cell texts
-    `adjacency;operations`: a square 0/1 strictly upper-triangular matrix of at most 7
-    vertices, `input` first, `output` last, known operations between. Cells that are not
-    well formed go the official way, which says what is wrong with them."""
-    count = len(cells)
-    matrices = np.zeros((count, VERTICES, VERTICES), dtype=np.uint8)
-    op_codes = np.zeros((count, VERTICES - 2), dtype=np.int8)
-    ok = np.zeros(count, dtype=bool)
-    by_size: dict[int, list[int]] = {}
-    parts = [cell.split(";", 1) for cell in cells]
-    op_lists = [p[1].split(",") if len(p) == 2 else [] for p in parts]
-    for index, ops in enumerate(op_lists):
-        n = len(ops)
-        if 2 <= n <= VERTICES and len(parts[index][0]) == n * n and ops[0] == nb101.INPUT and ops[-1] == nb101.OUTPUT \
-                and all(op in OP_CODES for op in ops[1:-1]):
-            by_size.setdefault(n, []).append(index)
-    for n, members in by_size.items():
-        rows = np.asarray(members)
-        flat = np.frombuffer("".join(parts[i][0] for i in members).encode("ascii"), dtype=np.uint8)
-        bits = flat.reshape(len(members), n, n) - ord("0")
-        well = ((bits <= 1).all(axis=(1, 2)) & (np.tril(bits) == 0).all(axis=(1, 2)))
-        slots = np.array(list(range(n - 1)) + [VERTICES - 1])  # the output goes to the last slot
-        matrices[rows[:, None, None], slots[None, :, None], slots[None, None, :]] = np.where(bits <= 1, bits, 0)
-        if n > 2:
-            codes = [OP_CODES[op] for i in members for op in op_lists[i][1:-1]]
-            op_codes[rows, : n - 2] = np.array(codes, dtype=np.int8).reshape(len(members), n - 2)
-        ok[rows] = well
-    return matrices, op_codes, ok
+    try:
+        index = FingerprintIndex([c[2] for c in classes], list(range(len(classes))))
+    except ValueError:  # not separable by fingerprint: every new cell takes the official path
+        return KnownCells(raw)
+    return KnownCells(raw, index, [c[1] for c in classes], [c[0] for c in classes])
 
 
 def identify(known: KnownCells, cells: list[str]) -> dict[str, tuple[str, int, bool]]:
@@ -102,13 +68,12 @@ def identify(known: KnownCells, cells: list[str]) -> dict[str, tuple[str, int, b
             rest.append(cell)
         else:
             found[cell] = (*hit, False)
-    if not rest or len(known.fingerprints) == 0:
+    if not rest or known.index is None:
         return found
-    matrices, op_codes, ok = encode_raw(rest)
+    matrices, op_codes, well_formed = encode_texts(rest)
     values, valid = fingerprints(matrices, op_codes)
-    position = np.clip(np.searchsorted(known.fingerprints, values), 0, len(known.fingerprints) - 1)
-    hit = ok & valid & (known.fingerprints[position] == values)
-    for index in np.flatnonzero(hit):
-        slot = position[index]
-        found[rest[index]] = (known.keys[slot], int(known.ids[slot]), True)
+    positions = np.where(well_formed & valid, known.index.lookup(values), -1)
+    for index in np.flatnonzero(positions >= 0):
+        position = positions[index]
+        found[rest[index]] = (known.keys[position], known.ids[position], True)
     return found

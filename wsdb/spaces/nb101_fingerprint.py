@@ -16,8 +16,6 @@ official hash does, so equal fingerprints mean one class up to 64-bit collisions
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from wsdb.spaces import nb101
@@ -57,10 +55,16 @@ def _reachability(matrices: np.ndarray) -> np.ndarray:
     return (reach[:, 0, :] > 0) & (reach[:, :, -1] > 0)
 
 
-@lru_cache(maxsize=1)
-def _kept_table() -> np.ndarray:
-    """Kept-vertex bit mask of every one of the 2^21 upper-triangular matrices (2 MiB, built
-    once per process in a few seconds): pruning becomes one lookup per cell."""
+_kept_table: np.ndarray | None = None
+
+
+def build_pruning_table() -> None:
+    """Make every later `prune_mask` a lookup in the kept-vertex bit masks of all 2^21
+    upper-triangular matrices (2 MiB, ~2.8 s to build): worth it for the simulations'
+    millions of mutants, never for an ingest block (30,000 cells: ~0.05 s directly)."""
+    global _kept_table
+    if _kept_table is not None:
+        return
     table = np.zeros(1 << len(_ROWS), dtype=np.uint8)
     chunk = 1 << 18
     for start in range(0, len(table), chunk):
@@ -68,28 +72,17 @@ def _kept_table() -> np.ndarray:
         matrices = np.zeros((chunk, VERTICES, VERTICES), dtype=np.uint8)
         matrices[:, _ROWS, _COLUMNS] = (codes[:, None] >> np.arange(len(_ROWS))) & 1
         table[start:start + chunk] = (_reachability(matrices) * (1 << np.arange(VERTICES))).sum(axis=1)
-    return table
-
-
-# Below this many cells (and while the table is not built) reachability is computed directly:
-# building the table costs ~2.8 s, which a batch of an ingest block (30,000 cells, ~0.05 s
-# directly) never earns back; the simulations' millions of mutants do.
-TABLE_AFTER = 1 << 20
-
-
-def build_pruning_table() -> None:
-    """Make every later `prune_mask` a table lookup (for callers with millions of cells ahead)."""
-    _kept_table()
+    _kept_table = table
 
 
 def prune_mask(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(kept vertices (B, 7) bool, valid (B,) bool) for a batch of upper-triangular matrices."""
+    """(kept vertices (B, 7) bool, valid (B,) bool) for a batch of upper-triangular matrices:
+    by table lookup once `build_pruning_table` ran, by reachability otherwise."""
     places = matrices[:, _ROWS, _COLUMNS].astype(np.int64)
-    if len(matrices) < TABLE_AFTER and _kept_table.cache_info().currsize == 0:
+    if _kept_table is None:
         kept = _reachability(matrices)
     else:
-        kept_bits = _kept_table()[places @ _PLACE_BITS]
-        kept = ((kept_bits[:, None] >> np.arange(VERTICES)) & 1).astype(bool)
+        kept = ((_kept_table[places @ _PLACE_BITS][:, None] >> np.arange(VERTICES)) & 1).astype(bool)
     valid = kept[:, 0] & kept[:, -1] & (places.sum(axis=1) <= nb101.MAX_EDGES)
     return kept, valid
 
@@ -138,24 +131,44 @@ def encode_cells(cells: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
     return matrices, op_codes
 
 
-def encode_canonical(encodings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """encode_cells for the warehouse's own canonical encodings (`rows|..;ops`), which were
-    validated when stored: parsed in bulk per vertex count, without validating again."""
-    matrices = np.zeros((len(encodings), VERTICES, VERTICES), dtype=np.uint8)
-    op_codes = np.zeros((len(encodings), VERTICES - 2), dtype=np.int8)
-    parts = [text.split(";") for text in encodings]
+def encode_texts(cells: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(matrices (B, 7, 7), op codes (B, 5), well formed (B,)) of cell texts `adjacency;ops`,
+    parsed in bulk per vertex count. The adjacency is row-major 0/1 (rows may be separated by
+    '|', as canonical encodings are); well formed: square, strictly upper-triangular, at most 7
+    vertices, `input` first, `output` last, known operations between. Smaller cells are padded
+    as in `encode_cells`."""
+    count = len(cells)
+    matrices = np.zeros((count, VERTICES, VERTICES), dtype=np.uint8)
+    op_codes = np.zeros((count, VERTICES - 2), dtype=np.int8)
+    ok = np.zeros(count, dtype=bool)
+    parts = [cell.split(";", 1) for cell in cells]
+    adjacencies = [p[0].replace("|", "") for p in parts]
+    op_lists = [p[1].split(",") if len(p) == 2 else [] for p in parts]
     by_size: dict[int, list[int]] = {}
-    for index, (rows, _) in enumerate(parts):
-        by_size.setdefault(rows.count("|") + 1, []).append(index)
+    for index, ops in enumerate(op_lists):
+        n = len(ops)
+        if 2 <= n <= VERTICES and len(adjacencies[index]) == n * n and ops[0] == nb101.INPUT \
+                and ops[-1] == nb101.OUTPUT and all(op in OP_CODES for op in ops[1:-1]):
+            by_size.setdefault(n, []).append(index)
     for n, members in by_size.items():
-        flat = "".join(parts[i][0].replace("|", "") for i in members).encode("ascii")
-        bits = (np.frombuffer(flat, dtype=np.uint8) == ord("1")).reshape(len(members), n, n)
-        slots = np.array(list(range(n - 1)) + [VERTICES - 1])  # the output goes to the last slot
         rows = np.asarray(members)
-        matrices[rows[:, None, None], slots[None, :, None], slots[None, None, :]] = bits
+        flat = np.frombuffer("".join(adjacencies[i] for i in members).encode("ascii"), dtype=np.uint8)
+        bits = flat.reshape(len(members), n, n) - ord("0")
+        well = (bits <= 1).all(axis=(1, 2)) & (np.tril(bits) == 0).all(axis=(1, 2))
+        slots = np.array(list(range(n - 1)) + [VERTICES - 1])  # the output goes to the last slot
+        matrices[rows[:, None, None], slots[None, :, None], slots[None, None, :]] = np.where(bits <= 1, bits, 0)
         if n > 2:
-            names = [op for i in members for op in parts[i][1].split(",")[1:-1]]
-            op_codes[rows, : n - 2] = np.array([OP_CODES[name] for name in names], dtype=np.int8).reshape(len(members), n - 2)
+            codes = [OP_CODES[op] for i in members for op in op_lists[i][1:-1]]
+            op_codes[rows, : n - 2] = np.array(codes, dtype=np.int8).reshape(len(members), n - 2)
+        ok[rows] = well
+    return matrices, op_codes, ok
+
+
+def encode_canonical(encodings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """encode_cells for the warehouse's own canonical encodings (`rows|..;ops`)."""
+    matrices, op_codes, ok = encode_texts(encodings)
+    if not ok.all():
+        raise ValueError("a stored canonical encoding is not a well-formed NB101 cell")
     return matrices, op_codes
 
 
