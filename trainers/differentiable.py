@@ -25,9 +25,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-METHODS = ("darts", "gdas", "pc-darts")
-UPDATES = ("adam", "exponentiated")
-FORMULATIONS = ("bilevel", "single-level")
+from wsdb.trainers.layers import on_edge
 
 
 def exponentiated_step(theta: torch.Tensor, gradient: torch.Tensor, learning_rate: float) -> torch.Tensor:
@@ -70,6 +68,17 @@ class Mixture:
         if self.edge_weights is not None:
             total = self.edge_weights[index] * total
         return total
+
+
+def edge_output(cell, index: int, x: torch.Tensor, operations) -> torch.Tensor | None:
+    """The output of edge `index` of an edge-choice super-cell (nb201, ws64) whose operations
+    there are `operations` (a ModuleDict without the zero operation): the sampled cell's
+    operation, or a Mixture's weighted ones; None for the zero operation. Run under
+    `on_edge(index)`, so WSBN picks the edge's batch norm."""
+    with on_edge(index):
+        if isinstance(cell, Mixture):
+            return cell.edge(index, x, lambda op: operations[op] if op in operations else None)
+        return operations[cell[index]](x) if cell[index] in operations else None
 
 
 class ArchitectureWeights:

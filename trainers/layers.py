@@ -358,6 +358,17 @@ def norm_factory(settings: BatchNormSettings, wsbn_edges: list[int] | None = Non
     return lambda c: EdgeBatchNorm(c, settings, wsbn_edges)
 
 
+def shared_operations(edges, make_operations, sharing: str, wsbn: bool, bn: BatchNormSettings) -> tuple:
+    """(ModuleList of operation sets, the set each edge uses): one set per edge, or per target
+    node (`sharing` node), whose batch norms WSBN splits by incoming edge."""
+    if sharing == "edge":
+        return nn.ModuleList(make_operations(None) for _ in edges), list(range(len(edges)))
+    targets = sorted({t for _, t in edges})
+    incoming = [[i for i, (_, t) in enumerate(edges) if t == target] for target in targets]
+    sets = nn.ModuleList(make_operations(norm_factory(bn, into) if wsbn else None) for into in incoming)
+    return sets, [targets.index(t) for _, t in edges]
+
+
 def batchnorm_layers(module: nn.Module) -> list[nn.Module]:
     return [m for m in module.modules() if isinstance(m, (SlicedBatchNorm, nn.modules.batchnorm._BatchNorm))]
 

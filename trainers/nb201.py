@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from wsdb.spaces import nb201 as space
-from wsdb.trainers.differentiable import Mixture
+from wsdb.trainers.differentiable import edge_output
 from wsdb.trainers.layers import (BatchNormSettings, EdgeChoiceSupernet, batch_norm, drop_features, drop_paths,
-                                  norm_factory, on_edge, transformed_centre)
+                                  shared_operations, transformed_centre)
 
 Cell = tuple[str, ...]  # the 6 edge operations in space.EDGES order
 CONV_KERNEL = {space.CONV1X1: 1, space.CONV3X3: 3}
@@ -157,17 +157,6 @@ class NB201Network(_Skeleton):
         return self._run(x, lambda layer, t: layer(t))
 
 
-def shared_operations(edges, make_operations, sharing: str, wsbn: bool, bn: BatchNormSettings) -> tuple:
-    """(ModuleList of operation sets, the set each edge uses): one set per edge, or per target
-    node (`sharing` node), whose batch norms WSBN splits by incoming edge."""
-    if sharing == "edge":
-        return nn.ModuleList(make_operations(None) for _ in edges), list(range(len(edges)))
-    targets = sorted({t for _, t in edges})
-    incoming = [[i for i, (_, t) in enumerate(edges) if t == target] for target in targets]
-    sets = nn.ModuleList(make_operations(norm_factory(bn, into) if wsbn else None) for into in incoming)
-    return sets, [targets.index(t) for _, t in edges]
-
-
 class SuperCell201(nn.Module):
     def __init__(self, c: int, bn: BatchNormSettings, partial_channels: int = 1, sharing: str = "edge",
                  wsbn: bool = False, super_kernel: str | None = None) -> None:
@@ -175,15 +164,8 @@ class SuperCell201(nn.Module):
         self.edges, self.owner = shared_operations(
             space.EDGES, lambda norm: edge_operations(c // partial_channels, bn, norm, super_kernel), sharing, wsbn, bn)
 
-    def _edge(self, i: int, x: torch.Tensor, cell) -> torch.Tensor | None:
-        operations = self.edges[self.owner[i]]
-        with on_edge(i):
-            if isinstance(cell, Mixture):
-                return cell.edge(i, x, lambda op: None if op == space.NONE else operations[op])
-            return None if cell[i] == space.NONE else operations[cell[i]](x)
-
     def forward(self, x: torch.Tensor, cell) -> torch.Tensor:
-        return run_cell(x, lambda i, t: self._edge(i, t, cell))
+        return run_cell(x, lambda i, t: edge_output(cell, i, t, self.edges[self.owner[i]]))
 
 
 class NB201Supernet(EdgeChoiceSupernet, _Skeleton):

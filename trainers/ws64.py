@@ -25,10 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from wsdb.spaces import ws64 as space
-from wsdb.trainers.differentiable import Mixture
+from wsdb.trainers.differentiable import edge_output
 from wsdb.trainers.layers import (BatchNormSettings, EdgeChoiceSupernet, batch_norm, drop_features, drop_paths,
-                                  on_edge, transformed_centre)
-from wsdb.trainers.nb201 import shared_operations
+                                  shared_operations, transformed_centre)
 
 Cell = tuple[str, str, str]  # operations of O(0,1), O(0,2), O(1,2)
 NODE_MERGES = ("concat", "sum")
@@ -149,15 +148,8 @@ class SuperCell64(_CellBase):
             space.EDGES, lambda norm: edge_operations(c, macro.bn, norm, how.super_kernel), how.sharing, how.wsbn,
             macro.bn)
 
-    def _edge(self, i: int, x: torch.Tensor, cell) -> torch.Tensor:
-        operations = self.edges[self.owner[i]]
-        with on_edge(i):
-            if isinstance(cell, Mixture):
-                return cell.edge(i, x, lambda op: operations[op])
-            return operations[cell[i]](x)
-
     def forward(self, x: torch.Tensor, cell) -> torch.Tensor:
-        return self.run(x, lambda i, t: self._edge(i, t, cell))
+        return self.run(x, lambda i, t: edge_output(cell, i, t, self.edges[self.owner[i]]))
 
 
 class _Skeleton(nn.Module):
