@@ -28,8 +28,8 @@ from wsdb.trainers.checkpoints import load_checkpoint
 from wsdb.trainers.config import make_config
 from wsdb.trainers.evaluate import Evaluator, parse_protocol
 from wsdb.trainers.data import load_dataset
-from wsdb.trainers.layers import (BatchNormSettings, Dropout, EdgeBatchNorm, ParameterUsage, drop_features, drop_paths,
-                                  recording, redraw_channel_orders, regularising)
+from wsdb.trainers.layers import (BatchNormSettings, Dropout, EdgeBatchNorm, ParameterUsage, channel_orders,
+                                  drop_features, drop_paths, recording, redraw_channel_orders, regularising)
 from wsdb.trainers.optim import MaskedOptimizer
 from wsdb.trainers.sampling import ArchitectureSampler
 from wsdb.trainers.spaces import training_space
@@ -57,7 +57,7 @@ def _loss(model, cell, seed: int = 0) -> torch.Tensor:
 def test_shuffle_slicing_takes_c_channels_of_a_permutation_and_matches_its_standalone_network():
     torch.manual_seed(0)
     net = nb101.NB101Supernet(nb101.Macro(8, 1, 1, 10, BatchNormSettings()), slicing="shuffle")
-    redraw_channel_orders(net, torch.Generator().manual_seed(3))
+    redraw_channel_orders(channel_orders(net), torch.Generator().manual_seed(3))
     layer = net.cells[0].vertices[0].conv3x3
     order = layer.channel_order
     assert sorted(order.tolist()) == list(range(8)) and order.tolist() != list(range(8))

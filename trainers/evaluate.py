@@ -22,6 +22,7 @@ import re
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -180,20 +181,26 @@ class Evaluator:
             score.losses = losses_t.cpu().numpy().astype(np.float32)
         return score
 
-    def score(self, cell, architecture_id: int, keep_predictions: bool = False) -> Score:
-        started = time.perf_counter()
+    @contextmanager
+    def _on_a_copy(self):
+        """Whatever the protocol overwrites is put back afterwards, error or not."""
         changed = self._changed_by_protocol()
         saved = [t.clone() for t in changed]
         try:
+            yield
+        finally:
+            with torch.no_grad():
+                for tensor, copy in zip(changed, saved):
+                    tensor.copy_(copy)
+
+    def score(self, cell, architecture_id: int, keep_predictions: bool = False) -> Score:
+        started = time.perf_counter()
+        with self._on_a_copy():
             if self.protocol.name == "bns-ft":
                 self._reestimate_batch_norm(cell, architecture_id)
             elif self.protocol.name == "ft":
                 self._fine_tune(cell, architecture_id)
             score = self._validate(cell, keep_predictions)
-        finally:
-            with torch.no_grad():
-                for tensor, copy in zip(changed, saved):
-                    tensor.copy_(copy)
         score.seconds = time.perf_counter() - started
         return score
 
@@ -202,19 +209,14 @@ class Evaluator:
         the score after step s is what ft:s gives, since ft:s fine-tunes on the first s of the
         same batches. Seconds are cumulative (fine-tuning and every validation so far)."""
         started = time.perf_counter()
-        saved = [t.clone() for t in self._changed_by_protocol()]
         curve: list[Score] = []
 
         def after_step(step: int) -> None:
             curve.append(self._validate(cell))
             curve[-1].seconds = time.perf_counter() - started
 
-        try:
+        with self._on_a_copy():
             self._fine_tune(cell, architecture_id, after_step)
-        finally:
-            with torch.no_grad():
-                for tensor, copy in zip(self._changed_by_protocol(), saved):
-                    tensor.copy_(copy)
         return curve
 
 

@@ -258,14 +258,17 @@ class TransformedKernel(nn.Module):
     standalone = SlicedConv2d.standalone
 
 
-def redraw_channel_orders(model: nn.Module, generator: torch.Generator) -> None:
-    """Shuffle slicing: a new permutation for every layer that keeps one (`channel_order`),
-    drawn from the run's generator (saved in checkpoints: a resumed run draws the same)."""
+def channel_orders(model: nn.Module) -> list[torch.Tensor]:
+    """The permutations of shuffle slicing (`channel_order` buffers), collected once per model."""
+    return [m.channel_order for m in model.modules() if isinstance(getattr(m, "channel_order", None), torch.Tensor)]
+
+
+def redraw_channel_orders(orders: list[torch.Tensor], generator: torch.Generator) -> None:
+    """Shuffle slicing: a new permutation in each buffer, drawn from the run's generator (saved
+    in checkpoints: a resumed run draws the same)."""
     with torch.no_grad():
-        for module in model.modules():
-            order = getattr(module, "channel_order", None)
-            if isinstance(order, torch.Tensor):
-                order.copy_(torch.randperm(len(order), generator=generator))
+        for order in orders:
+            order.copy_(torch.randperm(len(order), generator=generator))
 
 
 # --- regularisation: path and global dropout (training only) -------------------------------

@@ -34,7 +34,8 @@ from wsdb.trainers.config import TrainingConfig
 from wsdb.trainers.data import Dataset, load_dataset
 from wsdb.trainers.differentiable import ArchitectureWeights, search_step
 from wsdb.trainers.evaluate import Evaluator, Protocol, ensure_protocol, store_scores
-from wsdb.trainers.layers import Dropout, ParameterUsage, recording, redraw_channel_orders, regularising
+from wsdb.trainers.layers import (Dropout, ParameterUsage, channel_orders, recording, redraw_channel_orders,
+                                  regularising)
 from wsdb.trainers.optim import MaskedOptimizer, learning_rate
 from wsdb.trainers.runtime import RunInterrupted, check_keep_going, pick_device
 from wsdb.trainers.sampling import ArchitectureSampler, load_pool
@@ -101,10 +102,12 @@ class Trainer:
         self.factor_generator = torch.Generator().manual_seed(seed)
         self.dropout = (Dropout(config.path_dropout, config.global_dropout, self.factor_generator)
                         if config.path_dropout or config.global_dropout else None)
-        self.step_pool = None
+        self.channel_orders = channel_orders(self.model)  # shuffle slicing's permutations (else none)
+        self.step_cells: list[tuple[int, object]] = []  # (id, cell) of every architecture, decoded once
         if config.evaluate_last_steps:  # Zhang et al.'s per-step scores need every architecture
             with warehouse(url, read_only=True) as engine, engine.connect() as connection:
-                self.step_pool = load_pool(connection, config.space, config.subspace)
+                pool = load_pool(connection, config.space, config.subspace)
+            self.step_cells = [(a, self.space.decode(e)) for a, e in zip(pool.architecture_ids, pool.encodings)]
             self.step_evaluator = Evaluator(self.model, self.data, config, STEP_PROTOCOL, device, seed)
         self.usage = ParameterUsage()
         self.epoch = 0
@@ -158,8 +161,7 @@ class Trainer:
             return self.search_train_step(indices)
         cells = self.sampler.next_group()
         x, y = self.data.training_batch(indices, self.data_generator)
-        if self.config.slicing == "shuffle":
-            redraw_channel_orders(self.model, self.factor_generator)
+        redraw_channel_orders(self.channel_orders, self.factor_generator)
         self.usage.clear()
         loss_sum = correct = 0
         with recording(self.usage), regularising(self.dropout):
@@ -200,13 +202,12 @@ class Trainer:
         running statistics as they are) and stored under a file-less checkpoint step-N, which
         the stability_checkpoints analysis reads as GT-Tau-Mean-k / GT-Tau-Std-k. A step
         already stored (a resumed run recomputes the same) is left as it is."""
-        if self.step_pool is None or self.step <= self.total_steps - self.config.evaluate_last_steps:
+        if not self.step_cells or self.step <= self.total_steps - self.config.evaluate_last_steps:
             return
         label = f"step-{self.step}"
         if records.has_checkpoint(self.url, self.supernet_id, label):
             return
-        scored = [(a, self.step_evaluator.score(self.space.decode(e), a))
-                  for a, e in zip(self.step_pool.architecture_ids, self.step_pool.encodings)]
+        scored = [(a, self.step_evaluator.score(cell, a)) for a, cell in self.step_cells]
         self.model.train()
         checkpoint_id = uuid.uuid4().hex
         with warehouse(self.url) as engine, engine.begin() as connection:
