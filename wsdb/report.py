@@ -15,6 +15,7 @@ Interval conventions (selectable, stated in the output):
 
 from __future__ import annotations
 
+import json
 import math
 
 from wsdb import analysis, duck, lookup
@@ -300,7 +301,6 @@ def factors(url: str, sweep: str | None = None, supernets: list[str] | None = No
     """The factor keys (configuration keys whose values differ between the chosen super-nets)
     and one row per (values of those keys, protocol): the super-nets (seeds) and each
     statistic's mean, sample standard deviation and Student t 95% half width."""
-    import json
     import statistics
 
     from scipy import stats
@@ -365,14 +365,13 @@ def factor_layout(varying: list[str], summary: list[dict]) -> list[dict]:
         spread = f" ± {scale * value['ci95']:.{digits}f}" if value["ci95"] is not None else ""
         return f"{scale * value['mean']:.{digits}f}{spread}"
 
-    return [{"factor": ", ".join(f"{k}={json_value(r['factors'][k])}" for k in varying) or "(one configuration)",
+    return [{"factor": ", ".join(f"{k}={_as_text(r['factors'][k])}" for k in varying) or "(one configuration)",
              "protocol": r["protocol_id"], "n": r["supernets"],
              **{title: cell(r[column], scale) for column, title, scale in present}} for r in summary]
 
 
-def json_value(value) -> str:
-    import json
-
+def _as_text(value) -> str:
+    """A configuration value in a row label: strings as they are, the rest as JSON (true, 0.2)."""
     return value if isinstance(value, str) else json.dumps(value)
 
 
