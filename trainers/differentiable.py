@@ -86,7 +86,10 @@ class ArchitectureWeights:
 
     def __init__(self, config, edges: int, operations: tuple[str, ...], edge_groups: list[list[int]],
                  device: torch.device) -> None:
-        self.config, self.operations, self.edge_groups = config, operations, edge_groups
+        self.config, self.operations = config, operations
+        # pc-darts' edge normalisation: the edges into each node with several inputs, as index
+        # tensors made once (not at every step)
+        self.edge_groups = [torch.tensor(group, device=device) for group in edge_groups if len(group) > 1]
         shape = (edges, len(operations))
         if config.architecture_update == "exponentiated":
             self.value = torch.full(shape, 1.0 / len(operations), device=device, requires_grad=True)
@@ -107,9 +110,7 @@ class ArchitectureWeights:
             return None
         weights = torch.ones_like(self.edge_logits)
         for group in self.edge_groups:  # edges into one node
-            if len(group) > 1:
-                weights = weights.index_put((torch.tensor(group, device=weights.device),),
-                                            torch.softmax(self.edge_logits[group], dim=0))
+            weights = weights.index_put((group,), torch.softmax(self.edge_logits[group], dim=0))
         return weights
 
     def temperature(self, progress: float) -> float:
