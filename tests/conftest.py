@@ -27,6 +27,14 @@ import throwaway_postgres  # noqa: E402  (tools/ is not a package)
 
 
 @pytest.fixture(scope="session")
+def all_nb101_classes():
+    """The 423,624 NB101 classes, enumerated once for the slow tests that need them (~60 s)."""
+    from wsdb.spaces import nb101_enumeration
+
+    return nb101_enumeration.all_classes()
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"published data not found at {SHARED_DATA}")

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from wsdb.spaces import nb101, nb101_enumeration
+from wsdb.spaces import nb101
 from wsdb.spaces.nb101_fingerprint import FingerprintIndex, encode_cells, fingerprints
 
 
@@ -51,8 +51,8 @@ def test_validity_and_class_agree_with_the_official_hash(shared_data):
 
 
 @pytest.mark.slow
-def test_no_two_nb101_classes_share_a_fingerprint():
-    classes = nb101_enumeration.all_classes()
+def test_no_two_nb101_classes_share_a_fingerprint(all_nb101_classes):
+    classes = all_nb101_classes
     FingerprintIndex([a.canonical_encoding for a in classes], list(range(len(classes))))  # raises on a collision
 
 

@@ -9,14 +9,8 @@ import pytest
 
 from conftest import run_cli
 from wsdb import db as database
-from wsdb.simulate import (
-    GroundTruth,
-    _NB101Genotypes,
-    _NB201Genotypes,
-    random_search,
-    regularized_evolution,
-    trajectory,
-)
+from wsdb.evolution import Space, alias_table, nb101_cells, nb201_operations
+from wsdb.simulate import GroundTruth, random_search, regularized_evolution, trajectory
 from wsdb.spaces import nb101, nb201
 
 
@@ -64,34 +58,84 @@ def _nb201_space():
 
 def test_nb201_evolution_finds_the_best_cell_and_mutates_one_edge():
     gt = _nb201_space()
-    genotypes = _NB201Genotypes(gt)
-    parents, _ = genotypes.random(200, np.random.default_rng(3))
-    children, rows = genotypes.mutate(parents, np.random.default_rng(4))
-    assert ((children != parents).sum(axis=1) == 1).all() and (rows >= 0).all()
+    space = Space("nb201", gt.canonical_encodings)
+    parents, _ = space.random(20_000, np.random.default_rng(3))
+    children, rows = space.mutate(parents, np.random.default_rng(4))
+    changed = nb201_operations(children) != nb201_operations(parents)
+    assert (changed.sum(axis=1) == 1).all() and (rows >= 0).all()
+    # the edge uniformly, the new operation uniformly among the four others
+    assert np.allclose(changed.mean(axis=0), 1 / 6, atol=0.015)
+    new_ops = nb201_operations(children)[changed]
+    assert np.allclose(np.bincount(new_ops, minlength=5) / len(new_ops), 1 / 5, atol=0.015)
     results = regularized_evolution(gt, runs=4, queries=300, rng=np.random.default_rng(5), repeat="mean")
     assert all(len(r["rows"]) == 300 for r in results)
     assert all(r["regret"][-1] == 0.0 for r in results)  # all-conv3x3 found
     assert gt.time_unit == "queries" and results[0]["time"][-1] == 300
 
 
-def test_nb101_mutants_are_valid_cells_and_found_in_the_space(shared_data):
-    rows = random.Random(4).sample(pq.read_table(shared_data / "nb101/archs_151644.parquet").to_pylist(), 3000)
+def test_alias_tables_hold_their_distribution_exactly():
+    for probabilities in (np.array([0.5, 0.25, 0.25]), np.random.default_rng(0).random(243), np.ones(1)):
+        acceptance, alias = alias_table(probabilities)
+        implied = acceptance.copy()
+        np.add.at(implied, alias, 1 - acceptance)
+        assert implied / len(probabilities) == pytest.approx(probabilities / probabilities.sum(), abs=1e-12)
+
+
+def _nb101_space(shared_data, count=3000):
+    rows = random.Random(4).sample(pq.read_table(shared_data / "nb101/archs_151644.parquet").to_pylist(), count)
     encodings = [nb101.canonicalize(nb101.parse_matrix(r["adjacency"]), r["operations"].split(",")).canonical_encoding
                  for r in rows]
     rng = np.random.default_rng(6)
-    gt = GroundTruth("nb101", np.arange(3000), encodings, rng.random((3000, 3)), rng.random((3000, 3)) * 1000,
-                     rng.random(3000))
-    genotypes = _NB101Genotypes(gt)
-    parents, _ = genotypes.random(300, rng)
-    (matrices, op_codes), found = genotypes.mutate(parents, rng)
+    return GroundTruth("nb101", np.arange(count), encodings, rng.random((count, 3)), rng.random((count, 3)) * 1000,
+                       rng.random(count))
+
+
+def test_nb101_mutants_are_valid_cells_and_found_in_the_space(shared_data):
+    gt = _nb101_space(shared_data)
+    rng = np.random.default_rng(6)
+    space = Space("nb101", gt.canonical_encodings)
+    parents, _ = space.random(300, rng)
+    children, found = space.mutate(parents, rng)
     names = {code: op for op, code in {"conv3x3-bn-relu": 0, "conv1x1-bn-relu": 1, "maxpool3x3": 2}.items()}
-    for matrix, codes, row in zip(matrices, op_codes, found):
+    for matrix, codes, row in zip(*nb101_cells(children), found):
         cell = nb101.canonicalize(matrix.tolist(), ["input", *(names[c] for c in codes), "output"])  # valid, or raises
-        assert row == (encodings.index(cell.canonical_encoding) if cell.canonical_encoding in encodings else -1)
+        expected = gt.canonical_encodings.index(cell.canonical_encoding) if cell.canonical_encoding in gt.canonical_encodings else -1
+        assert row == expected
     # 3,000 of 423,624 classes held: most mutants fall outside and cost nothing; the step cap
     # (50 x queries) ends runs that cannot reach their budget, with the queries they made
     results = regularized_evolution(gt, runs=3, queries=40, rng=rng, repeat="random")
     assert all(0 < len(r["rows"]) <= 40 and np.all(np.diff(r["time"]) > 0) for r in results)
+
+
+def test_nb101_mutation_follows_the_reference_rates(shared_data):
+    """Each edge flips with probability 1/7 and each operation changes with probability 1/5 to
+    either other operation alike; invalid mutants are redrawn. The exact per-edge flip rate
+    given validity comes from all 2^21 flip masks weighted by (1/7)^k (6/7)^(21-k)."""
+    from wsdb.spaces.nb101_codes import assignments_of, codes_of, topologies
+
+    space = Space("nb101", _nb101_space(shared_data, 10).canonical_encodings)
+    matrix = np.zeros((1, 7, 7), dtype=np.uint8)   # a chain plus input -> output: 7 edges
+    for i in range(6):
+        matrix[0, i, i + 1] = 1
+    matrix[0, 0, 6] = 1
+    parent_ops = np.array([[0, 1, 2, 0, 1]])
+    code = int(codes_of(matrix)[0])
+    count = 40_000
+    children, _ = space.mutate(np.repeat(code | (int(assignments_of(parent_ops)[0]) << 21), count),
+                               np.random.default_rng(7))
+    child_matrices, child_ops = nb101_cells(children)
+    rows, columns = np.triu_indices(7, 1)
+    observed = (child_matrices != matrix)[:, rows, columns].mean(axis=0)
+    masks = np.arange(1 << 21)
+    bits = (masks[:, None] >> np.arange(21)) & 1
+    weight = (1 / 7) ** bits.sum(axis=1) * (6 / 7) ** (21 - bits.sum(axis=1)) * (topologies()[0][code ^ masks] >= 0)
+    expected = weight @ bits / weight.sum()
+    assert np.abs(observed - expected).max() < 5 * np.sqrt(expected * (1 - expected) / count).max()
+    assert expected.min() < 0.13 and expected.max() > 0.15   # validity moves the rates off 1/7 both ways
+    changed = child_ops != parent_ops
+    assert np.allclose(changed.mean(axis=0), 1 / 5, atol=5 * np.sqrt(0.16 / count))
+    to = (child_ops[changed] - np.broadcast_to(parent_ops, child_ops.shape)[changed]) % 3
+    assert abs((to == 1).mean() - 0.5) < 5 * np.sqrt(0.25 / changed.sum())
 
 
 def test_simulate_store_report_and_plot(tmp_path, duckdb_url, shared_data):

@@ -17,9 +17,8 @@ Each query costs the architecture's stand-alone training time of the drawn repea
 a random repeat per query, like the official API; `mean`: the mean over repeats), or one unit
 where the ground truth has no training time (time_unit 'queries'). After each query the regret
 is the best mean test accuracy of the (sub)space minus the mean test accuracy of the
-architecture with the best validation accuracy so far. Runs of regularized evolution are
-simulated together as numpy batches; NB101 mutants are mapped to classes by the vectorized
-fingerprint (wsdb.spaces.nb101_fingerprint).
+architecture with the best validation accuracy so far. Regularized evolution runs as compiled
+loops (wsdb.evolution); NB101 mutants are mapped to classes by table (wsdb.spaces.nb101_codes).
 """
 
 from __future__ import annotations
@@ -35,9 +34,8 @@ import sqlalchemy as sa
 from wsdb import lookup
 from wsdb.bulk import append_rows, insert_new_rows
 from wsdb.errors import WsdbError
-from wsdb.schema import SearchRun, search_traces, utcnow
-from wsdb.spaces import nb201
-from wsdb.spaces.nb101_fingerprint import VERTICES, FingerprintIndex, build_pruning_table, fingerprints, prune_mask
+from wsdb.evolution import Space
+from wsdb.schema import Architecture, SearchRun, search_traces, utcnow
 
 ALGORITHMS = ("rs", "re", "ws", "derived")
 NAMESPACE = uuid.UUID("2f9d6c1e-3b7a-4c55-9e0d-5ea2c4000006")
@@ -92,7 +90,7 @@ def load_ground_truth(connection: sa.Connection, space: str, subspace: str | Non
                       benchmark: str, dataset: str, epoch_budget: int) -> GroundTruth:
     rows = connection.execute(sa.text(
         """
-        SELECT a.id, a.canonical_encoding, g.repeat, g.validation_accuracy, g.test_accuracy, g.training_seconds
+        SELECT g.architecture_id, g.repeat, g.validation_accuracy, g.test_accuracy, g.training_seconds
         FROM ground_truth_results g JOIN architectures a ON a.id = g.architecture_id
         WHERE a.search_space = :space AND g.benchmark = :benchmark AND g.dataset = :dataset
           AND g.epoch_budget = :budget AND g.evaluation_point = 'final'
@@ -102,25 +100,20 @@ def load_ground_truth(connection: sa.Connection, space: str, subspace: str | Non
                   AND r.evaluation_point = 'final' AND r.repeat >= 0))
           AND (CAST(:subspace AS VARCHAR) IS NULL
                OR a.id IN (SELECT architecture_id FROM architecture_subspaces WHERE subspace = CAST(:subspace AS VARCHAR)))
-        ORDER BY a.id, g.repeat
         """), {"space": space, "benchmark": benchmark, "dataset": dataset, "budget": epoch_budget, "subspace": subspace}).all()
     if not rows:
         raise WsdbError(f"no {benchmark} {dataset} {epoch_budget}-epoch ground truth for {space}"
                         f"{'/' + subspace if subspace else ''} in this warehouse: ingest it first")
-    ids = sorted({r[0] for r in rows})
-    row_of = {arch_id: i for i, arch_id in enumerate(ids)}
-    repeats = sorted({r[2] for r in rows})
-    column_of = {rep: j for j, rep in enumerate(repeats)}
-    validation = np.full((len(ids), len(repeats)), np.nan)
-    test = np.full((len(ids), len(repeats)), np.nan)
-    seconds = np.full((len(ids), len(repeats)), np.nan)
-    encodings = [""] * len(ids)
-    for arch_id, encoding, rep, val, tst, sec in rows:
-        i, j = row_of[arch_id], column_of[rep]
-        encodings[i] = encoding
-        validation[i, j] = np.nan if val is None else val
-        test[i, j] = np.nan if tst is None else tst
-        seconds[i, j] = np.nan if sec is None else sec
+    # columns as arrays (None -> NaN): a Python loop over the 454,932 NB101 rows cost ~1 s
+    arch_ids, repeat_of, *values = (np.array(column, dtype=np.float64) for column in zip(*rows))
+    ids, row = np.unique(arch_ids.astype(np.int64), return_inverse=True)
+    repeats, column = np.unique(repeat_of.astype(np.int64), return_inverse=True)
+    validation, test, seconds = (np.full((len(ids), len(repeats)), np.nan) for _ in range(3))
+    for table, value in zip((validation, test, seconds), values):
+        table[row, column] = value
+    encoding_of = dict(connection.execute(
+        sa.select(Architecture.id, Architecture.canonical_encoding).where(Architecture.search_space == space)).all())
+    encodings = [encoding_of[arch_id] for arch_id in ids.tolist()]
     # All or nothing, so that every architecture is measured alike: without a test accuracy
     # for each of them, regret is measured on validation accuracy; without a training time for
     # each, time counts queries.
@@ -128,7 +121,7 @@ def load_ground_truth(connection: sa.Connection, space: str, subspace: str | Non
     if np.isnan(test_mean).any():
         test_mean, regret_on = _nanmean(validation), "validation"
     has_time = (~np.isnan(seconds)).any(axis=1).all()
-    return GroundTruth(space, np.asarray(ids, dtype=np.int64), encodings, validation,
+    return GroundTruth(space, ids, encodings, validation,
                        seconds if has_time else None, test_mean, regret_on)
 
 
@@ -156,7 +149,7 @@ def trajectory(gt: GroundTruth, rows: np.ndarray, rng: np.random.Generator, repe
 
 def random_search(gt: GroundTruth, runs: int, queries: int, rng: np.random.Generator, repeat: str) -> list[dict]:
     count = min(queries, len(gt.architecture_ids))
-    return [trajectory(gt, rng.permutation(len(gt.architecture_ids))[:count], rng, repeat) for _ in range(runs)]
+    return [trajectory(gt, rng.choice(len(gt.architecture_ids), count, replace=False), rng, repeat) for _ in range(runs)]
 
 
 def ws_guided_search(gt: GroundTruth, order_ids: np.ndarray, runs: int, rng: np.random.Generator, repeat: str,
@@ -168,152 +161,21 @@ def ws_guided_search(gt: GroundTruth, order_ids: np.ndarray, runs: int, rng: np.
     return [trajectory(gt, rows, rng, repeat, start_time) for _ in range(runs)]
 
 
-# --- regularized evolution ---------------------------------------------------------------
-# Genotypes are arrays with a leading axis: NB101 a pair (matrices (..., 7, 7), op codes
-# (..., 5)), NB201 op indices (..., 6). `mutate` and `random` return the genotypes with the
-# row each one denotes (-1: not held), so every candidate is fingerprinted once.
-
-
-TRIES = 4  # candidates proposed at once per cell (see _draw_until_valid)
-
-
-class _NB101Genotypes:
-    def __init__(self, gt: GroundTruth):
-        build_pruning_table()  # millions of mutants ahead: pruning by table lookup from here on
-        self.index = FingerprintIndex(gt.canonical_encodings, list(range(len(gt.architecture_ids))))
-        self.upper = np.triu(np.ones((VERTICES, VERTICES), dtype=bool), 1)
-
-    def _draw_until_valid(self, count, rng, propose):
-        # Validity needs only the cheap reachability pass; the fingerprint is computed once,
-        # for the whole batch, when every cell is valid. Each pass proposes TRIES candidates
-        # per cell still missing and keeps the first valid one: the same distribution as
-        # proposing one at a time until valid, in a few passes instead of ~7 tiny ones.
-        matrices = np.zeros((count, VERTICES, VERTICES), dtype=np.uint8)
-        ops = np.zeros((count, VERTICES - 2), dtype=np.int8)
-        todo = np.arange(count)
-        while len(todo):
-            candidates, candidate_ops = propose(np.repeat(todo, TRIES))
-            valid = prune_mask(candidates)[1].reshape(len(todo), TRIES)
-            found = valid.any(axis=1)
-            chosen = (np.arange(len(todo)) * TRIES + valid.argmax(axis=1))[found]
-            matrices[todo[found]], ops[todo[found]] = candidates[chosen], candidate_ops[chosen]
-            todo = todo[~found]
-        keys, _ = fingerprints(matrices, ops)
-        return (matrices, ops), self.index.lookup(keys)
-
-    def random(self, count: int, rng):
-        return self._draw_until_valid(count, rng, lambda todo: (
-            ((rng.random((len(todo), VERTICES, VERTICES)) < 0.5) & self.upper).astype(np.uint8),
-            rng.integers(0, 3, (len(todo), VERTICES - 2))))
-
-    def mutate(self, parents, rng):
-        parent_matrices, parent_ops = parents
-
-        def propose(todo):
-            flips = (rng.random((len(todo), VERTICES, VERTICES)) < 1 / VERTICES) & self.upper
-            resample = rng.random((len(todo), VERTICES - 2)) < 1 / (VERTICES - 2)
-            other = (parent_ops[todo] + rng.integers(1, 3, (len(todo), VERTICES - 2))) % 3  # a different op
-            return parent_matrices[todo] ^ flips, np.where(resample, other, parent_ops[todo])
-
-        return self._draw_until_valid(len(parent_matrices), rng, propose)
-
-    @staticmethod
-    def stack(population):
-        return np.stack([m for m, _ in population]), np.stack([o for _, o in population])
-
-    @staticmethod
-    def pick(stacked, slots):
-        runs = np.arange(len(slots))
-        return stacked[0][slots, runs], stacked[1][slots, runs]
-
-    @staticmethod
-    def replace(stacked, slot, values):
-        stacked[0][slot], stacked[1][slot] = values
-
-
-class _NB201Genotypes:
-    """NB201 cells as operation indices; rows through the official index order."""
-
-    def __init__(self, gt: GroundTruth):
-        class_rows = {nb201.parse_arch_str(text): row for row, text in enumerate(gt.canonical_encodings)}
-        codes = np.full(len(nb201.OPERATIONS) ** len(nb201.EDGES), -1, dtype=np.int64)
-        for ops in nb201.all_ops():
-            representative = nb201.parse_arch_str(nb201.canonicalize(ops).canonical_encoding)
-            if representative in class_rows:
-                codes[self._code(np.array([[nb201.OPERATIONS.index(o) for o in ops]]))[0]] = class_rows[representative]
-        self.row_of_code = codes
-
-    @staticmethod
-    def _code(ops: np.ndarray) -> np.ndarray:
-        return (ops * (len(nb201.OPERATIONS) ** np.arange(len(nb201.EDGES)))).sum(axis=-1)
-
-    def random(self, count: int, rng):
-        genotypes = rng.integers(0, len(nb201.OPERATIONS), (count, len(nb201.EDGES)))
-        return genotypes, self.row_of_code[self._code(genotypes)]
-
-    def mutate(self, parents, rng):
-        children = parents.copy()
-        runs = np.arange(len(children))
-        edge = rng.integers(0, len(nb201.EDGES), len(children))
-        children[runs, edge] = (children[runs, edge] + rng.integers(1, len(nb201.OPERATIONS), len(children))) % len(
-            nb201.OPERATIONS)
-        return children, self.row_of_code[self._code(children)]
-
-    @staticmethod
-    def stack(population):
-        return np.stack(population)
-
-    @staticmethod
-    def pick(stacked, slots):
-        return stacked[slots, np.arange(len(slots))]
-
-    @staticmethod
-    def replace(stacked, slot, values):
-        stacked[slot] = values
-
-
 def regularized_evolution(gt: GroundTruth, runs: int, queries: int, rng: np.random.Generator, repeat: str,
                           population: int = 50, tournament: int = 10, max_steps_factor: int = 50) -> list[dict]:
-    """All runs advance together; a run stops counting once it has `queries` queries."""
-    genotypes = _NB101Genotypes(gt) if gt.search_space == "nb101" else _NB201Genotypes(gt)
-    done = np.zeros(runs, dtype=np.int64)
-    trace_rows = np.full((runs, queries), -1, dtype=np.int64)
-    trace_validation = np.zeros((runs, queries))
-    trace_cost = np.zeros((runs, queries))
-
-    def evaluate(rows, active) -> np.ndarray:
-        """Fitness of the candidates; the held ones are queried (and cost time)."""
-        values = np.zeros(runs)
-        held = np.flatnonzero((rows >= 0) & active & (done < queries))
-        if len(held):
-            validation, cost = gt.draw(rows[held], rng, repeat)
-            values[held] = np.nan_to_num(validation)
-            trace_rows[held, done[held]] = rows[held]
-            trace_validation[held, done[held]] = validation
-            trace_cost[held, done[held]] = cost
-            done[held] += 1
-        return values
-
-    everyone = np.ones(runs, dtype=bool)
-    members, fitness = [], np.zeros((population, runs))
-    for slot in range(population):
-        genotype, rows = genotypes.random(runs, rng)
-        members.append(genotype)
-        fitness[slot] = evaluate(rows, everyone)
-    stacked = genotypes.stack(members)
-    oldest, every_run = 0, np.arange(runs)
-    for _ in range(max_steps_factor * queries):
-        active = done < queries
-        if not active.any():
-            break
-        sampled = np.argsort(rng.random((runs, population)), axis=1)[:, :tournament]
-        parent_slot = sampled[every_run, fitness[sampled, every_run[:, None]].argmax(axis=1)]
-        children, rows = genotypes.mutate(genotypes.pick(stacked, parent_slot), rng)
-        fitness[oldest] = evaluate(rows, active)
-        genotypes.replace(stacked, oldest, children)
-        oldest = (oldest + 1) % population
-    return [_result(gt, trace_rows[run, :done[run]], trace_validation[run, :done[run]],
-                    np.cumsum(trace_cost[run, :done[run]])) for run in range(runs)]
+    """Runs of `queries` queries each (wsdb.evolution); a run that cannot reach its budget in
+    max_steps_factor x queries mutants ends with the queries it made."""
+    if repeat == "mean":
+        validation = _nanmean(gt.validation)[:, None]
+        cost = np.ones_like(validation) if gt.seconds is None else np.nan_to_num(_nanmean(gt.seconds))[:, None]
+    else:
+        validation = gt.validation
+        cost = np.ones_like(validation) if gt.seconds is None else np.nan_to_num(gt.seconds)
+    space = Space(gt.search_space, gt.canonical_encodings)
+    rows, values, costs, done = space.evolve(validation, cost, runs, queries, rng, population, tournament,
+                                             max_steps_factor * queries)
+    return [_result(gt, rows[run, :done[run]], values[run, :done[run]], np.cumsum(costs[run, :done[run]]))
+            for run in range(runs)]
 
 
 def ws_order(connection: sa.Connection, supernet: str | None, protocol: str | None, sample: str | None,
@@ -394,15 +256,22 @@ def store_runs(connection: sa.Connection, gt: GroundTruth, algorithm: str, resul
         "best_test_accuracy": [gt.best_test] * len(fresh), "queries": [len(r["rows"]) for _, r in fresh],
         "time_unit": [time_unit or gt.time_unit] * len(fresh), "created_at": [now] * len(fresh),
     })
+    # one Arrow chunk per run over the runs' own arrays (no concatenated copies: 5 million rows)
     lengths = [len(r["rows"]) for _, r in fresh]
+    run_ids = pa.array([r for r, _ in fresh])
+
+    def column(values, type_=None) -> pa.ChunkedArray:
+        return pa.chunked_array([pa.array(v, type=type_, from_pandas=True) for v in values], type=type_)
+
     traces = pa.table({
-        "run_id": pa.array(np.repeat([r for r, _ in fresh], lengths).astype(str)),
-        "step": pa.array(np.concatenate([np.arange(1, n + 1) for n in lengths]).astype(np.int32)),
-        "architecture_id": pa.array(gt.architecture_ids[np.concatenate([r["rows"] for _, r in fresh])].astype(np.int32)),
-        "simulated_time": pa.array(np.concatenate([r["time"] for _, r in fresh])),
-        "validation_accuracy": pa.array(np.concatenate([r["validation"] for _, r in fresh]), from_pandas=True),
-        "test_accuracy": pa.array(np.concatenate([r["test"] for _, r in fresh]), from_pandas=True),
-        "regret": pa.array(np.concatenate([r["regret"] for _, r in fresh])),
+        "run_id": pa.chunked_array([pa.DictionaryArray.from_arrays(np.full(n, i, dtype=np.int32), run_ids)
+                                    for i, n in enumerate(lengths)]),
+        "step": column((np.arange(1, n + 1, dtype=np.int32) for n in lengths), pa.int32()),
+        "architecture_id": column((gt.architecture_ids[r["rows"]].astype(np.int32) for _, r in fresh), pa.int32()),
+        "simulated_time": column((r["time"] for _, r in fresh), pa.float64()),
+        "validation_accuracy": column((r["validation"] for _, r in fresh), pa.float64()),
+        "test_accuracy": column((r["test"] for _, r in fresh), pa.float64()),
+        "regret": column((r["regret"] for _, r in fresh), pa.float64()),
     })
     return len(fresh), append_rows(connection, search_traces, traces)
 

@@ -1,8 +1,8 @@
-"""A vectorized NB101 class fingerprint for search simulations.
+"""A vectorized NB101 class fingerprint, and NB101 cell texts parsed in bulk.
 
-Regularized evolution mutates raw cells (7x7 matrices with dangling vertices) millions of
-times; each mutant must be mapped to its class. The official md5 hash costs ~70 us per cell in
-Python, so this module computes, for a whole batch of cells at once with numpy:
+The NB101 ingest meets hundreds of thousands of raw cells (7x7 matrices with dangling
+vertices) and must find each one's class among those stored. The official md5 hash costs
+~70 us per cell in Python, so this module computes, for a whole batch of cells at once with numpy:
   1. validity (at most 9 edges as given, input and output connected after pruning),
   2. pruning (vertices on an input->output path, by boolean reachability),
   3. a 64-bit Weisfeiler-Lehman fingerprint of the pruned cell: initial labels from
@@ -17,6 +17,8 @@ official hash does, so equal fingerprints mean one class up to 64-bit collisions
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from wsdb.spaces import nb101
 
@@ -44,7 +46,6 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 _ROWS, _COLUMNS = np.triu_indices(VERTICES, 1)        # the 21 places an edge can be
-_PLACE_BITS = (1 << np.arange(len(_ROWS))).astype(np.int64)
 
 
 def _reachability(matrices: np.ndarray) -> np.ndarray:
@@ -55,35 +56,10 @@ def _reachability(matrices: np.ndarray) -> np.ndarray:
     return (reach[:, 0, :] > 0) & (reach[:, :, -1] > 0)
 
 
-_kept_table: np.ndarray | None = None
-
-
-def build_pruning_table() -> None:
-    """Make every later `prune_mask` a lookup in the kept-vertex bit masks of all 2^21
-    upper-triangular matrices (2 MiB, ~2.8 s to build): worth it for the simulations'
-    millions of mutants, never for an ingest block (30,000 cells: ~0.05 s directly)."""
-    global _kept_table
-    if _kept_table is not None:
-        return
-    table = np.zeros(1 << len(_ROWS), dtype=np.uint8)
-    chunk = 1 << 18
-    for start in range(0, len(table), chunk):
-        codes = np.arange(start, start + chunk, dtype=np.int64)
-        matrices = np.zeros((chunk, VERTICES, VERTICES), dtype=np.uint8)
-        matrices[:, _ROWS, _COLUMNS] = (codes[:, None] >> np.arange(len(_ROWS))) & 1
-        table[start:start + chunk] = (_reachability(matrices) * (1 << np.arange(VERTICES))).sum(axis=1)
-    _kept_table = table
-
-
 def prune_mask(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(kept vertices (B, 7) bool, valid (B,) bool) for a batch of upper-triangular matrices:
-    by table lookup once `build_pruning_table` ran, by reachability otherwise."""
-    places = matrices[:, _ROWS, _COLUMNS].astype(np.int64)
-    if _kept_table is None:
-        kept = _reachability(matrices)
-    else:
-        kept = ((_kept_table[places @ _PLACE_BITS][:, None] >> np.arange(VERTICES)) & 1).astype(bool)
-    valid = kept[:, 0] & kept[:, -1] & (places.sum(axis=1) <= nb101.MAX_EDGES)
+    """(kept vertices (B, 7) bool, valid (B,) bool) for a batch of upper-triangular matrices."""
+    kept = _reachability(matrices)
+    valid = kept[:, 0] & kept[:, -1] & (matrices[:, _ROWS, _COLUMNS].sum(axis=1) <= nb101.MAX_EDGES)
     return kept, valid
 
 
@@ -132,34 +108,48 @@ def encode_cells(cells: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def encode_texts(cells: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(matrices (B, 7, 7), op codes (B, 5), well formed (B,)) of cell texts `adjacency;ops`,
-    parsed in bulk per vertex count. The adjacency is row-major 0/1 (rows may be separated by
-    '|', as canonical encodings are); well formed: square, strictly upper-triangular, at most 7
-    vertices, `input` first, `output` last, known operations between. Smaller cells are padded
-    as in `encode_cells`."""
+    """(matrices (B, 7, 7), op codes (B, 5), well formed (B,)) of cell texts `adjacency;ops`.
+    The adjacency is row-major 0/1 (rows may be separated by '|', as canonical encodings are);
+    well formed: square, strictly upper-triangular, at most 7 vertices, `input` first, `output`
+    last, known operations between. Smaller cells are padded as in `encode_cells`.
+    Parsed with Arrow's string kernels (a Python split per cell cost 1.3 s for the 151,644
+    published classes): the operation lists are few (at most 364 well-formed ones), so each
+    distinct one is parsed once, and the adjacency bits are read per vertex count as one buffer."""
     count = len(cells)
     matrices = np.zeros((count, VERTICES, VERTICES), dtype=np.uint8)
     op_codes = np.zeros((count, VERTICES - 2), dtype=np.int8)
     ok = np.zeros(count, dtype=bool)
-    parts = [cell.split(";", 1) for cell in cells]
-    adjacencies = [p[0].replace("|", "") for p in parts]
-    op_lists = [p[1].split(",") if len(p) == 2 else [] for p in parts]
-    by_size: dict[int, list[int]] = {}
-    for index, ops in enumerate(op_lists):
+    if count == 0:
+        return matrices, op_codes, ok
+    texts = pa.array(cells, type=pa.string())
+    texts = pc.if_else(pc.match_substring(texts, ";"), texts, pa.scalar("x;x"))   # no ';': not well formed
+    parts = pc.split_pattern(texts, ";", max_splits=1)
+    adjacency = pc.replace_substring(pc.list_element(parts, 0), "|", "")
+    op_lists = pc.list_element(parts, 1).dictionary_encode()
+    vertices = np.zeros(len(op_lists.dictionary), dtype=np.int64)                 # 0: not well formed
+    codes_of_list = np.zeros((len(op_lists.dictionary), VERTICES - 2), dtype=np.int8)
+    for index, text in enumerate(op_lists.dictionary.to_pylist()):
+        ops = text.split(",")
         n = len(ops)
-        if 2 <= n <= VERTICES and len(adjacencies[index]) == n * n and ops[0] == nb101.INPUT \
-                and ops[-1] == nb101.OUTPUT and all(op in OP_CODES for op in ops[1:-1]):
-            by_size.setdefault(n, []).append(index)
-    for n, members in by_size.items():
-        rows = np.asarray(members)
-        flat = np.frombuffer("".join(adjacencies[i] for i in members).encode("ascii"), dtype=np.uint8)
-        bits = flat.reshape(len(members), n, n) - ord("0")
+        if 2 <= n <= VERTICES and ops[0] == nb101.INPUT and ops[-1] == nb101.OUTPUT \
+                and all(op in OP_CODES for op in ops[1:-1]):
+            vertices[index] = n
+            codes_of_list[index, : n - 2] = [OP_CODES[op] for op in ops[1:-1]]
+    list_index = op_lists.indices.to_numpy(zero_copy_only=False)
+    n_of_cell = vertices[list_index]
+    square = pc.binary_length(adjacency).to_numpy(zero_copy_only=False) == n_of_cell ** 2
+    for n in range(2, VERTICES + 1):
+        rows = np.flatnonzero((n_of_cell == n) & square)
+        if len(rows) == 0:
+            continue
+        chosen = adjacency.take(pa.array(rows))
+        offsets = np.frombuffer(chosen.buffers()[1], dtype=np.int32)[chosen.offset:chosen.offset + len(rows) + 1]
+        flat = np.frombuffer(chosen.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+        bits = flat.reshape(len(rows), n, n) - ord("0")
         well = (bits <= 1).all(axis=(1, 2)) & (np.tril(bits) == 0).all(axis=(1, 2))
         slots = np.array(list(range(n - 1)) + [VERTICES - 1])  # the output goes to the last slot
         matrices[rows[:, None, None], slots[None, :, None], slots[None, None, :]] = np.where(bits <= 1, bits, 0)
-        if n > 2:
-            codes = [OP_CODES[op] for i in members for op in op_lists[i][1:-1]]
-            op_codes[rows, : n - 2] = np.array(codes, dtype=np.int8).reshape(len(members), n - 2)
+        op_codes[rows] = codes_of_list[list_index[rows]]
         ok[rows] = well
     return matrices, op_codes, ok
 
