@@ -256,6 +256,21 @@ def test_invalid_cell_in_a_record(tmp_path, warehouse_url):
         ingest(warehouse_url, bad)
 
 
+def test_a_cell_text_with_foreign_characters_in_a_warehouse_that_holds_classes(tmp_path, warehouse_url):
+    """The fingerprint lookup of cells the warehouse may know parses raw texts in bulk: a
+    character outside ASCII must fail as the record's one-line error, not crash the parser."""
+    good = make_file(tmp_path / "good.tfrecord", 2, seed=6)
+    ingest(warehouse_url, good)
+    before = counts(warehouse_url)
+    rows = _records(good)
+    rows[1][2] = "é" + rows[1][2][1:]
+    bad = tmp_path / "bad.tfrecord"
+    bad.write_bytes(b"".join(frame(json.dumps(r).encode()) for r in rows))
+    with pytest.raises(IngestError, match=r"record 1 \(byte offset \d+\): adjacency .* is not a \d+x\d+ 0/1 matrix"):
+        ingest(warehouse_url, bad)
+    assert counts(warehouse_url) == before
+
+
 def test_a_truncated_large_file_is_refused_before_any_batch_is_written(tmp_path, warehouse_url):
     good = make_file(tmp_path / "good.tfrecord", 50, seed=7)
     bad = corrupt_copy(good, tmp_path / "bad.tfrecord", lambda d: d[:-3])
