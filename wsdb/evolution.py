@@ -25,6 +25,8 @@ that is not held has fitness 0, costs nothing and is not recorded.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -33,6 +35,19 @@ from wsdb.spaces.nb101_codes import ASSIGNMENTS, INTERMEDIATE, PLACES, CellClass
 from wsdb.spaces.nb101_fingerprint import VERTICES
 
 NB101, NB201 = 101, 201
+
+
+class Tables(NamedTuple):
+    """What the compiled loop reads (arrays of the other space are empty)."""
+
+    valid: np.ndarray            # NB101: code -> valid
+    entry_of_code: np.ndarray    # NB101: code -> topology and canonical positions (nb101_codes)
+    class_rows: np.ndarray       # NB101: (topology, assignment) -> row
+    flip: tuple                  # NB101: alias table of a 7-bit flip mask
+    change: tuple                # NB101: alias table of a joint operation change
+    changed: np.ndarray          # NB101: (assignment, change) -> assignment
+    row_of_code: np.ndarray      # NB201: genome -> row
+
 _CODE_MASK = (1 << PLACES) - 1
 _DIGITS = (np.arange(ASSIGNMENTS)[:, None] // 3 ** np.arange(INTERMEDIATE)) % 3     # (243, 5)
 
@@ -49,8 +64,8 @@ class Space:
             # changed[ops, change]: digit-wise addition modulo 3 of two assignments
             changed = (((_DIGITS[:, None, :] + _DIGITS[None, :, :]) % 3) * 3 ** np.arange(INTERMEDIATE)).sum(axis=2)
             self.kind = NB101
-            self.tables = (classes.valid, classes.entry_of_code, classes.rows, alias_table(flip), alias_table(change),
-                           changed.astype(np.int64), np.zeros(0, dtype=np.int64))
+            self.tables = Tables(classes.valid, classes.entry_of_code, classes.rows, alias_table(flip),
+                                 alias_table(change), changed.astype(np.int64), np.zeros(0, dtype=np.int64))
         else:
             class_rows = {nb201.parse_arch_str(text): row for row, text in enumerate(canonical_encodings)}
             row_of_code = np.full(len(nb201.OPERATIONS) ** len(nb201.EDGES), -1, dtype=np.int64)
@@ -60,8 +75,8 @@ class Space:
                     row_of_code[nb201_genome([nb201.OPERATIONS.index(o) for o in ops])] = class_rows[representative]
             self.kind = NB201
             no_alias = alias_table(np.ones(1))
-            self.tables = (np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), np.zeros((0, 0), dtype=np.int64),
-                           no_alias, no_alias, np.zeros((0, 0), dtype=np.int64), row_of_code)
+            self.tables = Tables(np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), np.zeros((0, 0), dtype=np.int64),
+                                 no_alias, no_alias, np.zeros((0, 0), dtype=np.int64), row_of_code)
 
     def random(self, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(genomes, rows) of `count` random valid architectures."""
@@ -133,16 +148,16 @@ def _categorical(table, rng):
 @njit(cache=True)
 def _row(kind, tables, genome):
     if kind == NB201:
-        return tables[6][genome]
-    return class_row(tables[1], tables[2], genome & _CODE_MASK, genome >> PLACES)
+        return tables.row_of_code[genome]
+    return class_row(tables.entry_of_code, tables.class_rows, genome & _CODE_MASK, genome >> PLACES)
 
 
 @njit(cache=True)
 def _random(kind, tables, rng):
     if kind == NB201:
-        return _below(rng, len(tables[6]))
+        return _below(rng, len(tables.row_of_code))
     code = _below(rng, 1 << PLACES)
-    while not tables[0][code]:
+    while not tables.valid[code]:
         code = _below(rng, 1 << PLACES)
     return code | (_below(rng, ASSIGNMENTS) << PLACES)
 
@@ -153,12 +168,12 @@ def _mutant(kind, tables, parent, rng):
         place = 5 ** _below(rng, 6)
         old = (parent // place) % 5
         return parent + ((old + 1 + _below(rng, 4)) % 5 - old) * place
-    code, flip = parent & _CODE_MASK, tables[3]
+    code, flip = parent & _CODE_MASK, tables.flip
     while True:
         mask = _categorical(flip, rng) | (_categorical(flip, rng) << 7) | (_categorical(flip, rng) << 14)
-        if tables[0][code ^ mask]:
+        if tables.valid[code ^ mask]:
             break
-    return (code ^ mask) | (tables[5][parent >> PLACES, _categorical(tables[4], rng)] << PLACES)
+    return (code ^ mask) | (tables.changed[parent >> PLACES, _categorical(tables.change, rng)] << PLACES)
 
 
 @njit(cache=True)
