@@ -63,11 +63,13 @@ GROUND_TRUTH_COLUMNS = (
 )
 
 
-def ground_truth_table(columns: dict[str, list], where: Callable[[int], str], **constant):
+def ground_truth_table(columns: dict, where: Callable[[int], str], checked: bool = False, **constant):
     """ground_truth_results rows from columns (all of one length); `constant` columns apply
     to every row and the columns given by neither are NULL. Every number is checked by the
     ingest rule (ingest/values.py); `where(row)` names a row's file and record in the error.
-    Columnar on purpose: the NB101 ingest builds ~1M rows, where a dict per row cost seconds."""
+    `checked`: the columns were checked already (the NB101 workers do it) and are numpy or
+    Arrow arrays, NaN standing for NULL. Columnar on purpose: the NB101 ingest builds ~1M
+    rows, where a dict per row cost seconds."""
     import pyarrow as pa
 
     from wsdb.bulk import arrow_type
@@ -78,13 +80,13 @@ def ground_truth_table(columns: dict[str, list], where: Callable[[int], str], **
     arrays = {}
     for name in GROUND_TRUTH_COLUMNS:
         kind = values.kind_of(name)
-        if kind is not None and name in columns:
+        if kind is not None and name in columns and not checked:
             values.check_column(columns[name], kind, name, where)
         elif kind is not None and name in constant and length:
             values.check(constant[name], kind, where(0), name)
         column_type = arrow_type(GroundTruthResult.__table__.c[name])
         if name in columns:
-            arrays[name] = pa.array(columns[name], type=column_type)
+            arrays[name] = pa.array(columns[name], type=column_type, from_pandas=checked)
         elif name in constant:
             arrays[name] = pa.array([constant[name]] * length, type=column_type)
         else:

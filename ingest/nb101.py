@@ -30,6 +30,8 @@ import os
 from concurrent.futures import Future
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import sqlalchemy as sa
 from google.protobuf.message import DecodeError
 
@@ -65,6 +67,24 @@ def _point(epoch: float, budget: int) -> str:
     return f"epoch-{epoch:g}"
 
 
+# one evaluation point of a record: the columns a block hands to the main process
+_EVALUATION_COLUMNS = ("position", "epoch", "evaluation_point", "train_accuracy", "validation_accuracy",
+                       "test_accuracy", "training_seconds")
+
+
+def _checked_columns(points: list[tuple], where) -> dict[str, np.ndarray | list]:
+    """The evaluation points as columns, every number checked by the ingest rule
+    (ingest/values.py) here in the worker; numbers become arrays (NULL as NaN from here on),
+    so a block travels to the main process as a few buffers instead of one tuple per point."""
+    columns = dict(zip(_EVALUATION_COLUMNS, map(list, zip(*points)))) if points else \
+        {name: [] for name in _EVALUATION_COLUMNS}
+    for name in _EVALUATION_COLUMNS[3:]:
+        columns[name] = values.check_column(columns[name], values.kind_of(name), name, where)
+    for name in ("position", "epoch"):
+        columns[name] = np.array(columns[name], dtype=np.int64)
+    return columns
+
+
 def _offset(first_offset: int, payload_sizes: list[int], position: int) -> int:
     """Byte offset of the record at `position` of a block (only computed for messages)."""
     return first_offset + sum(16 + size for size in payload_sizes[:position])
@@ -90,15 +110,15 @@ def decode_block(path: str, first_index: int, first_offset: int, payloads: list[
 
     Returns the block's cells the warehouse did not know (raw encoding -> canonical
     architecture), those it knew (raw encoding -> (key, id, found by fingerprint)) with the
-    parameter counts the records give, its records' (module hash, budget), and one tuple per
-    evaluation point: (record position in block, epoch, point, train, validation, test
-    accuracy, training seconds).
+    parameter counts the records give, its records' (module hash, budget), and its evaluation
+    points as checked columns (_EVALUATION_COLUMNS: record position in block, epoch, point,
+    train, validation, test accuracy, training seconds; NULL as NaN).
     """
     cells: dict[str, CanonicalArchitecture] = {}
     records: list[tuple[str, int]] = []
     raws: list[str] = []
     first_seen: dict[str, tuple[int, int | None]] = {}  # raw -> (first position, parameters)
-    evaluations: list[tuple] = []
+    points: list[tuple] = []  # one per evaluation point, in _EVALUATION_COLUMNS order
 
     def record(position: int) -> str:  # a record, named only when it is bad
         return _record(path, first_index, first_offset, payloads, position)
@@ -132,10 +152,9 @@ def decode_block(path: str, first_index: int, first_offset: int, payloads: list[
             if accuracies == [None, None, None]:
                 continue  # e.g. the epoch-0 entry of the published records: no measurement
             epoch = evaluation.current_epoch
-            evaluations.append(
-                (position, int(epoch), _point(epoch, budget), *accuracies,
-                 evaluation.training_time if evaluation.HasField("training_time") else None)
-            )
+            points.append((position, int(epoch), _point(epoch, budget), *accuracies,
+                           evaluation.training_time if evaluation.HasField("training_time") else None))
+    evaluations = _checked_columns(points, lambda row: f"{record(points[row][0])}, epoch {points[row][1]}")
     known = identify(_known, list(first_seen))
     for raw, (position, parameters) in first_seen.items():
         if raw not in known:
@@ -224,14 +243,12 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
 def _store_block(engine: sa.Engine, block: dict, summary: IngestSummary, path: Path) -> None:
     evaluations = block["evaluations"]
     records = block["records"]
-    positions, epochs, points, train, validation, test, seconds = (
-        list(column) for column in zip(*evaluations)
-    ) if evaluations else ([],) * 7
+    positions = evaluations["position"]
 
     def where(row: int) -> str:
-        position = positions[row]
+        position = int(positions[row])
         offset = _offset(block["first_offset"], block["lengths"], position)
-        return f"{path}: record {block['first_index'] + position} (byte offset {offset}), epoch {epochs[row]}"
+        return f"{path}: record {block['first_index'] + position} (byte offset {offset}), epoch {evaluations['epoch'][row]}"
 
     with engine.begin() as connection:
         ids, new_archs, _ = store_architectures(
@@ -246,20 +263,17 @@ def _store_block(engine: sa.Engine, block: dict, summary: IngestSummary, path: P
                                      if by_print])
         fill_null_integers(connection, Architecture.__table__, "id", "trainable_parameters",
                            [(known[raw][1], n) for raw, n in block["parameters"].items() if n is not None])
+        keys = [key for key, _ in records]
         rows = ground_truth_table(
             {
-                "architecture_id": [ids[records[p][0]] for p in positions],
-                "epoch_budget": [records[p][1] for p in positions],
-                "benchmark_arch_id": [records[p][0] for p in positions],
+                "architecture_id": np.array([ids[key] for key in keys], dtype=np.int64)[positions],
+                "epoch_budget": np.array([budget for _, budget in records], dtype=np.int64)[positions],
+                "benchmark_arch_id": pa.array(keys).take(pa.array(positions)),
                 "repeat": positions,  # tells the runs apart; store_runs numbers them
-                "epoch": epochs,
-                "evaluation_point": points,
-                "train_accuracy": train,
-                "validation_accuracy": validation,
-                "test_accuracy": test,
-                "training_seconds": seconds,
+                **{name: evaluations[name] for name in _EVALUATION_COLUMNS[1:]},
             },
             where,
+            checked=True,
             benchmark=BENCHMARK,
             dataset=DATASET,
             source=path.name,
@@ -268,4 +282,4 @@ def _store_block(engine: sa.Engine, block: dict, summary: IngestSummary, path: P
     summary.records_read += len(records)
     summary.new_architectures += new_archs
     summary.new_results += new_results
-    summary.duplicates_skipped += len(evaluations) - new_results
+    summary.duplicates_skipped += len(positions) - new_results

@@ -71,8 +71,9 @@ def check(value, kind: str, where: str, field: str):
     return value
 
 
-def check_column(values, kind: str, field: str, where: Callable[[int], str]) -> None:
-    """Check a whole column at numpy speed; the error names the first bad row via `where`."""
+def check_column(values, kind: str, field: str, where: Callable[[int], str]) -> np.ndarray:
+    """Check a whole column at numpy speed; the error names the first bad row via `where`.
+    Returns the column as float64, NaN for None."""
     values = list(values)
     null = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
     try:
@@ -80,7 +81,7 @@ def check_column(values, kind: str, field: str, where: Callable[[int], str]) -> 
     except (TypeError, ValueError):  # something that is not a number: find it one by one
         for row, value in enumerate(values):
             check(value, kind, where(row), field)
-        return
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     low, high, _ = RANGES[kind]
     with np.errstate(invalid="ignore"):
         valid = (~np.isnan(array) if kind == "score" else np.isfinite(array)) & (array >= low) & (array <= high)
@@ -90,4 +91,5 @@ def check_column(values, kind: str, field: str, where: Callable[[int], str]) -> 
     if bad.any():
         row = int(np.argmax(bad))
         check(values[row], kind, where(row), field)
-
+    array[null] = np.nan
+    return array
