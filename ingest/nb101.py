@@ -11,9 +11,10 @@ computed at most once per class and warehouse).
 
 A record does not say which repeat it is: runs are identified by their content and numbered
 by wsdb.ground_truth (overlapping files end as one ingest of their union). The main process
-reads and checks the framing and writes to the database; worker processes decode records
-and recompute hashes (the costly part), one block at a time, so memory stays bounded. Each block is committed in its own transaction: an interrupted run
-leaves whole blocks, and a rerun adds only what is missing.
+reads blocks of framed records and checks their headers, and writes to the database; worker
+processes check the payload checksums, decode, check every number and recompute hashes (the
+costly part), one block at a time, so memory stays bounded. Each block is committed in its
+own transaction: an interrupted run leaves whole blocks, and a rerun adds only what is missing.
 
 Bad input: a truncated or foreign file is refused before anything is written (the framing
 is walked first); a damaged record (checksum, content, hash) stops the run at its block,
@@ -44,7 +45,7 @@ from wsdb.progress import progress_bar
 from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table, require_file
 from wsdb.ingest.nb101_identity import RAW_KIND, KnownCells, identify, load_known
 from wsdb.ingest.nb101_metrics import ModelMetrics
-from wsdb.ingest.tfrecord import check_framing, read_records
+from wsdb.ingest.tfrecord import check_framing, read_blocks, unframe
 from wsdb.processes import process_pool
 from wsdb.schema import Architecture
 from wsdb.spaces import nb101
@@ -105,8 +106,9 @@ def use_known(known: KnownCells) -> None:
     _known = known
 
 
-def decode_block(path: str, first_index: int, first_offset: int, payloads: list[bytes]) -> dict:
-    """Decode and check one block of records (runs in a worker process).
+def decode_block(path: str, first_index: int, first_offset: int, data: bytes, lengths: list[int]) -> dict:
+    """Check the checksums of one block of records from `read_blocks` and decode it (runs in
+    a worker process).
 
     Returns the block's cells the warehouse did not know (raw encoding -> canonical
     architecture), those it knew (raw encoding -> (key, id, found by fingerprint)) with the
@@ -119,6 +121,8 @@ def decode_block(path: str, first_index: int, first_offset: int, payloads: list[
     raws: list[str] = []
     first_seen: dict[str, tuple[int, int | None]] = {}  # raw -> (first position, parameters)
     points: list[tuple] = []  # one per evaluation point, in _EVALUATION_COLUMNS order
+
+    payloads = unframe(path, first_index, first_offset, data, lengths)
 
     def record(position: int) -> str:  # a record, named only when it is bad
         return _record(path, first_index, first_offset, payloads, position)
@@ -219,9 +223,9 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
     try:
         with deferred_checkpoints(engine), progress_bar(path.stat().st_size, "B", "nasbench101", show_progress) as bar:
             try:
-                for first, offset, payloads in read_records(path, block_records):
-                    pending.append(executor.submit(decode_block, str(path), first, offset, payloads))
-                    bar.update(sum(len(p) + 16 for p in payloads))
+                for first, offset, data, lengths in read_blocks(path, block_records):
+                    pending.append(executor.submit(decode_block, str(path), first, offset, data, lengths))
+                    bar.update(len(data))
                     if len(pending) > workers:  # bounded: at most workers+1 blocks in flight
                         _store_block(engine, pending.pop(0).result(), summary, path)
             except WsdbError:
