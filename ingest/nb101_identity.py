@@ -24,8 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 import sqlalchemy as sa
 
+from wsdb.bulk import select_table
 from wsdb.spaces.nb101_fingerprint import FingerprintIndex, encode_texts, fingerprints
 
 RAW_KIND = "nb101-cell"
@@ -41,21 +43,34 @@ class KnownCells:
     keys: list[str] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
 
+    # Sent to every worker process: as Arrow and numpy buffers, not as ~150,000 pickled
+    # tuples (the main process spent ~1 s a worker pickling and writing those).
+    def __getstate__(self) -> dict:
+        texts, found = list(self.raw), list(self.raw.values())
+        return {"texts": pa.array(texts, pa.string()), "text_keys": pa.array([k for k, _ in found], pa.string()),
+                "text_ids": np.array([i for _, i in found], dtype=np.int64), "index": self.index,
+                "keys": pa.array(self.keys, pa.string()), "ids": np.array(self.ids, dtype=np.int64)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.raw = dict(zip(state["texts"].to_pylist(), zip(state["text_keys"].to_pylist(), state["text_ids"].tolist())))
+        self.index = state["index"]
+        self.keys, self.ids = state["keys"].to_pylist(), state["ids"].tolist()
+
 
 def load_known(connection: sa.Connection) -> KnownCells:
     """What the warehouse knows of NB101 cells (empty for a warehouse without NB101 classes)."""
-    raw = {text: (key, arch_id) for text, key, arch_id in connection.execute(sa.text(
-        "SELECT e.encoding, a.canonical_key, a.id FROM architecture_encodings e "
-        "JOIN architectures a ON a.id = e.architecture_id WHERE e.encoding_kind = :kind"), {"kind": RAW_KIND})}
-    classes = connection.execute(sa.text(
-        "SELECT id, canonical_key, canonical_encoding FROM architectures WHERE search_space = 'nb101'")).all()
-    if not classes:
+    texts = select_table(connection, "SELECT e.encoding, a.canonical_key, a.id FROM architecture_encodings e "
+                         f"JOIN architectures a ON a.id = e.architecture_id WHERE e.encoding_kind = '{RAW_KIND}'")
+    raw = dict(zip(texts.column(0).to_pylist(), zip(texts.column(1).to_pylist(), texts.column(2).to_pylist())))
+    classes = select_table(connection, "SELECT id, canonical_key, canonical_encoding FROM architectures "
+                           "WHERE search_space = 'nb101'")
+    if classes.num_rows == 0:
         return KnownCells(raw)
     try:
-        index = FingerprintIndex([c[2] for c in classes], list(range(len(classes))))
+        index = FingerprintIndex(classes.column(2).to_pylist(), list(range(classes.num_rows)))
     except ValueError:  # not separable by fingerprint: every new cell takes the official path
         return KnownCells(raw)
-    return KnownCells(raw, index, [c[1] for c in classes], [c[0] for c in classes])
+    return KnownCells(raw, index, classes.column(1).to_pylist(), classes.column(0).to_pylist())
 
 
 def identify(known: KnownCells, cells: list[str]) -> dict[str, tuple[str, int, bool]]:

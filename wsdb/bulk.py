@@ -125,6 +125,17 @@ def append_rows(connection: sa.Connection, table: sa.Table, rows: pa.Table | dic
     return rows.num_rows
 
 
+def select_table(connection: sa.Connection, sql: str) -> pa.Table:
+    """A SELECT without parameters as an Arrow table: DuckDB's own result (no Python object
+    per value: ~150,000 rows took ~1 s through SQLAlchemy), PostgreSQL's rows otherwise."""
+    if connection.dialect.name == "duckdb":
+        return connection.connection.driver_connection.sql(sql).to_arrow_table()
+    result = connection.execute(sa.text(sql))
+    names, rows = list(result.keys()), result.all()
+    return pa.table({name: pa.array(list(values)) for name, values in zip(names, zip(*rows))} if rows
+                    else {name: pa.array([]) for name in names})
+
+
 def select_by_keys(connection: sa.Connection, table: sa.Table, columns: list[str], key: str, keys: list,
                    where: dict) -> list[tuple]:
     """`columns` of the rows of `table` whose `key` is in `keys` and whose columns equal

@@ -48,10 +48,16 @@ def run_fingerprint(training_seconds, train_accuracy, validation_accuracy, test_
     return hashlib.md5(_FLOATS.pack(*values)).hexdigest()
 
 
-def _fingerprints(values: np.ndarray) -> list[str]:
-    """run_fingerprint of each row of an (n, 4) float64 array (NaN for NULL)."""
+def _identities(values: np.ndarray) -> list[bytes]:
+    """Each run's final values (rows of an (n, 4) float64 array, NaN for NULL) as the 32 bytes
+    that run_fingerprint hashes: equal exactly when the fingerprints are, and free to compare;
+    the md5 is only taken where runs must be numbered."""
     packed = np.ascontiguousarray(values, dtype="<f8").tobytes()
-    return [hashlib.md5(packed[k:k + _FLOATS.size]).hexdigest() for k in range(0, len(packed), _FLOATS.size)]
+    return [packed[k:k + _FLOATS.size] for k in range(0, len(packed), _FLOATS.size)]
+
+
+def _fingerprint(identity: bytes) -> str:
+    return hashlib.md5(identity).hexdigest()
 
 
 def _codes(*columns: np.ndarray) -> np.ndarray:
@@ -96,27 +102,28 @@ def store_runs(connection: sa.Connection, rows: pa.Table) -> int:
     columns = _columns(rows, (*_GROUP, "repeat", "epoch", *_FINAL_VALUES))
     finals, run_of_row = _final_rows(columns["repeat"], columns["epoch"], columns["epoch_budget"])
     groups = list(zip(*(columns[c][finals].tolist() for c in _GROUP)))
-    run_fingerprints = _fingerprints(_final_values(columns, finals))
+    identities = _identities(_final_values(columns, finals))
 
-    stored = _stored_fingerprints(connection, scope, set(groups))
-    numbers: dict[tuple, dict[str, int]] = {}  # group -> fingerprint -> repeat
+    stored = _stored_runs(connection, scope, set(groups))
+    new_in_group: dict[tuple, set[bytes]] = {}
+    for group, identity in zip(groups, identities):
+        if identity not in stored.get(group, {}):
+            new_in_group.setdefault(group, set()).add(identity)
+    numbers: dict[tuple, dict[bytes, int]] = {}  # group -> run -> repeat, where a run is new
     renumber: dict[tuple, dict[int, int]] = {}  # group -> stored repeat -> its new number
-    new_in_group: dict[tuple, set[str]] = {}
-    for group, fingerprint in zip(groups, run_fingerprints):
-        new_in_group.setdefault(group, set()).add(fingerprint)
     for group, fresh in new_in_group.items():
         old = stored.get(group, {})
-        order = sorted(set(old) | fresh)
-        numbers[group] = {fingerprint: number for number, fingerprint in enumerate(order)}
-        moved = {repeat: numbers[group][fingerprint] for fingerprint, repeat in old.items()
-                 if numbers[group][fingerprint] != repeat}
+        order = sorted(set(old) | fresh, key=_fingerprint)
+        numbers[group] = {identity: number for number, identity in enumerate(order)}
+        moved = {repeat: numbers[group][identity] for identity, repeat in old.items()
+                 if numbers[group][identity] != repeat}
         if moved:
             renumber[group] = moved
     if renumber:
         _renumber(connection, scope, renumber)
 
-    number_of_run = np.array([-1 if fingerprint in stored.get(group, {}) else numbers[group][fingerprint]
-                              for group, fingerprint in zip(groups, run_fingerprints)], dtype=np.int64)
+    number_of_run = np.array([-1 if identity in stored.get(group, {}) else numbers[group][identity]
+                              for group, identity in zip(groups, identities)], dtype=np.int64)
     repeats = number_of_run[run_of_row]
     keep = np.flatnonzero(repeats >= 0)
     if len(keep) == 0:
@@ -127,8 +134,8 @@ def store_runs(connection: sa.Connection, rows: pa.Table) -> int:
     return insert_new_rows(connection, TABLE, selected)
 
 
-def _stored_fingerprints(connection: sa.Connection, scope: dict, groups: set[tuple]) -> dict[tuple, dict[str, int]]:
-    """group -> {fingerprint: repeat} of the runs stored for these groups."""
+def _stored_runs(connection: sa.Connection, scope: dict, groups: set[tuple]) -> dict[tuple, dict[bytes, int]]:
+    """group -> {run identity: repeat} of the runs stored for these groups."""
     architecture_ids = sorted({group[0] for group in groups})
     names = (*_GROUP, "repeat", "epoch", *_FINAL_VALUES)
     found = select_table_by_keys(connection, TABLE, list(names), "architecture_id", architecture_ids, scope)
@@ -136,12 +143,12 @@ def _stored_fingerprints(connection: sa.Connection, scope: dict, groups: set[tup
         return {}
     columns = _columns(found, names)
     finals, _ = _final_rows(_codes(*(columns[c] for c in (*_GROUP, "repeat"))), columns["epoch"], columns["epoch_budget"])
-    stored: dict[tuple, dict[str, int]] = {}
+    stored: dict[tuple, dict[bytes, int]] = {}
     keys = zip(*(columns[c][finals].tolist() for c in (*_GROUP, "repeat")))
-    for (*group, repeat), fingerprint in zip(keys, _fingerprints(_final_values(columns, finals))):
+    for (*group, repeat), identity in zip(keys, _identities(_final_values(columns, finals))):
         group = tuple(group)
         if group in groups and repeat >= 0:  # -1: a published mean, not a run
-            stored.setdefault(group, {})[fingerprint] = repeat
+            stored.setdefault(group, {})[identity] = repeat
     return stored
 
 
