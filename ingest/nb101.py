@@ -45,7 +45,7 @@ from wsdb.progress import progress_bar
 from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table, require_file
 from wsdb.ingest.nb101_identity import RAW_KIND, KnownCells, identify, load_known
 from wsdb.ingest.nb101_metrics import ModelMetrics
-from wsdb.ingest.tfrecord import check_framing, read_blocks, unframe
+from wsdb.ingest.tfrecord import read_blocks, record_lengths, unframe
 from wsdb.processes import process_pool
 from wsdb.schema import Architecture
 from wsdb.spaces import nb101
@@ -207,7 +207,8 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
         raise IngestError(f"workers must be at least 1, got {workers}")
     if block_records < 1:
         raise IngestError(f"records per batch must be at least 1, got {block_records}")
-    if check_framing(path) == 0:
+    lengths = record_lengths(path)
+    if len(lengths) == 0:
         raise IngestError(f"{path}: empty file: no NAS-Bench-101 records")
     summary = IngestSummary(source=f"nasbench101 {path.name}")
     workers = workers or os.cpu_count() or 1
@@ -223,8 +224,8 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
     try:
         with deferred_checkpoints(engine), progress_bar(path.stat().st_size, "B", "nasbench101", show_progress) as bar:
             try:
-                for first, offset, data, lengths in read_blocks(path, block_records):
-                    pending.append(executor.submit(decode_block, str(path), first, offset, data, lengths))
+                for first, offset, data, sizes in read_blocks(path, block_records, lengths):
+                    pending.append(executor.submit(decode_block, str(path), first, offset, data, sizes))
                     bar.update(len(data))
                     if len(pending) > workers:  # bounded: at most workers+1 blocks in flight
                         _store_block(engine, pending.pop(0).result(), summary, path)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import google_crc32c
+import numpy as np
 
 from wsdb.errors import WsdbError
 
@@ -67,31 +68,27 @@ def _headers(path: Path) -> Iterator[tuple[int, int, int]]:
             index += 1
 
 
-def check_framing(path: Path) -> int:
-    """Walk the record headers only (no payload checksums): a truncated or foreign file is
-    refused before an ingester writes anything. Returns the number of records."""
-    return sum(1 for _ in _headers(Path(path)))
+def record_lengths(path: Path) -> np.ndarray:
+    """Every record's payload length, each header checked: a truncated or foreign file is
+    refused here, before an ingester writes anything (8 bytes a record)."""
+    return np.fromiter((length for _, _, length in _headers(Path(path))), dtype=np.int64)
 
 
-def read_blocks(path: Path, block_records: int = 20_000) -> Iterator[tuple[int, int, bytes, list[int]]]:
+def read_blocks(path: Path, block_records: int = 20_000,
+                lengths: np.ndarray | None = None) -> Iterator[tuple[int, int, bytes, list[int]]]:
     """Yield (index and byte offset of the first record, the block's framed bytes, payload
-    lengths) for blocks of `block_records` records, every header checked; `unframe` checks
-    the payloads (in a worker process, where the ingest decodes). Memory: one block."""
+    lengths) for blocks of `block_records` records, the headers checked by `record_lengths`
+    (pass its result if you have it); `unframe` checks the payloads (in a worker process,
+    where the ingest decodes). Memory: one block."""
     path = Path(path)
+    lengths = record_lengths(path) if lengths is None else lengths
     with open(path, "rb") as f:
-        lengths: list[int] = []
-        first = first_offset = 0
-        for index, offset, length in _headers(path):
-            if not lengths:
-                first, first_offset = index, offset
-            lengths.append(length)
-            if len(lengths) == block_records:
-                f.seek(first_offset)
-                yield first, first_offset, f.read(offset + 16 + length - first_offset), lengths
-                lengths = []
-        if lengths:
-            f.seek(first_offset)
-            yield first, first_offset, f.read(offset + 16 + length - first_offset), lengths
+        offset = 0
+        for first in range(0, len(lengths), block_records):
+            block = lengths[first:first + block_records]
+            size = int(block.sum()) + 16 * len(block)
+            yield first, offset, f.read(size), block.tolist()
+            offset += size
 
 
 def unframe(path: Path, first: int, first_offset: int, data: bytes, lengths: list[int]) -> list[bytes]:
