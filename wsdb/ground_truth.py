@@ -131,7 +131,7 @@ def store_runs(connection: sa.Connection, rows: pa.Table) -> int:
     selected = rows.take(pa.array(keep))
     selected = selected.set_column(selected.schema.get_field_index("repeat"), "repeat",
                                    pa.array(repeats[keep], selected.schema.field("repeat").type))
-    return insert_new_rows(connection, TABLE, selected)
+    return insert_new_rows(connection, TABLE, selected, absent=True)  # new runs: read above, none stored
 
 
 def _stored_runs(connection: sa.Connection, scope: dict, groups: set[tuple]) -> dict[tuple, dict[bytes, int]]:
