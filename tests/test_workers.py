@@ -124,7 +124,7 @@ def test_stale_lease_reclaimed_corrupt_checkpoint_refused_and_one_duckdb_worker(
     submit(url, "--name", "long", *TINY, "--set", "epochs=40", "--max-attempts", "2",
            "--checkpoint-dir", str(tmp_path / "ckpt"))
     log = tmp_path / "worker.log"
-    first = start_worker(url, log, lease=1.5)
+    first = start_worker(url, log, lease=4)  # short enough to wait out; a loaded machine starved 1.5 s
     checkpoint = wait_for(lambda: query(url, "SELECT uri FROM checkpoints ORDER BY epoch DESC LIMIT 1"), 60,
                           "a first checkpoint")
     second = run_cli("worker", "--db", url, "--drain")
