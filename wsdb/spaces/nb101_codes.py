@@ -3,7 +3,7 @@
 Regularized evolution on NB101 visits millions of raw mutants. A raw cell is its strictly
 upper-triangular 7x7 matrix, one bit per possible edge (bit i: the i-th place of
 `np.triu_indices(7, 1)`), and the operation codes of its five intermediate vertices (0
-conv3x3, 1 conv1x1, 2 maxpool3x3). Once per process (~0.5 s), over the 695,860 codes of at
+conv3x3, 1 conv1x1, 2 maxpool3x3). Once per process (~1 s), over the 695,860 codes of at
 most 9 edges, this module computes:
   - validity (input and output connected);
   - the topology: the exact isomorphism class of the pruned, unlabelled cell, by the smallest
