@@ -14,8 +14,8 @@ Genomes are int64:
   edges alone, so the edges are redrawn until valid and the operations drawn once: the same
   distribution. The 21 flips are three independent 7-bit masks and the five changes one of
   243 joint changes, each drawn with one uniform number from an alias table (Walker).
-- NB201: the six edges' operation indices in base 5 (edge 0 the lowest digit); a mutant gives
-  one uniformly chosen edge another operation.
+- NB201: the cell's position in nb201.all_ops() (its six operation indices in base 5); a
+  mutant gives one uniformly chosen edge another operation.
 Uniform integers below n are int(u * n) of a 53-bit uniform u (off uniform by < n / 2^53; numba's
 Generator.integers costs ~50 ns a call, eight times more). A genome's row in the ground
 truth comes from tables (-1: not held). Queries follow
@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from wsdb.spaces import nb201
-from wsdb.spaces.nb101_codes import ASSIGNMENTS, INTERMEDIATE, PLACES, CellClasses, class_row, matrices_of
+from wsdb.spaces.nb101_codes import ASSIGNMENTS, DIGITS, PLACES, CellClasses, assignments_of, class_row, matrices_of
 from wsdb.spaces.nb101_fingerprint import VERTICES
 
 NB101, NB201 = 101, 201
@@ -49,7 +49,6 @@ class Tables(NamedTuple):
     row_of_code: np.ndarray      # NB201: genome -> row
 
 _CODE_MASK = (1 << PLACES) - 1
-_DIGITS = (np.arange(ASSIGNMENTS)[:, None] // 3 ** np.arange(INTERMEDIATE)) % 3     # (243, 5)
 
 
 class Space:
@@ -60,19 +59,19 @@ class Space:
             classes = CellClasses(canonical_encodings)
             bits = np.bitwise_count(np.arange(1 << VERTICES, dtype=np.uint8))
             flip = (1 / VERTICES) ** bits * (1 - 1 / VERTICES) ** (VERTICES - bits)
-            change = np.where(_DIGITS == 0, 4 / 5, 1 / 10).prod(axis=1)
+            change = np.where(DIGITS == 0, 4 / 5, 1 / 10).prod(axis=1)
             # changed[ops, change]: digit-wise addition modulo 3 of two assignments
-            changed = (((_DIGITS[:, None, :] + _DIGITS[None, :, :]) % 3) * 3 ** np.arange(INTERMEDIATE)).sum(axis=2)
+            changed = assignments_of((DIGITS[:, None, :] + DIGITS[None, :, :]) % 3)
             self.kind = NB101
             self.tables = Tables(classes.valid, classes.entry_of_code, classes.rows, alias_table(flip),
-                                 alias_table(change), changed.astype(np.int64), np.zeros(0, dtype=np.int64))
+                                 alias_table(change), changed, np.zeros(0, dtype=np.int64))
         else:
             class_rows = {nb201.parse_arch_str(text): row for row, text in enumerate(canonical_encodings)}
             row_of_code = np.full(len(nb201.OPERATIONS) ** len(nb201.EDGES), -1, dtype=np.int64)
-            for ops in nb201.all_ops():
+            for genome, ops in enumerate(nb201.all_ops()):
                 representative = nb201.parse_arch_str(nb201.canonicalize(ops).canonical_encoding)
                 if representative in class_rows:
-                    row_of_code[nb201_genome([nb201.OPERATIONS.index(o) for o in ops])] = class_rows[representative]
+                    row_of_code[genome] = class_rows[representative]
             self.kind = NB201
             no_alias = alias_table(np.ones(1))
             self.tables = Tables(np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), np.zeros((0, 0), dtype=np.int64),
@@ -96,24 +95,21 @@ class Space:
         costs = np.zeros((runs, queries))
         done = np.zeros(runs, dtype=np.int64)
         _evolve(self.kind, self.tables, np.ascontiguousarray(validation, dtype=np.float64),
-                np.ascontiguousarray(cost, dtype=np.float64), rng, queries, population, tournament, max_steps,
+                np.ascontiguousarray(cost, dtype=np.float64), rng, population, tournament, max_steps,
                 rows, values, costs, done)
         return rows, values, costs, done
 
 
-def nb201_genome(operation_indices) -> int:
-    return int(sum(int(op) * len(nb201.OPERATIONS) ** edge for edge, op in enumerate(operation_indices)))
-
-
 def nb201_operations(genomes: np.ndarray) -> np.ndarray:
-    """(B, 6) operation indices of NB201 genomes."""
-    return (np.asarray(genomes)[:, None] // len(nb201.OPERATIONS) ** np.arange(len(nb201.EDGES))) % len(nb201.OPERATIONS)
+    """(B, 6) operation indices of NB201 genomes (positions in nb201.all_ops())."""
+    places = len(nb201.OPERATIONS) ** np.arange(len(nb201.EDGES))[::-1]
+    return (np.asarray(genomes)[:, None] // places) % len(nb201.OPERATIONS)
 
 
 def nb101_cells(genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(matrices (B, 7, 7), op codes (B, 5)) of NB101 genomes."""
     genomes = np.asarray(genomes, dtype=np.int64)
-    return matrices_of(genomes & _CODE_MASK), _DIGITS[genomes >> PLACES].astype(np.int8)
+    return matrices_of(genomes & _CODE_MASK), DIGITS[genomes >> PLACES].astype(np.int8)
 
 
 def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,23 +185,18 @@ def _batch(kind, tables, parents, rng, mutate):
 @njit(cache=True)
 def _query(row, run, validation, cost, rng, rows, values, costs, done):
     """Fitness of an architecture; a held one is queried (one repeat drawn) and recorded."""
-    if row < 0 or done[run] >= rows.shape[1]:
+    if row < 0 or done[run] >= rows.shape[1]:  # not held, or the run's budget is spent
         return 0.0
     available = 0
     for r in range(validation.shape[1]):
         available += not np.isnan(validation[row, r])
-    pick = 0
-    if available > 1:
-        nth = _below(rng, available)
-        for r in range(validation.shape[1]):
-            if not np.isnan(validation[row, r]):
-                if nth == 0:
-                    pick = r
-                    break
-                nth -= 1
-    elif available == 1:
-        while np.isnan(validation[row, pick]):
-            pick += 1
+    nth, pick = (_below(rng, available) if available > 1 else 0), 0  # none available: repeat 0, NaN
+    for r in range(validation.shape[1]):
+        if not np.isnan(validation[row, r]):
+            if nth == 0:
+                pick = r
+                break
+            nth -= 1
     value = validation[row, pick]
     rows[run, done[run]], values[run, done[run]], costs[run, done[run]] = row, value, cost[row, pick]
     done[run] += 1
@@ -213,7 +204,8 @@ def _query(row, run, validation, cost, rng, rows, values, costs, done):
 
 
 @njit(cache=True)
-def _evolve(kind, tables, validation, cost, rng, queries, population, tournament, max_steps, rows, values, costs, done):
+def _evolve(kind, tables, validation, cost, rng, population, tournament, max_steps, rows, values, costs, done):
+    queries = rows.shape[1]
     genomes = np.empty(population, dtype=np.int64)
     fitness = np.empty(population)
     order = np.arange(population)

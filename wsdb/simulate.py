@@ -59,6 +59,7 @@ class GroundTruth:
     def __post_init__(self):
         self.best_test = float(np.nanmax(self.test_mean))
         self._order = np.argsort(self.architecture_ids)
+        self._tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def time_unit(self) -> str:
@@ -70,20 +71,28 @@ class GroundTruth:
         position = np.clip(np.searchsorted(sorted_ids, architecture_ids), 0, len(sorted_ids) - 1)
         return np.where(sorted_ids[position] == architecture_ids, self._order[position], -1)
 
+    def query_tables(self, repeat: str) -> tuple[np.ndarray, np.ndarray]:
+        """(validation accuracy, cost), (n, choices) each, of what one query of a row can
+        return: `mean` one choice (the means over repeats), `random` one per repeat, drawn
+        uniformly among those with a validation accuracy. The cost is the training time, or 1
+        where time counts queries. Made once per repeat rule (`draw` and wsdb.evolution)."""
+        if repeat not in self._tables:
+            if repeat == "mean":
+                validation = _nanmean(self.validation)[:, None]
+                seconds = None if self.seconds is None else _nanmean(self.seconds)[:, None]
+            else:
+                validation, seconds = self.validation, self.seconds
+            self._tables[repeat] = validation, np.ones_like(validation) if seconds is None else np.nan_to_num(seconds)
+        return self._tables[repeat]
+
     def draw(self, rows: np.ndarray, rng: np.random.Generator, repeat: str) -> tuple[np.ndarray, np.ndarray]:
         """(validation accuracy, cost) of querying each row once."""
-        validation = self.validation[rows]
-        if repeat == "mean":
-            chosen = _nanmean(validation)
-            cost = np.ones(len(rows)) if self.seconds is None else np.nan_to_num(_nanmean(self.seconds[rows]))
-            return chosen, cost
-        available = ~np.isnan(validation)
-        # a random available repeat per query: the largest of random keys among available ones
-        keys = np.where(available, rng.random(validation.shape), -1.0)
-        pick = keys.argmax(axis=1)
-        chosen = validation[np.arange(len(rows)), pick]
-        cost = np.ones(len(rows)) if self.seconds is None else np.nan_to_num(self.seconds[rows][np.arange(len(rows)), pick])
-        return chosen, cost
+        validation, cost = (table[rows] for table in self.query_tables(repeat))
+        pick = np.zeros(len(rows), dtype=np.int64)
+        if repeat != "mean":  # the largest of random keys among the available repeats
+            pick = np.where(~np.isnan(validation), rng.random(validation.shape), -1.0).argmax(axis=1)
+        at = np.arange(len(rows))
+        return validation[at, pick], cost[at, pick]
 
 
 def load_ground_truth(connection: sa.Connection, space: str, subspace: str | None,
@@ -165,12 +174,7 @@ def regularized_evolution(gt: GroundTruth, runs: int, queries: int, rng: np.rand
                           population: int = 50, tournament: int = 10, max_steps_factor: int = 50) -> list[dict]:
     """Runs of `queries` queries each (wsdb.evolution); a run that cannot reach its budget in
     max_steps_factor x queries mutants ends with the queries it made."""
-    if repeat == "mean":
-        validation = _nanmean(gt.validation)[:, None]
-        cost = np.ones_like(validation) if gt.seconds is None else np.nan_to_num(_nanmean(gt.seconds))[:, None]
-    else:
-        validation = gt.validation
-        cost = np.ones_like(validation) if gt.seconds is None else np.nan_to_num(gt.seconds)
+    validation, cost = gt.query_tables(repeat)
     space = Space(gt.search_space, gt.canonical_encodings)
     rows, values, costs, done = space.evolve(validation, cost, runs, queries, rng, population, tournament,
                                              max_steps_factor * queries)

@@ -33,6 +33,7 @@ INTERMEDIATE = VERTICES - 2
 _ROWS, _COLUMNS = np.triu_indices(VERTICES, 1)
 PLACES = len(_ROWS)                                        # 21 bits a matrix code
 ASSIGNMENTS = 3 ** INTERMEDIATE                            # 243 operation assignments
+DIGITS = (np.arange(ASSIGNMENTS)[:, None] // 3 ** np.arange(INTERMEDIATE)) % 3   # assignment -> op codes
 TOPOLOGY_BITS = 16                                         # code entry: topology, then 3 bits a vertex
 PRUNED = 7                                                 # the position of a pruned vertex
 # every order of the intermediate vertices: ORDERS[p][j] is the vertex at canonical position j
