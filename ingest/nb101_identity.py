@@ -28,7 +28,8 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from wsdb.bulk import select_table
-from wsdb.spaces.nb101_fingerprint import FingerprintIndex, encode_texts, fingerprints
+from wsdb.spaces.nb101_codes import encode_texts
+from wsdb.spaces.nb101_fingerprint import FingerprintIndex, fingerprints
 
 RAW_KIND = "nb101-cell"
 

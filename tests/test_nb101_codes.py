@@ -17,7 +17,7 @@ from wsdb.spaces.nb101_codes import (
     matrices_of,
     topologies,
 )
-from wsdb.spaces.nb101_fingerprint import OP_CODES, encode_cells
+from wsdb.spaces.nb101_codes import OP_CODES, encode_cells
 
 NAMES = {code: op for op, code in OP_CODES.items()}
 

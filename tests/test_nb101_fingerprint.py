@@ -7,7 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from wsdb.spaces import nb101
-from wsdb.spaces.nb101_fingerprint import FingerprintIndex, encode_cells, fingerprints
+from wsdb.spaces.nb101_codes import encode_cells
+from wsdb.spaces.nb101_fingerprint import FingerprintIndex, fingerprints
 
 
 def random_cells(count, seed):

@@ -31,8 +31,8 @@ import numpy as np
 from numba import njit
 
 from wsdb.spaces import nb201
-from wsdb.spaces.nb101_codes import ASSIGNMENTS, DIGITS, PLACES, CellClasses, assignments_of, class_row, matrices_of
-from wsdb.spaces.nb101_fingerprint import VERTICES
+from wsdb.spaces.nb101_codes import (ASSIGNMENTS, DIGITS, PLACES, VERTICES, CellClasses, assignments_of, class_row,
+                                    matrices_of)
 
 NB101, NB201 = 101, 201
 

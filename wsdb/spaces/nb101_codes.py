@@ -1,4 +1,5 @@
-"""Raw NB101 cells as 21-bit matrix codes, and their class by table lookup.
+"""Raw NB101 cells as arrays (21-bit matrix codes, padded 7x7 matrices, op codes, parsed from
+texts in bulk), and their class by table lookup.
 
 Regularized evolution on NB101 visits millions of raw mutants. A raw cell is its strictly
 upper-triangular 7x7 matrix, one bit per possible edge (bit i: the i-th place of
@@ -24,11 +25,16 @@ import itertools
 from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from numba import njit
 
 from wsdb.spaces import nb101
-from wsdb.spaces.nb101_fingerprint import VERTICES, encode_canonical
 
+VERTICES = nb101.MAX_VERTICES
+# op code of an intermediate vertex: 0 conv3x3, 1 conv1x1, 2 maxpool3x3 (the official hash's
+# labels; input and output get -1 and -2 there)
+OP_CODES = {nb101.CONV3X3: 0, nb101.CONV1X1: 1, nb101.MAXPOOL3X3: 2}
 INTERMEDIATE = VERTICES - 2
 _ROWS, _COLUMNS = np.triu_indices(VERTICES, 1)
 PLACES = len(_ROWS)                                        # 21 bits a matrix code
@@ -66,6 +72,78 @@ def kept_vertices(codes: np.ndarray) -> np.ndarray:
     for i in range(VERTICES - 2, -1, -1):
         to_output.insert(0, np.logical_or.reduce([edge[i, j] & to_output[j - i - 1] for j in range(i + 1, VERTICES)]))
     return np.stack(from_input, axis=1) & np.stack(to_output, axis=1)
+
+
+def encode_cells(cells: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """(matrices (B, 7, 7), op codes (B, 5)) from (matrix, ops) cells of up to 7 vertices;
+    smaller cells are padded by isolated vertices placed before the output, which pruning drops."""
+    matrices = np.zeros((len(cells), VERTICES, VERTICES), dtype=np.uint8)
+    op_codes = np.zeros((len(cells), VERTICES - 2), dtype=np.int8)
+    for index, (matrix, ops) in enumerate(cells):
+        n = len(matrix)
+        position = list(range(n - 1)) + [VERTICES - 1]  # the output goes to the last slot
+        for i in range(n):
+            for j in range(n):
+                if matrix[i][j]:
+                    matrices[index, position[i], position[j]] = 1
+        for i in range(1, n - 1):
+            op_codes[index, i - 1] = OP_CODES[ops[i]]
+    return matrices, op_codes
+
+
+def encode_texts(cells: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(matrices (B, 7, 7), op codes (B, 5), well formed (B,)) of cell texts `adjacency;ops`.
+    The adjacency is row-major 0/1 (rows may be separated by '|', as canonical encodings are);
+    well formed: square, strictly upper-triangular, at most 7 vertices, `input` first, `output`
+    last, known operations between. Smaller cells are padded as in `encode_cells`.
+    Parsed with Arrow's string kernels (a Python split per cell cost 1.3 s for the 151,644
+    published classes): the operation lists are few (at most 364 well-formed ones), so each
+    distinct one is parsed once, and the adjacency bits are read per vertex count as one buffer."""
+    count = len(cells)
+    matrices = np.zeros((count, VERTICES, VERTICES), dtype=np.uint8)
+    op_codes = np.zeros((count, VERTICES - 2), dtype=np.int8)
+    ok = np.zeros(count, dtype=bool)
+    if count == 0:
+        return matrices, op_codes, ok
+    texts = pa.array(cells, type=pa.string())
+    texts = pc.if_else(pc.match_substring(texts, ";"), texts, pa.scalar("x;x"))   # no ';': not well formed
+    parts = pc.split_pattern(texts, ";", max_splits=1)
+    adjacency = pc.replace_substring(pc.list_element(parts, 0), "|", "")
+    op_lists = pc.list_element(parts, 1).dictionary_encode()
+    vertices = np.zeros(len(op_lists.dictionary), dtype=np.int64)                 # 0: not well formed
+    codes_of_list = np.zeros((len(op_lists.dictionary), VERTICES - 2), dtype=np.int8)
+    for index, text in enumerate(op_lists.dictionary.to_pylist()):
+        ops = text.split(",")
+        n = len(ops)
+        if 2 <= n <= VERTICES and ops[0] == nb101.INPUT and ops[-1] == nb101.OUTPUT \
+                and all(op in OP_CODES for op in ops[1:-1]):
+            vertices[index] = n
+            codes_of_list[index, : n - 2] = [OP_CODES[op] for op in ops[1:-1]]
+    list_index = op_lists.indices.to_numpy(zero_copy_only=False)
+    n_of_cell = vertices[list_index]
+    square = pc.binary_length(adjacency).to_numpy(zero_copy_only=False) == n_of_cell ** 2
+    for n in range(2, VERTICES + 1):
+        rows = np.flatnonzero((n_of_cell == n) & square)
+        if len(rows) == 0:
+            continue
+        chosen = adjacency.take(pa.array(rows))
+        offsets = np.frombuffer(chosen.buffers()[1], dtype=np.int32)[chosen.offset:chosen.offset + len(rows) + 1]
+        flat = np.frombuffer(chosen.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+        bits = flat.reshape(len(rows), n, n) - ord("0")
+        well = (bits <= 1).all(axis=(1, 2)) & (np.tril(bits) == 0).all(axis=(1, 2))
+        slots = np.array(list(range(n - 1)) + [VERTICES - 1])  # the output goes to the last slot
+        matrices[rows[:, None, None], slots[None, :, None], slots[None, None, :]] = np.where(bits <= 1, bits, 0)
+        op_codes[rows] = codes_of_list[list_index[rows]]
+        ok[rows] = well
+    return matrices, op_codes, ok
+
+
+def encode_canonical(encodings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """encode_cells for the warehouse's own canonical encodings (`rows|..;ops`)."""
+    matrices, op_codes, ok = encode_texts(encodings)
+    if not ok.all():
+        raise ValueError("a stored canonical encoding is not a well-formed NB101 cell")
+    return matrices, op_codes
 
 
 def _packed(matrices: np.ndarray) -> np.ndarray:
