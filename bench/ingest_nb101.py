@@ -49,12 +49,8 @@ def official_size_file(published: Path, out: Path) -> int:
     108) for each enumerated NB101 class not among them; returns the synthetic count."""
     import numpy as np
 
-    from wsdb.ingest.tfrecord import masked_crc32c
+    from wsdb.ingest.tfrecord import frame_record
     from wsdb.spaces import nb101, nb101_enumeration
-
-    def frame(payload: bytes) -> bytes:
-        length = len(payload).to_bytes(8, "little")
-        return length + masked_crc32c(length).to_bytes(4, "little") + payload + masked_crc32c(payload).to_bytes(4, "little")
 
     held = {json.loads(p)[0] for _, _, block in read_records(published) for p in block}
     rng = np.random.default_rng(0)
@@ -75,7 +71,7 @@ def official_size_file(published: Path, out: Path) -> int:
                                                 validation_accuracy=accuracy * share, test_accuracy=accuracy * share - 0.005)
                 payload = json.dumps([arch.canonical_key, 108, adjacency, ",".join(ops),
                                       base64.b64encode(metrics.SerializeToString()).decode()]).encode()
-                f.write(frame(payload))
+                f.write(frame_record(payload))
                 synthetic += 1
     return synthetic
 

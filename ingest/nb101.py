@@ -86,14 +86,9 @@ def _checked_columns(points: list[tuple], where) -> dict[str, np.ndarray | list]
     return columns
 
 
-def _offset(first_offset: int, payload_sizes: list[int], position: int) -> int:
-    """Byte offset of the record at `position` of a block (only computed for messages)."""
-    return first_offset + sum(16 + size for size in payload_sizes[:position])
-
-
 def _record(path: str, first_index: int, first_offset: int, payloads: list[bytes], position: int) -> str:
     """'<file>: record N (byte offset B)', for an error message about a record of a block."""
-    offset = _offset(first_offset, [len(p) for p in payloads], position)
+    offset = first_offset + sum(16 + len(p) for p in payloads[:position])
     return f"{path}: record {first_index + position} (byte offset {offset})"
 
 
@@ -170,8 +165,7 @@ def decode_block(path: str, first_index: int, first_offset: int, data: bytes, le
             raise IngestError(f"{record(position)}: module hash {module_hash} does not match its cell "
                               f"(recomputed {recomputed})")
     return {"cells": cells, "known": known, "parameters": {raw: first_seen[raw][1] for raw in known},
-            "records": records, "evaluations": evaluations, "first_index": first_index,
-            "first_offset": first_offset, "lengths": [len(p) for p in payloads]}
+            "records": records, "evaluations": evaluations}
 
 
 def _canonical(raw: str, parameters: int | None, where) -> CanonicalArchitecture:
@@ -249,12 +243,6 @@ def _store_block(engine: sa.Engine, block: dict, summary: IngestSummary, path: P
     evaluations = block["evaluations"]
     records = block["records"]
     positions = evaluations["position"]
-
-    def where(row: int) -> str:
-        position = int(positions[row])
-        offset = _offset(block["first_offset"], block["lengths"], position)
-        return f"{path}: record {block['first_index'] + position} (byte offset {offset}), epoch {evaluations['epoch'][row]}"
-
     with engine.begin() as connection:
         ids, new_archs, _ = store_architectures(
             connection,
@@ -277,7 +265,7 @@ def _store_block(engine: sa.Engine, block: dict, summary: IngestSummary, path: P
                 "repeat": positions,  # tells the runs apart; store_runs numbers them
                 **{name: evaluations[name] for name in _EVALUATION_COLUMNS[1:]},
             },
-            where,
+            lambda row: str(path),  # the workers checked every number; only the constants are left
             checked=True,
             benchmark=BENCHMARK,
             dataset=DATASET,

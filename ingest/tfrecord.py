@@ -31,6 +31,12 @@ def masked_crc32c(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
+def frame_record(payload: bytes) -> bytes:
+    """One framed record (the inverse of `unframe`): for the tests and benchmarks that write files."""
+    length = len(payload).to_bytes(8, "little")
+    return length + masked_crc32c(length).to_bytes(4, "little") + payload + masked_crc32c(payload).to_bytes(4, "little")
+
+
 def _record_length(path: Path, header: bytes, index: int, offset: int, size: int) -> int:
     """Check one record header; returns the payload length."""
     if len(header) < 12:

@@ -113,13 +113,9 @@ def _nb101_payload(validation: float = 0.93, seconds: float = 1000.0, module_has
 
 
 def _tfrecord(path: Path, payloads: list[bytes]) -> None:
-    from wsdb.ingest.tfrecord import masked_crc32c
+    from wsdb.ingest.tfrecord import frame_record
 
-    def frame(payload: bytes) -> bytes:
-        length = len(payload).to_bytes(8, "little")
-        return length + masked_crc32c(length).to_bytes(4, "little") + payload + masked_crc32c(payload).to_bytes(4, "little")
-
-    path.write_bytes(b"".join(frame(p) for p in payloads))
+    path.write_bytes(b"".join(frame_record(p) for p in payloads))
 
 
 def _write(name: str, text: str) -> Callable[[Path], None]:

@@ -18,7 +18,7 @@ from wsdb import db as database
 from wsdb.ingest.common import IngestError
 from wsdb.ingest.nb101 import ingest_nb101
 from wsdb.ingest.nb101_metrics import ModelMetrics
-from wsdb.ingest.tfrecord import TFRecordError, masked_crc32c, read_records
+from wsdb.ingest.tfrecord import TFRecordError, frame_record, read_records
 
 TOOL = SHARED_DATA.parent / "tools" / "make_nb101_tfrecord.py"
 
@@ -31,10 +31,7 @@ def make_file(path, limit, seed=0):
     return path
 
 
-def frame(payload: bytes) -> bytes:
-    length = len(payload).to_bytes(8, "little")
-    return (length + masked_crc32c(length).to_bytes(4, "little") + payload
-            + masked_crc32c(payload).to_bytes(4, "little"))
+frame = frame_record
 
 
 @pytest.fixture

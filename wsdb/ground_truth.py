@@ -45,7 +45,7 @@ def run_fingerprint(training_seconds, train_accuracy, validation_accuracy, test_
     """The identity of one training run: md5 of its final evaluation's values."""
     values = (math.nan if v is None else float(v)
               for v in (training_seconds, train_accuracy, validation_accuracy, test_accuracy))
-    return hashlib.md5(_FLOATS.pack(*values)).hexdigest()
+    return _fingerprint(_FLOATS.pack(*values))
 
 
 def _identities(values: np.ndarray) -> list[bytes]:
@@ -73,7 +73,7 @@ def _final_rows(run: np.ndarray, epoch: np.ndarray, budget: np.ndarray) -> tuple
     """(row of each run's final evaluation, in run order; run index of each row): the row at
     epoch = budget, else the run's last epoch (the first such row). Vectorised: an NB101 block
     has ~60,000 rows, which a loop over rows took ~0.3 s to walk."""
-    runs, of_row = np.unique(run, return_inverse=True)
+    _, of_row = np.unique(run, return_inverse=True)
     order = np.lexsort((-np.arange(len(run)), epoch, epoch == budget, of_row))
     last = np.append(np.flatnonzero(np.diff(of_row[order])), len(run) - 1)
     return order[last], of_row
