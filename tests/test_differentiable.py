@@ -124,7 +124,41 @@ def test_pc_darts_sends_one_kth_of_the_channels_through_the_mixed_operations():
     for group in training_space("nb201").edges_into_nodes():
         assert float(edge_weights[group].sum()) == pytest.approx(1.0 if len(group) > 1 else edge_weights[group[0]])
     F.cross_entropy(out, y).backward()
-    assert weights.edge_logits.grad is not None
+    assert weights.edge_value.grad is not None
+
+
+def test_gaea_pc_darts_moves_beta_by_the_exponentiated_rule_on_each_nodes_simplex():
+    """GAEA replaces every softmax-parameterised architecture weight: PC-DARTS' β too. One
+    single-level step, recomputed by hand: β ⊙ exp(-η ∇β) renormalised over each node's edges."""
+    config = make_config({"space": "nb201", "search": "pc-darts", "partial_channels": 2, "formulation": "single-level",
+                          "architecture_update": "exponentiated", "architecture_lr": 0.5})
+    model, weights = _supernet(config), _weights(config)
+    reference_model, reference_weights = copy.deepcopy(model), _weights(config)
+    groups = [g for g in training_space("nb201").edges_into_nodes() if len(g) > 1]
+    beta = reference_weights.edge_weights().detach().clone()
+    assert all(torch.allclose(beta[g], torch.full((len(g),), 1 / len(g))) for g in groups)
+    batch = _batch(4)
+    search_step(model, weights, batch, None, 0.0)
+    # by hand, in numpy terms: the loss's gradient on β, then the closed form per node
+    beta_leaf = beta.clone().requires_grad_()
+    mix = reference_weights.mixture(0.0)
+    mix.edge_weights = beta_leaf
+    F.cross_entropy(reference_model(batch[0], mix), batch[1]).backward()
+    expected = beta.clone()
+    for g in groups:
+        moved = beta[g] * torch.exp(-0.5 * beta_leaf.grad[g])
+        expected[g] = moved / moved.sum()
+    learned = weights.edge_weights().detach()
+    assert torch.allclose(learned, expected, atol=1e-6)
+    assert not torch.allclose(learned, beta)  # β learns (it stayed uniform before)
+    for _ in range(3):
+        search_step(model, weights, _batch(5), None, 0.0)
+    learned = weights.edge_weights().detach()
+    assert all(float(learned[g].sum()) == pytest.approx(1.0) and bool((learned[g] > 0).all()) for g in groups)
+    # β goes into the checkpoint state and comes back from it
+    restored = _weights(config)
+    restored.load_state_dict(weights.state_dict())
+    assert torch.equal(restored.edge_weights(), weights.edge_weights())
 
 
 def test_a_resumed_search_equals_an_uninterrupted_one_theta_included(tmp_path):
@@ -162,9 +196,19 @@ def _check_search_rows(db: str, space: str, method: str) -> None:
                                         f"c.id = d.checkpoint_id JOIN supernets s ON s.id = c.supernet_id WHERE s.name = "
                                         f"'{method}'", "--json", "--db", db).stdout)
     assert [d["method"] for d in derived] == [method, method]
+    beta = json.loads(run_cli("sql", "SELECT c.label, e.edge, e.weight FROM edge_weights e JOIN checkpoints c "
+                                     "ON c.id = e.checkpoint_id JOIN supernets s ON s.id = c.supernet_id "
+                                     f"WHERE s.name = '{method}' ORDER BY 1, 2", "--json", "--db", db).stdout)
+    assert len(beta) == (2 * edges if method.endswith("pc-darts") else 0), method
+    if method == "gaea-pc-darts":  # nb201's nodes 2 and 3 take edges 1-2 and 3-5: each on its simplex, learnt
+        for label in ("epoch-1", "epoch-2"):
+            weights = [r["weight"] for r in beta if r["label"] == label]
+            assert sum(weights[1:3]) == pytest.approx(1) and sum(weights[3:6]) == pytest.approx(1)
+            assert weights[3:6] != pytest.approx([1 / 3] * 3)
 
 
-METHODS = (("darts", "adam", "nb201"), ("gaea-gdas", "exponentiated", "ws64"), ("pc-darts", "adam", "ws64"))
+METHODS = (("darts", "adam", "nb201"), ("gaea-gdas", "exponentiated", "ws64"), ("pc-darts", "adam", "ws64"),
+           ("gaea-pc-darts", "exponentiated", "nb201"))
 
 
 def _train_each_method(db: str, tmp_path) -> None:

@@ -7,10 +7,11 @@ Methods (configuration key `search`):
   straight-through gradient to α (Dong & Yang 2019); only the drawn operation runs;
 - pc-darts: DARTS on 1/K of the channels (`partial_channels` = K; the rest bypass the edge,
   then channels are shuffled), and edge normalisation: the edges into a node with several
-  inputs are weighted by softmax(β) (Xu et al. 2020).
-Architecture update (`architecture_update`): adam on α (DARTS' Adam, betas 0.5/0.999), or
-exponentiated: θ itself, θ ← θ ⊙ exp(−η ∇_θ L), renormalised per edge onto the simplex
-(GAEA: Li, Khodak, Balcan, Talwalkar 2021). Formulation: bilevel (θ on held-out batches of the
+  inputs are weighted by β, a point of that node's simplex (Xu et al. 2020: softmax of logits).
+Architecture update (`architecture_update`): adam on α and β's logits (DARTS' Adam, betas
+0.5/0.999), or exponentiated: θ and β themselves, w ← w ⊙ exp(−η ∇_w L), renormalised per
+edge (θ) and per node (β) onto the simplex (GAEA: Li, Khodak, Balcan, Talwalkar 2021 replace
+every softmax-parameterised architecture weight so). Formulation: bilevel (θ on held-out batches of the
 training split, the weights on the other half, alternating, first order, as DARTS) or
 single-level (both on the same training batch: GAEA's ERM form).
 
@@ -95,8 +96,10 @@ class ArchitectureWeights:
             self.value = torch.full(shape, 1.0 / len(operations), device=device, requires_grad=True)
         else:  # α: DARTS initialises 1e-3 x N(0, 1)
             self.value = (1e-3 * torch.randn(shape, device=device)).requires_grad_()
-        self.edge_logits = torch.zeros(edges, device=device, requires_grad=True) if config.search == "pc-darts" else None
-        parameters = [self.value] + ([self.edge_logits] if self.edge_logits is not None else [])
+        # β: logits under adam (softmax per node), the simplex weights themselves under the
+        # exponentiated update (uniform per node at the start: the softmax of zero logits)
+        self.edge_value = self._initial_edge_value(edges, device).requires_grad_() if config.search == "pc-darts" else None
+        parameters = [self.value] + ([self.edge_value] if self.edge_value is not None else [])
         self.optimizer = (torch.optim.Adam(parameters, lr=config.architecture_lr, betas=(0.5, 0.999),
                                            weight_decay=config.architecture_weight_decay)
                           if config.architecture_update == "adam" else None)
@@ -105,12 +108,16 @@ class ArchitectureWeights:
         """The architecture weights on the simplex (edges x operations)."""
         return self.value if self.config.architecture_update == "exponentiated" else torch.softmax(self.value, dim=-1)
 
-    def _edge_weights(self) -> torch.Tensor | None:
-        if self.edge_logits is None:
+    def edge_weights(self) -> torch.Tensor | None:
+        """β: pc-darts' weight of each edge, on the simplex of the edges into its node (1 for
+        a node's only edge); None for the other methods."""
+        if self.edge_value is None:
             return None
-        weights = torch.ones_like(self.edge_logits)
+        if self.config.architecture_update == "exponentiated":
+            return self.edge_value
+        weights = torch.ones_like(self.edge_value)
         for group in self.edge_groups:  # edges into one node
-            weights = weights.index_put((group,), torch.softmax(self.edge_logits[group], dim=0))
+            weights = weights.index_put((group,), torch.softmax(self.edge_value[group], dim=0))
         return weights
 
     def temperature(self, progress: float) -> float:
@@ -128,22 +135,44 @@ class ArchitectureWeights:
             hard = F.one_hot(drawn, soft.shape[-1]).to(soft.dtype)
             return Mixture(hard - soft.detach() + soft, self.operations, drawn=drawn.tolist())
         k = self.config.partial_channels if self.config.search == "pc-darts" else 1
-        return Mixture(theta, self.operations, edge_weights=self._edge_weights(), partial_channels=k)
+        return Mixture(theta, self.operations, edge_weights=self.edge_weights(), partial_channels=k)
 
     def zero_grad(self) -> None:
-        for tensor in (self.value, self.edge_logits):
+        for tensor in (self.value, self.edge_value):
             if tensor is not None:
                 tensor.grad = None
 
     def step(self) -> None:
-        """Apply the gradients accumulated on θ (or α, β)."""
+        """Apply the gradients accumulated on θ and β (or their logits)."""
         if self.optimizer is not None:
             self.optimizer.step()
         else:
+            rate = self.config.architecture_lr
             with torch.no_grad():
                 if self.value.grad is not None:
-                    self.value.copy_(exponentiated_step(self.value, self.value.grad, self.config.architecture_lr))
+                    self.value.copy_(exponentiated_step(self.value, self.value.grad, rate))
+                if self.edge_value is not None and self.edge_value.grad is not None:
+                    for group in self.edge_groups:  # each node's simplex
+                        self.edge_value[group] = exponentiated_step(self.edge_value[group], self.edge_value.grad[group],
+                                                                    rate)
         self.zero_grad()
+
+    def _initial_edge_value(self, edges: int, device) -> torch.Tensor:
+        if self.config.architecture_update != "exponentiated":
+            return torch.zeros(edges, device=device)
+        value = torch.ones(edges, device=device)
+        for group in self.edge_groups:
+            value[group] = 1.0 / len(group)
+        return value
+
+    def _stored_edge_value(self, state: dict) -> torch.Tensor:
+        """β of a checkpoint. Older checkpoints hold β's logits as "edge_logits"; under the
+        exponentiated update those were never learnt (zero: the uniform point of each simplex)."""
+        if "edge_value" in state:
+            return state["edge_value"]
+        if self.config.architecture_update == "exponentiated":
+            return self._initial_edge_value(len(self.edge_value), self.edge_value.device)
+        return state["edge_logits"]
 
     def derived(self) -> tuple[str, ...]:
         """The discrete architecture: the highest-weighted operation of each edge; a tie goes to
@@ -157,14 +186,14 @@ class ArchitectureWeights:
 
     def state_dict(self) -> dict:
         return {"value": self.value.detach().clone(),
-                "edge_logits": None if self.edge_logits is None else self.edge_logits.detach().clone(),
+                "edge_value": None if self.edge_value is None else self.edge_value.detach().clone(),
                 "optimizer": None if self.optimizer is None else self.optimizer.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         with torch.no_grad():
             self.value.copy_(state["value"])
-            if self.edge_logits is not None:
-                self.edge_logits.copy_(state["edge_logits"])
+            if self.edge_value is not None:
+                self.edge_value.copy_(self._stored_edge_value(state))
         if self.optimizer is not None:
             self.optimizer.load_state_dict(state["optimizer"])
 

@@ -17,7 +17,7 @@ import wsdb
 from wsdb.db import warehouse
 from wsdb.errors import WsdbError
 from wsdb.catalog import store_architectures
-from wsdb.schema import ArchitectureWeight, Checkpoint, DerivedArchitecture, Supernet, utcnow
+from wsdb.schema import ArchitectureWeight, Checkpoint, DerivedArchitecture, EdgeWeight, Supernet, utcnow
 
 
 def code_version() -> str:
@@ -78,7 +78,7 @@ def _same(column, value):
 def add_checkpoint(url: str, checkpoint_id: str, supernet_id: str, label: str, epoch: int, step: int,
                    uri: str, sha256: str, size: int, search: dict | None = None) -> None:
     """The checkpoint's row; with `search` (a differentiable method's state: `theta` rows of
-    (edge, operation, weight), the `derived` canonical architecture, the `method` name) its
+    (edge, operation, weight), pc-darts' `beta` rows of (edge, weight), the `derived` canonical architecture, the `method` name) its
     architecture weights and derived architecture too, in the same transaction."""
     with warehouse(url) as engine, engine.begin() as connection:
         add_checkpoint_row(connection, checkpoint_id, supernet_id, label, epoch, step, uri, sha256, size)
@@ -86,6 +86,9 @@ def add_checkpoint(url: str, checkpoint_id: str, supernet_id: str, label: str, e
             connection.execute(sa.insert(ArchitectureWeight), [
                 {"checkpoint_id": checkpoint_id, "edge": edge, "operation": op, "weight": weight}
                 for edge, op, weight in search["theta"]])
+            if search["beta"]:
+                connection.execute(sa.insert(EdgeWeight), [
+                    {"checkpoint_id": checkpoint_id, "edge": edge, "weight": weight} for edge, weight in search["beta"]])
             ids, _, _ = store_architectures(connection, [search["derived"]])
             connection.execute(sa.insert(DerivedArchitecture), [{
                 "checkpoint_id": checkpoint_id, "architecture_id": ids[search["derived"].canonical_key],

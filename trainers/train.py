@@ -249,13 +249,15 @@ class Trainer:
                                self.search_record())
 
     def search_record(self) -> dict | None:
-        """θ as rows, the derived architecture and the method's name, for the warehouse."""
+        """θ (and pc-darts' β) as rows, the derived architecture and the method's name, for the warehouse."""
         if self.architecture is None:
             return None
         theta = self.architecture.theta().detach().cpu().tolist()
+        beta = self.architecture.edge_weights()
         method = ("gaea-" if self.config.architecture_update == "exponentiated" else "") + self.config.search
         return {"theta": [(edge, op, float(row[o])) for edge, row in enumerate(theta)
                           for o, op in enumerate(self.architecture.operations)],
+                "beta": [] if beta is None else list(enumerate(beta.detach().cpu().tolist())),
                 "derived": self.space.canonical(self.architecture.derived()), "method": method,
                 "training_seconds": self.training_seconds}
 

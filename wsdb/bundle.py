@@ -44,8 +44,11 @@ FORMAT = "wsdb-bundle"
 FORMAT_VERSION = 1
 # Tables in the order an import writes them (referenced before referencing).
 TABLES = ("evaluation_protocols", "subspaces", "subspace_members", "architecture_samples",
-          "architecture_sample_members", "supernets", "checkpoints", "architecture_weights", "derived_architectures",
-          "proxy_scores", "search_runs", "search_traces", "ground_truth_results")
+          "architecture_sample_members", "supernets", "checkpoints", "architecture_weights", "edge_weights",
+          "derived_architectures", "proxy_scores", "search_runs", "search_traces", "ground_truth_results")
+# Tables added to bundles after format version 1 began, with the schema revision that added
+# them: a bundle written before that revision has none of their rows.
+INTRODUCED_AT = {"edge_weights": "0008"}
 # The encoding kind of each space's canonical encoding (what an importer re-canonicalises).
 CANONICAL_ENCODING_KIND = {"nb101": "nb101-cell", "nb201": "nb201-arch-str", "ws64": "ws64-label"}
 
@@ -127,7 +130,7 @@ def collect(connection, selection: Selection) -> dict[str, pa.Table]:
     p = {}
     tables["checkpoints"] = _select(connection, "checkpoints", _in("supernet_id", supernets, p, "n"), p)
     checkpoints = tables["checkpoints"].column("id").to_pylist()
-    for name in ("architecture_weights", "derived_architectures"):
+    for name in ("architecture_weights", "edge_weights", "derived_architectures"):
         p = {}
         tables[name] = _select(connection, name, _in("checkpoint_id", checkpoints, p, "c"), p)
     p = {}
@@ -271,10 +274,14 @@ def show(path: Path) -> dict:
     return manifest
 
 
-def _tables(path: Path, files: dict[str, bytes]) -> dict[str, pa.Table]:
+def _tables(path: Path, files: dict[str, bytes], revision) -> dict[str, pa.Table]:
     tables = {}
     for name in ("architectures", *TABLES):
         data = files.get(f"tables/{name}.parquet")
+        if data is None and name in INTRODUCED_AT and isinstance(revision, str) and revision < INTRODUCED_AT[name]:
+            columns = _table(name).columns
+            tables[name] = pa.table({c.name: pa.array([], type=arrow_type(c)) for c in columns})
+            continue
         if data is None:
             raise WsdbError(f"{path}: tables/{name}.parquet is missing from the manifest")
         try:
@@ -331,7 +338,7 @@ def import_bundle(url: str, path: Path, checkpoint_dir: str = "checkpoints") -> 
     if isinstance(revision, str) and revision > database.head_revision():
         raise WsdbError(f"{path}: written by a wsdb with schema {revision}, newer than this one's "
                         f"{database.head_revision()}: upgrade wsdb")
-    tables = _tables(path, files)
+    tables = _tables(path, files, revision)
     archs = _architectures(path, tables["architectures"])
     database.open_engine(url).dispose()  # the target must be a warehouse before files are placed
     if any(name.startswith("checkpoints/") for name in files):

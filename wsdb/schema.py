@@ -287,6 +287,15 @@ class ArchitectureWeight(Base):
     weight: Mapped[float] = mapped_column(Double)
 
 
+class EdgeWeight(Base):
+    """β of a checkpoint of PC-DARTS: the weight of an edge among the edges into its node."""
+
+    __tablename__ = "edge_weights"
+    checkpoint_id: Mapped[str] = mapped_column(String(32), ForeignKey("checkpoints.id"), primary_key=True)
+    edge: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weight: Mapped[float] = mapped_column(Double)
+
+
 class DerivedArchitecture(Base):
     """The architecture a checkpoint's θ derives (argmax per edge, ties to the first listed
     operation) and the method's name (darts, gdas, pc-darts; gaea- prefixed when θ is updated
