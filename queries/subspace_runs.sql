@@ -1,32 +1,33 @@
 -- Weight sharing against random search on down-scaled and best-subset sub-spaces (Zhang, Zhang,
 -- Yang 2020, Figures 2 and 5). Per super-net trained on a derived sub-space (random/... or
--- best/...; `wsdb spaces define`), at its newest checkpoint, per evaluation protocol: the best
+-- best/...; `wsdb spaces define`), at its newest scored checkpoint, per evaluation protocol: the best
 -- ground truth among the k architectures its proxy ranks best (WS top-k), the expected best
 -- ground truth of k architectures drawn uniformly without replacement from the same sub-space
 -- (RS top-k, exact: the sum over ascending ranks i of v_i C(i-1, k-1) / C(n, k)), and Kendall's
--- tau-b between proxy (mean over repeated evaluations) and ground truth.
+-- tau-b and Spearman's rho (the statistic of their figures) between proxy (mean over repeated
+-- evaluations) and ground truth.
 --
+-- uses: newest_scores
 -- parameters:
 --   k = 10                              architectures selected by the proxy and drawn at random
---   metric = 'validation_accuracy'      proxy metric
 --   truth = 'validation_accuracy'       ground truth: validation_accuracy or test_accuracy
 --   dataset = NULL                      ground-truth dataset; NULL: the search space's own (wsdb summary lists them)
 --   epoch_budget = NULL                 ground-truth epoch budget; NULL: the search space's own
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own
---   protocol = NULL                     only this evaluation protocol; NULL: all
 -- columns:
 --   family             the derived sub-space without its k and seed: random/<parent>, best/<parent>/<benchmark>/<dataset>/<metric>
 --   down_scale         its k: the sub-space holds 1/k of its parent
 --   subspace           the sub-space
 --   supernet_id        super-net trained on it
 --   supernet_name      its name
---   checkpoint_label   its newest checkpoint
+--   checkpoint_label   its newest checkpoint scored under the protocol
 --   protocol_id        evaluation protocol
 --   members_ranked     members of the sub-space with ground truth
 --   scored             of them, scored by the checkpoint
 --   ws_top_k           best ground truth among the k best by proxy
 --   rs_top_k           expected best ground truth of k uniform draws from the members
 --   kendall            Kendall's tau-b between proxy and ground truth (NULL when the proxy is constant)
+--   spearman           Spearman's rho between them (NULL when the proxy is constant)
 WITH derived AS (
     SELECT search_space, name AS subspace,
            CAST(json_extract_string(parameters_json, '$.k') AS INTEGER) AS down_scale,
@@ -60,36 +61,26 @@ random_search AS (  -- k drawn from n: P(the i-th smallest is the best drawn) = 
                                                   - lgamma(n + 1) + lgamma(kk + 1) + lgamma(n - kk + 1)) END) AS rs_top_k
     FROM (SELECT *, LEAST($k, n) AS kk FROM members) GROUP BY supernet_id
 ),
-newest AS (
-    SELECT supernet_id, checkpoint_id, label FROM (
-        SELECT c.supernet_id, c.id AS checkpoint_id, c.label,
-               ROW_NUMBER() OVER (PARTITION BY c.supernet_id
-                                  ORDER BY COALESCE(c.step, -1) DESC, COALESCE(c.epoch, -1) DESC, c.created_at DESC) AS r
-        FROM checkpoints c JOIN runs USING (supernet_id))
-    WHERE r = 1
-),
 scored AS (
-    SELECT w.supernet_id, p.protocol_id, p.architecture_id, AVG(p.value) AS proxy, ANY_VALUE(m.value) AS truth
-    FROM newest w
-    JOIN proxy_scores p ON p.checkpoint_id = w.checkpoint_id
-    JOIN members m ON m.supernet_id = w.supernet_id AND m.architecture_id = p.architecture_id
-    WHERE p.metric = $metric AND p.value IS NOT NULL AND ($protocol IS NULL OR p.protocol_id = $protocol)
-    GROUP BY w.supernet_id, p.protocol_id, p.architecture_id
+    SELECT w.supernet_id, w.checkpoint_label, w.protocol_id, w.architecture_id, w.proxy, m.value AS truth
+    FROM newest_scores w
+    JOIN members m ON m.supernet_id = w.supernet_id AND m.architecture_id = w.architecture_id
 ),
 per_run AS (
-    SELECT supernet_id, protocol_id, COUNT(*) AS scored,
+    SELECT supernet_id, protocol_id, ANY_VALUE(checkpoint_label) AS checkpoint_label, COUNT(*) AS scored,
            MAX(CASE WHEN position <= $k THEN truth END) AS ws_top_k,
            MIN(proxy) = MAX(proxy) AS proxy_is_constant,
-           kendall_tau_b(LIST(proxy ORDER BY architecture_id), LIST(truth ORDER BY architecture_id)) AS kendall
+           kendall_tau_b(LIST(proxy ORDER BY architecture_id), LIST(truth ORDER BY architecture_id)) AS kendall,
+           spearman_rho(LIST(proxy ORDER BY architecture_id), LIST(truth ORDER BY architecture_id)) AS spearman
     FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY supernet_id, protocol_id ORDER BY proxy DESC, architecture_id)
                     AS position FROM scored)
     GROUP BY supernet_id, protocol_id
 )
-SELECT r.family, r.down_scale, r.subspace, r.supernet_id, r.supernet_name, w.label AS checkpoint_label, p.protocol_id,
+SELECT r.family, r.down_scale, r.subspace, r.supernet_id, r.supernet_name, p.checkpoint_label, p.protocol_id,
        s.members_ranked, p.scored, p.ws_top_k, s.rs_top_k,
-       CASE WHEN p.proxy_is_constant THEN NULL ELSE p.kendall END AS kendall
+       CASE WHEN p.proxy_is_constant THEN NULL ELSE p.kendall END AS kendall,
+       CASE WHEN p.proxy_is_constant THEN NULL ELSE p.spearman END AS spearman
 FROM per_run p
 JOIN runs r ON r.supernet_id = p.supernet_id
-JOIN newest w ON w.supernet_id = p.supernet_id
 JOIN random_search s ON s.supernet_id = p.supernet_id
 ORDER BY r.family, r.down_scale, r.supernet_name, p.protocol_id

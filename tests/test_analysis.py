@@ -196,6 +196,44 @@ def test_stability_over_checkpoints_and_between_supernets(duckdb_url):
     assert s_tau["s_tau"] == pytest.approx(kendalltau(later[0], later[1]).statistic)  # newest checkpoints
 
 
+def test_one_rule_for_the_newest_scored_checkpoint_and_a_minimum_of_common_architectures(duckdb_url):
+    """A run scored step by step whose last epoch checkpoint holds no scores keeps its newest
+    scored checkpoint (the analyses came back empty); a pair of super-nets sharing 3
+    architectures is left out of S-Tau unless asked for, and counted."""
+    rng = np.random.default_rng(4)
+    proxies = [rng.normal(size=64) for _ in range(3)]
+    truth = _synthetic_warehouse(duckdb_url, proxies)
+    now = utcnow()
+    with database.warehouse(duckdb_url) as engine, engine.begin() as connection:
+        for case in range(3):  # a file checkpoint at the end of training, never scored
+            insert_new_rows(connection, Checkpoint.__table__, {
+                "id": [f"case{case}-epoch"], "supernet_id": [f"case{case}"], "label": ["epoch-5"], "epoch": [5],
+                "step": [500], "uri": [f"file:///nowhere/{case}.pt"], "created_at": [now]})
+        # case2 keeps the scores of only 3 architectures
+        connection.execute(sa.text("DELETE FROM proxy_scores WHERE checkpoint_id = 'case2' AND architecture_id NOT IN "
+                                   "(SELECT id FROM architectures WHERE search_space = 'ws64' ORDER BY canonical_key "
+                                   "LIMIT 3)"))
+    newest = _run(duckdb_url, "newest_scores")
+    assert {(r["supernet_id"], r["checkpoint_label"]) for r in newest} == {(f"case{c}", "final") for c in range(3)}
+    assert len(newest) == 64 + 64 + 3
+    (s_tau,) = _run(duckdb_url, "stability_supernets")
+    assert (s_tau["pairs"], s_tau["pairs_left_out"], s_tau["min_common_architectures"]) == (1, 2, 64)
+    assert s_tau["s_tau"] == pytest.approx(kendalltau(proxies[0], proxies[1]).statistic)
+    (everything,) = _run(duckdb_url, "stability_supernets", min_common=3)
+    first3 = slice(0, 3)
+    taus = [kendalltau(proxies[0], proxies[1]).statistic, kendalltau(proxies[0][first3], proxies[2][first3]).statistic,
+            kendalltau(proxies[1][first3], proxies[2][first3]).statistic]
+    assert everything["pairs"] == 3 and everything["s_tau"] == pytest.approx(np.mean(taus))
+    assert (everything["s_tau_min"], everything["s_tau_max"]) == (pytest.approx(min(taus)), pytest.approx(max(taus)))
+    # the bias analyses read the same checkpoints
+    counted: dict[str, int] = {}
+    for row in _run(duckdb_url, "bias_by_feature", benchmark="synthetic", epoch_budget=200, feature="num_maxpool3x3"):
+        counted[row["supernet_name"]] = counted.get(row["supernet_name"], 0) + row["architectures"]
+    assert counted == {"case0": 64, "case1": 64, "case2": 3}
+    result = analysis.query(duckdb_url, "stability_supernets")
+    assert any("fewer than 10 common architectures" in note for note in result.notes)
+
+
 def test_bias_analyses_against_pandas_and_scipy(tmp_path, duckdb_url, shared_data):
     _published_supernet(tmp_path, duckdb_url, shared_data, "baseline_ft_bn/full/3")
     con = duck.connect(duckdb_url)

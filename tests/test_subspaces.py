@@ -132,6 +132,29 @@ def test_a_best_subset_holds_the_true_top_k_and_states_ties(tmp_path):
     assert shown["parameters"]["tied_at_cut"] == (tied if tied > sum(v == values[12] for v in values[:13]) else 0)
 
 
+def test_a_best_subset_of_incomplete_ground_truth_says_so_in_the_commands_output(nb201_url):
+    """3 of VALID's 6,461 classes with CIFAR-100 truth: best/VALID/16 is the best 1/16 of those 3
+    (1 class), which the command says on stderr instead of a bare "defined, 1 architectures"."""
+    from wsdb.bulk import insert_new_rows
+    from wsdb.ingest.common import ground_truth_rows
+    from wsdb.schema import GroundTruthResult
+
+    with warehouse(nb201_url) as engine, engine.begin() as connection:
+        ids = [i for (i,) in connection.execute(sa.text(
+            "SELECT id FROM architectures WHERE search_space = 'nb201' ORDER BY canonical_key LIMIT 3 OFFSET 100"))]
+        insert_new_rows(connection, GroundTruthResult.__table__, ground_truth_rows(
+            [{"architecture_id": a, "benchmark_arch_id": str(a), "test_accuracy": 0.5 + 0.1 * k} for k, a in enumerate(ids)],
+            benchmark="nasbench201", dataset="cifar100", epoch_budget=200, repeat=777, epoch=200,
+            evaluation_point="final"))
+    name = "best/VALID/16/nasbench201/cifar100/test_accuracy"
+    db = nb201_url.removeprefix("duckdb:///")
+    result = run_cli("spaces", "define", name, "--db", db)
+    assert result.returncode == 0 and "1 architectures" in result.stdout
+    assert "only 3 of the 6,461 classes of nb201/VALID have nasbench201 cifar100 test_accuracy" in result.stderr
+    again = run_cli("spaces", "define", name, "--db", db, "--json")  # a stored one too, JSON intact on stdout
+    assert "only 3 of the 6,461" in again.stderr and json.loads(again.stdout)["members"] == 1
+
+
 def test_a_member_list_is_materialised_and_shown(nb201_url, tmp_path):
     listed = tmp_path / "members.txt"
     listed.write_text("# three cells, two of them isomorphic\n0\n|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|"

@@ -221,7 +221,7 @@ def query(url: str, name_or_path: str, given: dict[str, str] | None = None) -> R
     with duck.connect(url) as con:
         values = bound(con, item, given)
         table = execute(con, item, values)
-        notes = [explain_empty(con, item, values)] if table.num_rows == 0 else caveats(item, table)
+        notes = [explain_empty(con, item, values)] if table.num_rows == 0 else caveats(item, table, values)
     return Result(item, table, notes)
 
 
@@ -289,9 +289,19 @@ def explain_empty(con, item: Analysis, values: dict) -> str:
     return f"{item.name} matched nothing" + (f" for {shown}" if shown else " in this warehouse")
 
 
-def caveats(item: Analysis, table) -> list[str]:
+def caveats(item: Analysis, table, values: dict | None = None) -> list[str]:
     """What rows that did come back rest on, when it is less than asked for."""
     notes = []
+    if "pairs_left_out" in table.column_names and "min_common" in item.all_parameters():
+        thin = [row for row in table.to_pylist() if row["pairs_left_out"]]
+        if thin:
+            minimum = (values or {}).get("min_common", item.all_parameters()["min_common"].default)
+            left = sum(row["pairs_left_out"] for row in thin)
+            empty = sum(1 for row in thin if not row["pairs"])
+            notes.append(f"{left} pair(s) of super-nets share fewer than {minimum} common architectures and are left "
+                         f"out{f'; {empty} configuration(s) have no pair left (s_tau empty)' if empty else ''}: score "
+                         "the same architectures with each super-net (`wsdb evaluate --n N --seed S`), or lower "
+                         "--param min_common")
     if "checkpoints" in table.column_names and "last_k" in item.all_parameters():
         thin = [row for row in table.to_pylist() if row["checkpoints"] < 2]
         if thin:

@@ -250,7 +250,7 @@ def _define_best(connection, spec: Derived, space: str, parent: str, label: str)
     return _store(connection, space, spec.name(label), "best", description, [i for i, _ in ranked[:size]],
                   parent=parent, source=papers.ZHANG_ZHANG_YANG_2020.citation(),
                   parameters={"k": spec.k, "benchmark": benchmark, "dataset": dataset, "metric": spec.metric,
-                              "epoch_budget": budget, "ranked_classes": n, "cut_value": cut,
+                              "epoch_budget": budget, "ranked_classes": n, "parent_classes": parent_size, "cut_value": cut,
                               "tied_at_cut": tied_in + tied_out if tied_out else 0})
 
 
@@ -323,7 +323,24 @@ def define(url: str, name: str, space: str | None = None, members_file: Path | N
                                 "know their space and describe themselves)")
             stored = _define(connection, name)
         record = _summary(connection, *stored)
-    return {**record, "new": not existed}
+        warnings = _coverage_warnings(connection, *stored)
+    return {**record, "new": not existed, "warnings": warnings}
+
+
+def _coverage_warnings(connection, space: str, name: str) -> list[str]:
+    """What a derived sub-space rests on when it is less than its name promises: a best 1/K
+    ranked on ground truth that only part of the parent has is the best of that part."""
+    (kind, parent, parameters), = lookup.rows(connection, "SELECT kind, parent, parameters_json FROM subspaces "
+                                                         "WHERE search_space = :sp AND name = :n", {"sp": space, "n": name})
+    if kind != "best" or not parameters:
+        return []
+    parameters = json.loads(parameters)
+    ranked, parent_size = parameters["ranked_classes"], len(_members(connection, space, parent))
+    if ranked >= parent_size:
+        return []
+    return [f"{space}/{name}: only {ranked:,} of the {parent_size:,} classes of {space}/{parent} have "
+            f"{parameters['benchmark']} {parameters['dataset']} {parameters['metric']}; this is the best 1/{parameters['k']} "
+            f"of those {ranked:,}, not of {parent}: ingest the whole benchmark for the sub-space of Zhang, Zhang, Yang 2020"]
 
 
 # --- listing ------------------------------------------------------------------------------------

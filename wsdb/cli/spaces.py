@@ -62,6 +62,8 @@ def spaces_define(
       wsdb spaces define mine --space nb201 --members archs.txt
     """
     record = subspaces.define(database.resolve_url(db), name, space, members, description)
+    for warning in record.pop("warnings"):
+        typer.echo(f"wsdb: warning: {warning}", err=True)
     if as_json:
         emit_record(record, as_json=True)
         return
