@@ -237,7 +237,7 @@ def _check_in_browser(study: Path, tmp_path: Path) -> str:
                 assert float(row["spearman"]) == pytest.approx(expected[key], rel=1e-12, abs=1e-15)
                 checked += 1
         assert checked == sum(value is not None for value in expected.values()) > 0
-        table1 = page.locator("#table1-table").inner_text() if page.locator("#table1-table").count() else ""
+        table1 = page.locator("#table1-nb101").inner_text() if page.locator("#table1-nb101").count() else ""
         screenshot = page.screenshot(full_page=True)
         browser.close()
     assert errors == []

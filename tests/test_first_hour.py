@@ -243,6 +243,29 @@ def test_wsdb_connect_and_views_that_do_not_double_count(demo_db):
     assert rho == pytest.approx(0.548, abs=0.05)
 
 
+def test_the_readmes_wsdb_connect_example_gives_one_rho_per_checkpoint_protocol_and_metric(demo_db):
+    """The README's plain-Python example, run as printed: one rho per checkpoint, protocol and
+    metric (it grouped by super-net only, pooling protocols and checkpoints into one rho),
+    each equal to scipy's on the same pairs."""
+    import wsdb
+    from scipy.stats import spearmanr
+
+    readme = (REPO / "README.md").read_text()
+    example = re.search(r"```python\n(import wsdb\n.*?)```", readme, re.S).group(1)
+    sql = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', example.split("con.sql(", 1)[1].split(").show()")[0]))
+    with wsdb.connect(demo_db) as con:
+        rows = con.execute(sql).fetchall()
+        groups = con.execute("SELECT COUNT(DISTINCT (checkpoint_id, protocol_id, metric)) FROM proxy_vs_truth").fetchone()[0]
+        pairs = con.execute("SELECT checkpoint_id, proxy_value, truth_validation_accuracy FROM proxy_vs_truth").fetchall()
+    assert len(rows) == groups == 138  # 10 published nb101 super-nets + 128 ws64 trajectory steps
+    by_checkpoint: dict = {}
+    for checkpoint, proxy, truth in pairs:
+        by_checkpoint.setdefault(checkpoint, []).append((proxy, truth))
+    for row in rows[:20]:
+        proxy, truth = zip(*by_checkpoint[row[1]])
+        assert row[-1] == pytest.approx(spearmanr(proxy, truth).statistic, abs=1e-12)
+
+
 # 8. read-only opens ------------------------------------------------------------------------
 
 def test_reading_commands_share_the_file_with_another_reader(demo_db):

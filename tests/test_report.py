@@ -76,3 +76,24 @@ def test_full_and_nres_rows_match_the_published_table(tmp_path, duckdb_url, shar
 def test_every_published_cell(tmp_path, duckdb_url, shared_data):
     _warehouse(tmp_path, duckdb_url, shared_data, tuple(FOLDERS))
     _check(summary(duckdb_url), tuple(FOLDERS))
+
+
+def test_the_html_reports_table1_never_mixes_search_spaces(demo_warehouse, tmp_path):
+    """The demo holds nb101 super-nets and a ws64 trajectory: the page lays out one Table 1 per
+    space with exactly the columns `wsdb report table1 --space SPACE` prints, and a cell resting
+    on one super-net shows no interval (it showed '± 0.00')."""
+    import re
+
+    db = str(demo_warehouse[0] / "demo.duckdb")
+    page = tmp_path / "r.html"
+    assert run_cli("report", "html", "--out", str(page), "--db", db).returncode == 0
+    text = page.read_text()
+    for space in ("nb101", "ws64"):
+        table = re.search(rf'<table id="table1-{space}">(.*?)</table>', text, re.S).group(1)
+        shown = re.findall(r"<th>(.*?)</th>", table)
+        markdown = run_cli("report", "table1", "--space", space, "--markdown", "--db", db).stdout
+        header = [c.strip() for c in markdown.splitlines()[0].strip("|").split("|")]
+        assert shown == header, space
+        if space == "ws64":  # one published trajectory: one super-net per cell
+            assert "(n=1)" in table and "± 0.00" not in table
+    assert "table1-nb201" not in text

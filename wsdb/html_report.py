@@ -117,6 +117,26 @@ def _regret(con) -> str:
                        config={"displaylogo": False, "responsive": True})
 
 
+def _table1_per_space(url: str, db_option: str) -> str:
+    """Table 1 for each search space with scored super-nets, as `wsdb report table1 --space`
+    prints it: a table never mixes the columns of two spaces."""
+    with duck.connect(url) as con:
+        spaces = [s for (s,) in con.execute("SELECT DISTINCT search_space FROM supernets ORDER BY 1").fetchall()]
+    parts, errors = [], []
+    for space in spaces:
+        try:
+            cells = report.summary(url, {"search_space": space})
+        except WsdbError as error:
+            errors.append(f"{space}: {error}")
+            continue
+        parts.append(f"<h3>{html.escape(space)}</h3>" + _table(report.layout(cells, "normal"), f"table1-{space}")
+                     + f'<p class="note">wsdb report table1 --space {html.escape(space)}{html.escape(db_option)}; '
+                       "95% CI: 1.96 x population sd / sqrt(n); n=1: a single super-net, no interval</p>")
+    if not parts:
+        return f'<p class="note">{html.escape("; ".join(errors) or "the warehouse holds no super-nets")}</p>'
+    return "".join(parts)
+
+
 def build(url: str, out: Path, supernets: list[str] | None = None) -> Path:
     """Write the report for every super-net (or the named ones)."""
     out = Path(out)
@@ -125,10 +145,7 @@ def build(url: str, out: Path, supernets: list[str] | None = None) -> Path:
     db = duckdb_path(url)
     db_option = f" --db {db}" if db else ""
     holdings = catalog.summary(url)
-    try:  # before the connection below: each opens the file and registers the statistics functions
-        table1_html = _table(report.layout(report.summary(url), "normal"), "table1-table")
-    except WsdbError as error:
-        table1_html = f'<p class="note">{html.escape(str(error))}</p>'
+    table1_html = _table1_per_space(url, db_option)  # before the connection below: each registers the functions
     with duck.connect(url) as con:
         chosen = [lookup.supernet(con, s).id for s in supernets or []]
         rows = con.execute("SELECT id, name, search_space, subspace, status, origin, source, config_json, seed "
@@ -163,7 +180,7 @@ def build(url: str, out: Path, supernets: list[str] | None = None) -> Path:
         _section("supernets", "Super-nets: configuration and provenance", _table(configuration, "supernets-table"),
                  f"wsdb sql \"SELECT * FROM supernets\"{db_option}"),
         _section("table1", "Mean Spearman rho per configuration (layout of Pourchot et al. 2020, Table 1)", table1_html,
-                 f"wsdb report table1{db_option}"),
+                 f"wsdb report table1 --space SPACE{db_option}"),
         _section("correlation", "Correlation of proxy and ground truth, per checkpoint and protocol",
                  why(correlation_why) + _table(correlation, "correlation-table", correlation_columns),
                  f"wsdb query correlation{db_option}"),

@@ -66,8 +66,9 @@ def check_convention(convention: str) -> str:
 
 
 def half_width(row: dict, convention: str) -> float:
+    """The 95% half width of a cell; NaN where it is undefined (a single super-net)."""
     value = row[CONVENTIONS[check_convention(convention)]]
-    return math.nan if value is None else value
+    return math.nan if value is None or row["supernets_kept"] < 2 else value
 
 
 def layout(rows: list[dict], convention: str) -> list[dict]:
@@ -89,7 +90,10 @@ def layout(rows: list[dict], convention: str) -> list[dict]:
             half = half_width(row, convention)
             star = "* " if row["supernets_left_out"] else ""
             mean = row["mean_spearman"]
-            line[column] = f"{star}{mean:.2f} ± {half:.2f}" if not math.isnan(half) else f"{star}{mean:.2f}"
+            if row["supernets_kept"] < 2:  # one super-net has no spread: no interval, and it says so
+                line[column] = f"{star}{mean:.2f} (n=1)"
+            else:
+                line[column] = f"{star}{mean:.2f} ± {half:.2f}" if not math.isnan(half) else f"{star}{mean:.2f}"
         table.append(line)
     return table
 
