@@ -165,6 +165,54 @@ def test_rmsprop_follows_tensorflow_convention():
         np.testing.assert_allclose(p.detach().numpy(), value, rtol=1e-6)
 
 
+def test_gradient_clipping_scales_the_global_norm_before_weight_decay():
+    """Zhang, Zhang, Yang 2020 clip the gradient at 5: g <- g * 5 / ||g|| when ||g|| > 5 (norm over
+    every used parameter together), then SGD with weight decay as before; under 5 nothing changes."""
+    a, b = torch.nn.Parameter(torch.tensor([1.0, -2.0])), torch.nn.Parameter(torch.tensor([0.5]))
+    unused = torch.nn.Parameter(torch.tensor([3.0]))
+    config = make_config({"space": "ws64", "optimizer": "sgd", "momentum": 0.0, "weight_decay": 1e-3,
+                          "gradient_clip": 5.0})
+    optimizer = MaskedOptimizer([("a", a), ("b", b), ("unused", unused)], config)
+    for grad_a, grad_b in (([6.0, -8.0], [2.0]), ([0.3, 0.4], [1.0])):
+        before_a, before_b = a.detach().numpy().copy(), b.detach().numpy().copy()
+        a.grad, b.grad = torch.tensor(grad_a), torch.tensor(grad_b)
+        norm = np.sqrt(np.sum(np.square(grad_a)) + np.sum(np.square(grad_b)))
+        scale = min(1.0, 5.0 / (norm + 1e-6))
+        optimizer.step(0.1, ParameterUsage())
+        np.testing.assert_allclose(a.detach().numpy(), before_a - 0.1 * (scale * np.array(grad_a) + 1e-3 * before_a),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(b.detach().numpy(), before_b - 0.1 * (scale * np.array(grad_b) + 1e-3 * before_b),
+                                   rtol=1e-6)
+    assert unused.item() == 3.0
+    with pytest.raises(Exception, match="gradient_clip must be positive"):
+        make_config({"space": "ws64", "gradient_clip": 0})
+
+
+def test_bns_ft_calibrates_on_its_own_batch_size():
+    """bns-ft:BxS: B batches of S images whatever the training batch size (Zhang, Zhang, Yang
+    2020: 25 batches of 400); the statistics are their exact average."""
+    torch.manual_seed(2)
+    config = make_config({"space": "nb201", "dataset": "synthetic", "synthetic_images": 64, "batch_size": 16,
+                          "initial_channels": 4, "cells_per_stack": 1})
+    data = load_dataset("synthetic", None, torch.device("cpu"), synthetic_images=64)
+    training = training_space("nb201")
+    model = training.build_supernet(config, data.num_classes)
+    cell = training.random_cell(np.random.default_rng(0), "FULL")
+    protocol = parse_protocol("bns-ft:3x40")
+    assert (protocol.id, protocol.parameters) == ("bns-ft:3x40", {"batches": 3, "batch_size": 40})
+    assert "3 training batches of 40 images" in protocol.description
+    evaluator = Evaluator(model, data, config, protocol, torch.device("cpu"), seed=7)
+    batches = list(evaluator._training_batches(3, architecture_id=5))
+    assert [len(x) for x, _ in batches] == [40, 40, 40]
+    with torch.no_grad():
+        means = [model.stem[0](x).mean(dim=(0, 2, 3)) for x, _ in batches]
+    evaluator._reestimate_batch_norm(cell, architecture_id=5)
+    torch.testing.assert_close(model.stem[1].running_mean, torch.stack(means).mean(0), rtol=1e-4, atol=1e-5)
+    for bad in ("bns-ft:0x400", "bns-ft:4x0", "ft:4x10", "no-ft:1x2"):
+        with pytest.raises(Exception, match="expected no-ft"):
+            parse_protocol(bad)
+
+
 @pytest.mark.parametrize("space", ["nb101", "nb201"])
 def test_bns_ft_is_the_average_over_batches_and_leaves_the_supernet_unchanged(space):
     torch.manual_seed(2)

@@ -80,6 +80,7 @@ class TrainingConfig:
     epsilon: float = 1.0  # RMSProp, inside the square root (TensorFlow)
     rms_decay: float = 0.9
     weight_decay: float = 1e-4
+    gradient_clip: float | None = None  # the gradient's global L2 norm at most this (Zhang, Zhang, Yang 2020: 5)
     batch_size: int = 256
     epochs: int = 432
     train_portion: float = 1.0
@@ -120,6 +121,7 @@ def _problem(config: TrainingConfig) -> str | None:
         (config.architectures_per_batch >= 1, "architectures_per_batch must be at least 1"),
         (config.epochs >= 1 and config.batch_size >= 1, "epochs and batch_size must be positive"),
         (0.0 < config.train_portion <= 1.0, "train_portion must be in (0, 1]"),
+        (config.gradient_clip is None or config.gradient_clip > 0, "gradient_clip must be positive (or absent: none)"),
         (config.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
         (config.initial_channels >= 1 and config.cells_per_stack >= 1, "channels and cells must be positive"),
         (not (config.sampler == "fairnas" and config.architectures_per_batch > 1),

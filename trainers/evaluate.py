@@ -2,8 +2,9 @@
 
 Protocols (Pourchot et al. 2020 section 4.1, Yu et al. 2020):
 - no-ft: the super-net's weights and running batch-norm statistics as they are;
-- bns-ft[:B]: batch-norm statistics re-estimated for the architecture as the exact average
-  over B training batches (default 4), weights untouched;
+- bns-ft[:B[xS]]: batch-norm statistics re-estimated for the architecture as the exact average
+  over B training batches (default 4) of S images (default: the training batch size; Zhang,
+  Zhang, Yang 2020 calibrate on 25 batches of 400: bns-ft:25x400), weights untouched;
 - ft[:S]: S steps of SGD (lr 0.01, momentum 0.9) on the architecture alone, then validate.
 Every protocol works on a copy of the state it changes: the stored super-net, and the
 model in memory between two architectures, are never altered (tests check it).
@@ -70,8 +71,9 @@ class Protocol:
             return ("the log-likelihood of the architecture's operations under the checkpoint's architecture weights "
                     "(differentiable methods; no data, no forward pass)")
         if self.name == "bns-ft":
+            size = self.parameters.get("batch_size")
             return (f"re-estimate batch-norm statistics as a cumulative average over {self.parameters['batches']} "
-                    "training batches, then validate")
+                    f"training batches{f' of {size} images' if size else ''}, then validate")
         return f"fine-tune the architecture's weights for {self.parameters['steps']} SGD steps, then validate"
 
 
@@ -82,15 +84,19 @@ LOG_LIKELIHOOD = "architecture_log_likelihood"
 def parse_protocol(text: str) -> Protocol:
     if text.strip() == ARCHITECTURE_WEIGHTS.id:
         return ARCHITECTURE_WEIGHTS
-    match = re.fullmatch(r"(no-ft|bns-ft|ft)(?::(\d+))?", text.strip())
-    if not match or (match[1] == "no-ft" and match[2]):
-        raise WsdbError(f"--protocol {text!r}: expected no-ft, bns-ft[:BATCHES], ft[:STEPS] or architecture-weights")
-    name, count = match[1], match[2]
+    match = re.fullmatch(r"(no-ft|bns-ft|ft)(?::(\d+)(?:x(\d+))?)?", text.strip())
+    if (not match or (match[1] == "no-ft" and match[2]) or (match[1] != "bns-ft" and match[3])
+            or any(n is not None and int(n) < 1 for n in match.groups()[1:])):
+        raise WsdbError(f"--protocol {text!r}: expected no-ft, bns-ft[:BATCHES[xSIZE]], ft[:STEPS] or "
+                        "architecture-weights (counts of at least 1)")
+    name, count, size = match[1], match[2], match[3]
     if name == "no-ft":
         return Protocol("no-ft", "no-ft")
     if name == "bns-ft":
         batches = int(count or 4)
-        return Protocol(f"bns-ft:{batches}", "bns-ft", {"batches": batches})
+        if size is None:
+            return Protocol(f"bns-ft:{batches}", "bns-ft", {"batches": batches})
+        return Protocol(f"bns-ft:{batches}x{int(size)}", "bns-ft", {"batches": batches, "batch_size": int(size)})
     steps = int(count or 100)
     return Protocol(f"ft:{steps}", "ft", {"steps": steps, **FINE_TUNING})
 
@@ -116,7 +122,8 @@ class Evaluator:
     def _training_batches(self, count: int, architecture_id: int):
         """Fixed training batches for one architecture (same ones at every rerun)."""
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + architecture_id)
-        n, size = len(self.data.train), min(self.config.batch_size, len(self.data.train))
+        size = self.protocol.parameters.get("batch_size") or self.config.batch_size  # bns-ft:BxS
+        n, size = len(self.data.train), min(size, len(self.data.train))
         for _ in range(count):
             indices = torch.randint(0, n, (size,), generator=generator)
             yield self.data.training_batch(indices, generator)

@@ -12,7 +12,9 @@ inside the momentum buffer:
     mom = momentum * mom + lr * g / sqrt(ms + epsilon)
     p  -= mom
 SGD with momentum (Zhang et al. 2020 (Deeper Insights)): buf = momentum * buf + g; p -= lr * buf. Both add weight decay
-to the gradient (g = grad + wd * p), as TF's l2 loss and torch's weight_decay do.
+to the gradient (g = grad + wd * p), as TF's l2 loss and torch's weight_decay do. `gradient_clip`
+(Zhang, Zhang, Yang 2020: 5) first scales the gradient to that global L2 norm when it is longer,
+as torch.nn.utils.clip_grad_norm_ does.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class MaskedOptimizer:
     @torch.no_grad()
     def step(self, lr: float, usage: ParameterUsage) -> None:
         c = self.config
+        if c.gradient_clip is not None:  # the global L2 norm of the gradient, before weight decay (as torch)
+            nn.utils.clip_grad_norm_([p for p in self.parameters.values() if p.grad is not None], c.gradient_clip)
         for name, p in self.parameters.items():
             if p.grad is None:
                 continue

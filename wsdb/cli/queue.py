@@ -74,7 +74,7 @@ def submit_evaluate(
                          "(repeatable).")] = None,
     sweep: Annotated[Optional[str], typer.Option(metavar="NAME", help="Every super-net this sweep trains (each job "
                                                  "waits for its training job).")] = None,
-    protocol: Annotated[str, typer.Option(metavar="PROTOCOL", help="no-ft, bns-ft[:BATCHES] or ft[:STEPS].")]
+    protocol: Annotated[str, typer.Option(metavar="PROTOCOL", help="no-ft, bns-ft[:BATCHES[xSIZE]] or ft[:STEPS].")]
         = "bns-ft:4",
     sample: Annotated[Optional[str], typer.Option(metavar="NAME", help="Score this named architecture sample.")]
         = None,

@@ -39,6 +39,8 @@ def run_supernet(
                                                  "in all (ws64).")] = None,
     train_portion: Annotated[Optional[float], typer.Option(metavar="FRACTION", help="The portion of the training "
                                                            "split used.")] = None,
+    gradient_clip: Annotated[Optional[float], typer.Option(metavar="NORM", help="Scale the gradient to this global "
+                             "L2 norm when it is longer (Zhang, Zhang, Yang 2020: 5).")] = None,
     dataset: Annotated[Optional[str], typer.Option(metavar="NAME", help="cifar10, cifar10-valid, cifar100, "
                                                    "ImageNet16-120, npz, synthetic.")] = None,
     synthetic_images: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="With --dataset synthetic: "
@@ -131,7 +133,7 @@ def run_supernet(
             "space": space, "subspace": subspace, "sampler": sampler, "architectures_per_batch": avg,
             "slicing": slicing, "single_kernel": single_kernel, "epochs": epochs, "batch_size": batch_size,
             "learning_rate": learning_rate, "initial_channels": channels, "cells_per_stack": cells,
-            "train_portion": train_portion, "dataset": dataset, "synthetic_images": synthetic_images,
+            "train_portion": train_portion, "gradient_clip": gradient_clip, "dataset": dataset, "synthetic_images": synthetic_images,
             "checkpoint_every": checkpoint_every, "search": search, "architecture_update": architecture_update,
             "formulation": formulation, "architecture_lr": architecture_lr,
             "architecture_weight_decay": architecture_weight_decay, "gdas_tau_max": gdas_tau_max,
@@ -151,8 +153,8 @@ def run_supernet(
 
 def evaluate(
     supernet: Annotated[str, typer.Option(metavar="NAME|ID", help="The super-net (name or id).")],
-    protocol: Annotated[str, typer.Option(metavar="PROTOCOL", help="no-ft, bns-ft[:BATCHES] (default 4), "
-                                          "ft[:STEPS] (default 100), or architecture-weights (differentiable "
+    protocol: Annotated[str, typer.Option(metavar="PROTOCOL", help="no-ft, bns-ft[:BATCHES[xSIZE]] (default 4 "
+                                          "batches of the training batch size; bns-ft:25x400: 25 of 400), ft[:STEPS] (default 100), or architecture-weights (differentiable "
                                           "super-nets: every class of the space by its log-likelihood under theta, "
                                           "no data needed).")] = "bns-ft:4",
     sample: Annotated[Optional[str], typer.Option(metavar="NAME", help="Score this named architecture sample.")]
