@@ -1,7 +1,10 @@
--- S-Tau (Zhang et al. 2020, Deeper Insights): the mean pairwise Kendall's tau between the rankings of super-nets of
--- one configuration (same search space, sub-space and training configuration; different
--- seeds), each at its newest scored checkpoint, over the architectures both scored (mean over
--- repeated evaluations). A pair sharing fewer than `min_common` architectures says nothing
+-- S-Tau (Zhang et al. 2020, Deeper Insights, Table 1): the mean pairwise Kendall's tau between the rankings of
+-- super-nets of one configuration (same search space, sub-space and training configuration),
+-- each at its newest scored checkpoint, over the architectures both scored (mean over repeated
+-- evaluations), with the largest and smallest pairwise tau (Max Tau, Min Tau). Pairs are grouped
+-- by which of their seeds differ (`varied_seeds`), as the paper's experiments vary one at a time:
+-- init ("Different seeds"), sampling ("Different orders", with a fixed or fixed-shuffled
+-- sampling order), data; runs with one --seed vary all three. A pair sharing fewer than `min_common` architectures says nothing
 -- about stability and is left out (counted in pairs_left_out; s_tau is NULL when no pair is
 -- left); the paper compares all 64 architectures of its space.
 --
@@ -12,6 +15,7 @@
 --   search_space        search space
 --   subspace            sub-space
 --   training_variant    config variant or sampler
+--   varied_seeds        the seeds that differ within the pairs: init, sampling, data (comma separated); none
 --   protocol_id         evaluation protocol
 --   supernets           super-nets of the configuration with scores
 --   pairs               pairs of super-nets compared
@@ -21,22 +25,35 @@
 --   s_tau_min           smallest pairwise tau
 --   s_tau_max           largest pairwise tau
 --   min_common_architectures   fewest architectures a compared pair shares
-WITH pairs AS (
+WITH seeds AS (
+    SELECT id, config_json,
+           COALESCE(CAST(json_extract_string(seeds_json, '$.init') AS BIGINT), seed) AS init,
+           COALESCE(CAST(json_extract_string(seeds_json, '$.sampling') AS BIGINT), seed) AS sampling,
+           COALESCE(CAST(json_extract_string(seeds_json, '$.data') AS BIGINT), seed) AS data
+    FROM supernets
+),
+pairs AS (
     SELECT a.supernet_id AS first, b.supernet_id AS second, a.protocol_id,
+           COALESCE(NULLIF(CONCAT_WS(',', CASE WHEN s1.init IS DISTINCT FROM s2.init THEN 'init' END,
+                                          CASE WHEN s1.sampling IS DISTINCT FROM s2.sampling THEN 'sampling' END,
+                                          CASE WHEN s1.data IS DISTINCT FROM s2.data THEN 'data' END), ''), 'none')
+             AS varied_seeds,
            COUNT(*) AS common,
            kendall_tau_b(LIST(a.proxy ORDER BY a.architecture_id), LIST(b.proxy ORDER BY a.architecture_id)) AS tau
     FROM newest_scores a
     JOIN newest_scores b ON b.architecture_id = a.architecture_id AND b.protocol_id = a.protocol_id AND a.supernet_id < b.supernet_id
-    JOIN supernets s1 ON s1.id = a.supernet_id
-    JOIN supernets s2 ON s2.id = b.supernet_id
-    WHERE s1.search_space = s2.search_space AND s1.subspace IS NOT DISTINCT FROM s2.subspace
-      AND s1.config_json = s2.config_json
-    GROUP BY a.supernet_id, b.supernet_id, a.protocol_id
+    JOIN supernets n1 ON n1.id = a.supernet_id
+    JOIN supernets n2 ON n2.id = b.supernet_id
+    JOIN seeds s1 ON s1.id = a.supernet_id
+    JOIN seeds s2 ON s2.id = b.supernet_id
+    WHERE n1.search_space = n2.search_space AND n1.subspace IS NOT DISTINCT FROM n2.subspace
+      AND n1.config_json = n2.config_json
+    GROUP BY ALL
 )
 SELECT s.search_space, s.subspace,
        COALESCE(json_extract_string(s.config_json, '$.variant'), json_extract_string(s.config_json, '$.sampler'), 'custom')
          AS training_variant,
-       p.protocol_id,
+       p.varied_seeds, p.protocol_id,
        LEN(LIST_DISTINCT(FLATTEN(LIST([p.first, p.second])))) AS supernets,
        COUNT(*) FILTER (WHERE p.common >= $min_common) AS pairs,
        COUNT(*) FILTER (WHERE p.common < $min_common) AS pairs_left_out,
@@ -46,5 +63,5 @@ SELECT s.search_space, s.subspace,
        MAX(p.tau) FILTER (WHERE p.common >= $min_common) AS s_tau_max,
        MIN(p.common) FILTER (WHERE p.common >= $min_common) AS min_common_architectures
 FROM pairs p JOIN supernets s ON s.id = p.first
-GROUP BY s.search_space, s.subspace, s.config_json, p.protocol_id
-ORDER BY s.search_space, s.subspace, training_variant, p.protocol_id
+GROUP BY s.search_space, s.subspace, s.config_json, p.varied_seeds, p.protocol_id
+ORDER BY s.search_space, s.subspace, training_variant, p.varied_seeds, p.protocol_id

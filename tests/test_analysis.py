@@ -191,8 +191,12 @@ def test_stability_over_checkpoints_and_between_supernets(duckdb_url):
         assert rows[f"case{case}"]["checkpoints"] == 2
         assert rows[f"case{case}"]["gt_tau_mean"] == pytest.approx(np.mean(taus))
         assert rows[f"case{case}"]["gt_tau_std"] == pytest.approx(np.std(taus))
+        # S-Tau within the run ("Different epochs"): the tau between its checkpoints' rankings
+        within = kendalltau(proxies[case], later[case]).statistic
+        assert (rows[f"case{case}"]["s_tau"], rows[f"case{case}"]["s_tau_min"]) == (pytest.approx(within),) * 2
     (s_tau,) = _run(duckdb_url, "stability_supernets")
     assert s_tau["supernets"] == 2 and s_tau["pairs"] == 1 and s_tau["min_common_architectures"] == 64
+    assert s_tau["varied_seeds"] == "none"  # imported rows without seeds: nothing known to differ
     assert s_tau["s_tau"] == pytest.approx(kendalltau(later[0], later[1]).statistic)  # newest checkpoints
 
 
@@ -202,7 +206,7 @@ def test_one_rule_for_the_newest_scored_checkpoint_and_a_minimum_of_common_archi
     architectures is left out of S-Tau unless asked for, and counted."""
     rng = np.random.default_rng(4)
     proxies = [rng.normal(size=64) for _ in range(3)]
-    truth = _synthetic_warehouse(duckdb_url, proxies)
+    _synthetic_warehouse(duckdb_url, proxies)
     now = utcnow()
     with database.warehouse(duckdb_url) as engine, engine.begin() as connection:
         for case in range(3):  # a file checkpoint at the end of training, never scored

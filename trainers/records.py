@@ -31,11 +31,12 @@ def describe_device(device: torch.device) -> str:
 
 
 def register_supernet(url: str, supernet_id: str, space: str, subspace: str, name: str | None,
-                      config_json: str, seed: int, device: torch.device, data_dir: str | None = None) -> None:
+                      config_json: str, seed: int, device: torch.device, data_dir: str | None = None,
+                      seeds_json: str | None = None) -> None:
     with warehouse(url) as engine, engine.begin() as connection:
         connection.execute(sa.insert(Supernet), [{
             "id": supernet_id, "search_space": space, "subspace": subspace, "name": name,
-            "config_json": config_json, "seed": seed, "status": "running", "origin": "trained",
+            "config_json": config_json, "seed": seed, "seeds_json": seeds_json, "status": "running", "origin": "trained",
             "code_version": code_version(), "host": socket.gethostname(), "device": describe_device(device),
             "created_at": utcnow(), "started_at": utcnow(), "data_dir": data_dir,
         }])

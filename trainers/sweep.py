@@ -2,8 +2,8 @@
 
     name: subspaces            # the sweep's name: `wsdb jobs --sweep`, super-net names
     base: {space: nb101, epochs: 432}          # configuration keys of every run
-    grid:                      # every combination; `seed` or any configuration key
-      seed: [0, 1, 2, 3, 4]
+    grid:                      # every combination; `seed` (init_seed, sampling_seed, data_seed
+      seed: [0, 1, 2, 3, 4]    # apart) or any configuration key
       subspace: [A1, A2, A3, A4, FULL, RES, NRES]
     variants:                  # optional: named sets of configuration keys, crossed with the grid
       baseline: {}
@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -31,6 +32,7 @@ from wsdb import jobs, lookup
 from wsdb.db import warehouse
 from wsdb.errors import WsdbError
 from wsdb.trainers.config import TrainingConfig, make_config, read_config_file
+from wsdb.trainers.seeds import KINDS, Seeds
 
 SWEEP_KEYS = ("name", "base", "grid", "variants", "evaluate")
 EVALUATION_KEYS = ("protocol", "n", "sample", "seed", "checkpoint", "save_predictions", "batch_size", "curve")
@@ -98,6 +100,7 @@ def expand(sweep: dict, checkpoint_dir: str, priority: int = 0, max_attempts: in
             settings = {**base, **_mapping(values, f"variant {variant!r}"), **point}
             seed = int(settings.pop("seed", 0))
             try:
+                seeds = Seeds.of(seed, *(settings.pop(f"{kind}_seed", None) for kind in KINDS))
                 config: TrainingConfig = make_config(settings)
             except WsdbError as error:
                 raise WsdbError(f"sweep {name}, variant {variant}, {point}: {error}") from None
@@ -105,7 +108,8 @@ def expand(sweep: dict, checkpoint_dir: str, priority: int = 0, max_attempts: in
             run_name = "/".join(part for part in (name, variant, label) if part)
             supernet_id = uuid.uuid4().hex
             training = jobs.NewJob("train", {"supernet_id": supernet_id, "config": config.as_dict(), "seed": seed,
-                                             "name": run_name, "checkpoint_dir": checkpoint_dir},
+                                             "seeds": asdict(seeds), "name": run_name,
+                                             "checkpoint_dir": checkpoint_dir},
                                    name=run_name, sweep=name, priority=priority, max_attempts=max_attempts)
             new_jobs.append(training)
             for evaluation in evaluations:

@@ -1,9 +1,10 @@
 """`wsdb run-supernet`: train a super-net, checkpoint it, record everything in the warehouse.
 
 A run owns these sources of randomness, all saved in every checkpoint: torch's global
-generator only initialises the weights (seeded), a numpy Generator draws architectures (and a
-fixed sampling order), a torch Generator orders and augments the data, and another draws
-what Yu et al.'s factors draw (shuffled channel orders, dropout masks). Resuming from a checkpoint restores model,
+generator only initialises the weights (the init seed), a numpy Generator draws architectures
+(and a fixed sampling order; the sampling seed, which also drives GDAS' Gumbel draws), a torch
+Generator orders and augments the data, and another draws what Yu et al.'s factors draw
+(shuffled channel orders, dropout masks; both from the data seed, as does the bilevel split). Resuming from a checkpoint restores model,
 optimizer, schedule position and both generators, so a resumed run computes exactly what
 the uninterrupted run would have (tests/test_trainers.py checks it on CPU).
 """
@@ -39,6 +40,7 @@ from wsdb.trainers.layers import (Dropout, ParameterUsage, channel_orders, recor
 from wsdb.trainers.optim import MaskedOptimizer, learning_rate
 from wsdb.trainers.runtime import RunInterrupted, check_keep_going, pick_device
 from wsdb.trainers.sampling import ArchitectureSampler, load_pool
+from wsdb.trainers.seeds import Seeds
 from wsdb.trainers.spaces import training_space
 
 
@@ -72,13 +74,14 @@ class Trainer:
     """Everything one training run holds in memory."""
 
     def __init__(self, url: str, supernet_id: str, config: TrainingConfig, seed: int, options: RunOptions,
-                 device: torch.device) -> None:
+                 device: torch.device, seeds: Seeds | None = None) -> None:
         self.url, self.supernet_id, self.config, self.seed, self.options = url, supernet_id, config, seed, options
+        seeds = seeds or Seeds.of(seed)
         self.device = device
         self.space = training_space(config.space)
         self.data: Dataset = load_dataset(config.dataset, options.data_dir, device, config.train_portion,
                                           config.synthetic_images)
-        torch.manual_seed(seed)
+        torch.manual_seed(seeds.init)
         self.model = self.space.build_supernet(config, self.data.num_classes).to(device)
         self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = MaskedOptimizer(self.model.named_parameters(), config)
@@ -88,7 +91,7 @@ class Trainer:
             listed = subspaces.kind_of(connection, config.space, config.subspace) != "predicate"
             pool = load_pool(connection, config.space, config.subspace) if listed or config.sampler in (
                 "random-a", "pro-rata") else None
-        self.sampler = ArchitectureSampler(self.space, config, np.random.Generator(np.random.PCG64(seed)), pool,
+        self.sampler = ArchitectureSampler(self.space, config, np.random.Generator(np.random.PCG64(seeds.sampling)), pool,
                                            restricted=listed)
         self.architecture = self.search_generator = None
         if config.search is not None:
@@ -97,9 +100,9 @@ class Trainer:
                                 f"{config.space}/{config.subspace}: train it on the whole space")
             self.architecture = ArchitectureWeights(config, self.space.num_edges, self.space.operations,
                                                     self.space.edges_into_nodes(), device)
-            self.search_generator = torch.Generator().manual_seed(seed)
-        self.data_generator = torch.Generator().manual_seed(seed)
-        self.factor_generator = torch.Generator().manual_seed(seed)
+            self.search_generator = torch.Generator().manual_seed(seeds.sampling)
+        self.data_generator = torch.Generator().manual_seed(seeds.data)
+        self.factor_generator = torch.Generator().manual_seed(seeds.data)
         self.dropout = (Dropout(config.path_dropout, config.global_dropout, self.factor_generator)
                         if config.path_dropout or config.global_dropout else None)
         self.channel_orders = channel_orders(self.model)  # shuffle slicing's permutations (else none)
@@ -116,7 +119,7 @@ class Trainer:
         n = len(self.data.train)
         if config.search is not None and config.formulation == "bilevel":
             # DARTS: half of the training split trains the weights, the other half θ
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(seeds.data))
             self.weight_indices, self.architecture_indices = order[: n // 2], order[n // 2:]
             n = len(self.weight_indices)
         else:
@@ -307,16 +310,18 @@ def _run_and_record(url: str, trainer_factory, supernet_id: str) -> str:
 
 
 def run_supernet(url: str, config: TrainingConfig, seed: int = 0, name: str | None = None,
-                 options: RunOptions | None = None, supernet_id: str | None = None) -> str:
+                 options: RunOptions | None = None, supernet_id: str | None = None, seeds: Seeds | None = None) -> str:
     """Register a super-net (under a given id, e.g. one a training job chose at submission)
-    and train it; returns its id."""
+    and train it; returns its id. `seeds` sets the initialisation, sampling and data seeds
+    apart (each defaults to `seed`)."""
+    seeds = seeds or Seeds.of(seed)
     options = options or RunOptions()
     config = resolve_subspace(url, config)
     device = pick_device(options.device)
     supernet_id = supernet_id or uuid.uuid4().hex
     records.register_supernet(url, supernet_id, config.space, config.subspace, name, config.as_json(), seed, device,
-                              _absolute(options.data_dir))
-    return _run_and_record(url, lambda: Trainer(url, supernet_id, config, seed, options, device), supernet_id)
+                              _absolute(options.data_dir), seeds.as_json(seed))
+    return _run_and_record(url, lambda: Trainer(url, supernet_id, config, seed, options, device, seeds), supernet_id)
 
 
 def resume_supernet(url: str, supernet: str, options: RunOptions | None = None, force: bool = False) -> str:
@@ -347,7 +352,7 @@ def resume_supernet(url: str, supernet: str, options: RunOptions | None = None, 
     records.claim_supernet(url, row, host=socket.gethostname(), device=records.describe_device(device))
 
     def make() -> Trainer:
-        trainer = Trainer(url, row.id, config, row.seed or 0, options, device)
+        trainer = Trainer(url, row.id, config, row.seed or 0, options, device, Seeds.stored(row.seed, row.seeds_json))
         if state is not None:
             trainer.restore(state)
         return trainer

@@ -39,6 +39,7 @@ from wsdb.schema import Supernet
 from wsdb.trainers import records
 from wsdb.trainers.config import make_config
 from wsdb.trainers.evaluate import evaluate_supernet
+from wsdb.trainers.seeds import Seeds
 from wsdb.trainers.runtime import RunInterrupted, pick_device
 from wsdb.trainers.train import RunOptions, resume_supernet, run_supernet
 
@@ -164,8 +165,10 @@ def _train(url: str, payload: dict, options: RunOptions) -> dict:
     with database.warehouse(url) as engine, engine.connect() as connection:
         status = connection.execute(sa.select(Supernet.status).where(Supernet.id == supernet_id)).scalar()
     if status is None:
-        run_supernet(url, make_config(payload["config"]), payload.get("seed", 0), payload.get("name"), options,
-                     supernet_id=supernet_id)
+        seed = payload.get("seed", 0)
+        seeds = Seeds(**payload["seeds"]) if payload.get("seeds") else Seeds.of(seed)
+        run_supernet(url, make_config(payload["config"]), seed, payload.get("name"), options,
+                     supernet_id=supernet_id, seeds=seeds)
     elif status != "finished":  # an earlier attempt got this far: continue from its newest checkpoint
         resume_supernet(url, supernet_id, options, force=True)  # the job's lease makes this worker its only runner
     with database.warehouse(url) as engine, engine.connect() as connection:

@@ -46,9 +46,13 @@ FORMAT_VERSION = 1
 TABLES = ("evaluation_protocols", "subspaces", "subspace_members", "architecture_samples",
           "architecture_sample_members", "supernets", "checkpoints", "architecture_weights", "edge_weights",
           "derived_architectures", "proxy_scores", "search_runs", "search_traces", "ground_truth_results")
-# Tables added to bundles after format version 1 began, with the schema revision that added
-# them: a bundle written before that revision has none of their rows.
-INTRODUCED_AT = {"edge_weights": "0008"}
+# Tables and columns added after format version 1 began, with the schema revision that added
+# them: a bundle written before that revision has none of their rows (NULL in those columns).
+INTRODUCED_AT = {"edge_weights": "0008", "supernets.seeds_json": "0008"}
+
+
+def _older(revision, name: str) -> bool:
+    return name in INTRODUCED_AT and isinstance(revision, str) and revision < INTRODUCED_AT[name]
 # The encoding kind of each space's canonical encoding (what an importer re-canonicalises).
 CANONICAL_ENCODING_KIND = {"nb101": "nb101-cell", "nb201": "nb201-arch-str", "ws64": "ws64-label"}
 
@@ -278,7 +282,7 @@ def _tables(path: Path, files: dict[str, bytes], revision) -> dict[str, pa.Table
     tables = {}
     for name in ("architectures", *TABLES):
         data = files.get(f"tables/{name}.parquet")
-        if data is None and name in INTRODUCED_AT and isinstance(revision, str) and revision < INTRODUCED_AT[name]:
+        if data is None and _older(revision, name):
             columns = _table(name).columns
             tables[name] = pa.table({c.name: pa.array([], type=arrow_type(c)) for c in columns})
             continue
@@ -363,6 +367,9 @@ def import_bundle(url: str, path: Path, checkpoint_dir: str = "checkpoints") -> 
                 table = table.drop_columns(["architecture_ref"]).append_column("architecture_id", mapped)
             target = _table(name)
             expected = {c.name for c in target.columns}
+            for column in target.columns:  # added since the bundle was written
+                if column.name not in table.column_names and _older(revision, f"{name}.{column.name}"):
+                    table = table.append_column(column.name, pa.nulls(table.num_rows, arrow_type(column)))
             if set(table.column_names) != expected:
                 raise WsdbError(f"{path}: tables/{name}.parquet has columns {sorted(table.column_names)}, "
                                 f"expected {sorted(expected)}")

@@ -183,6 +183,8 @@ class Supernet(Base):
     name: Mapped[str | None] = mapped_column(Text)
     config_json: Mapped[str] = mapped_column(Text)
     seed: Mapped[int | None] = mapped_column(Integer)
+    # {"init": i, "sampling": s, "data": d} where a run's seeds differ; NULL: `seed` drove all three
+    seeds_json: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String)  # registered, running, finished, failed, imported
     origin: Mapped[str] = mapped_column(String)  # trained, imported
     source: Mapped[str | None] = mapped_column(Text)  # publication or path it was imported from

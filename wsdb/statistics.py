@@ -3,7 +3,7 @@
 Every connection wsdb opens for analyses has them, so analyses stay SQL:
     kendall_tau_b(list(proxy ORDER BY a), list(truth ORDER BY a))
     spearman_rho(list(x ORDER BY a), list(y ORDER BY a))
-    sparse_kendall_tau(list(proxy ...), list(truth ...), 0.001)
+    sparse_kendall_tau(list(proxy ...), list(truth ...), 0.001)   (Yu et al. 2020's s-KdT)
     student_t_quantile(0.975, n - 1)
 Kendall's tau-b uses scipy's O(n log n) algorithm (a SQL self-join is O(n^2): ~1 s for
 10,000 architectures, ../notes/stack.md).
@@ -48,26 +48,28 @@ def spearman_rho(x: list[float], y: list[float]) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def shared_ranks(values: np.ndarray, threshold: float) -> np.ndarray:
-    """Ranks where values within `threshold` of the first value of their run share a rank
-    (Yu et al.'s sparse ranking: negligible accuracy differences do not reorder)."""
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values), dtype=float)
-    group, start = 0, None
-    for index in order:
-        if start is None or values[index] - start > threshold:
-            group, start = group + 1, values[index]
-        ranks[index] = group
-    return ranks
+def sparse_ranks(values: np.ndarray, threshold: float) -> np.ndarray:
+    """Yu et al.'s sparse ranks: accuracies (fractions) binned on a fixed grid of width
+    `threshold` (bin = floor(value / threshold)), ranks dense over the bins, so values in one
+    bin share a rank (0.9000 and 0.9009 do at 0.001; 0.9009 and 0.9011 do not)."""
+    multiplier = 1.0 / threshold if threshold < 1 else 1.0  # as their code: a threshold >= 1 bins by units
+    bins = np.floor(values * multiplier)
+    return np.unique(bins, return_inverse=True)[1].astype(float)
 
 
 def sparse_kendall_tau(proxy: list[float], truth: list[float], threshold: float) -> float | None:
-    """Kendall's tau-b between the proxy and the ground truth ranked with shared ranks."""
+    """Sparse Kendall's tau (s-KdT) of Yu, Ranftl, Salzmann 2020 as their released code computes
+    it (`compute_sparse_kendalltau` of the authors' nasws package): the sparse ranks of the ground
+    truth in ascending order, against the sparse ranks of the architectures taken in ascending
+    order of the proxy (ties in the proxy keep the order given: architecture id, then repeat),
+    by Kendall's tau-b. Without ties in the sparse ranks this is Kendall's tau of proxy and
+    truth. NULL for a threshold <= 0 (their code divides by it) or one shared rank."""
     pair = _pair(proxy, truth)
-    if pair is None or threshold is None:
+    if pair is None or threshold is None or threshold <= 0:
         return None
     x, y = pair
-    return _tau_b(x, shared_ranks(y, threshold))
+    ranks = sparse_ranks(y, threshold)
+    return _tau_b(np.sort(ranks), ranks[np.argsort(x, kind="stable")])
 
 
 def student_t_quantile(probability: float, degrees_of_freedom: float) -> float | None:

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from wsdb import db as database
+from wsdb.errors import WsdbError
 from wsdb.cli.options import BenchmarkOption, DbOption, EpochBudgetOption, JsonOption, TruthDatasetOption
 from wsdb.output import emit_record
 
@@ -89,6 +90,12 @@ def run_supernet(
                            "keys (README: every key); options given here override it.")] = None,
     seed: Annotated[int, typer.Option(metavar="N", help="Seed of weights, sampling and data order (kept outside the "
                                       "configuration).")] = 0,
+    init_seed: Annotated[Optional[int], typer.Option(min=0, metavar="N", help="Seed of the weight initialisation "
+                         "alone (default --seed).")] = None,
+    sampling_seed: Annotated[Optional[int], typer.Option(min=0, metavar="N", help="Seed of the architecture draws and "
+                             "their fixed order alone (default --seed).")] = None,
+    data_seed: Annotated[Optional[int], typer.Option(min=0, metavar="N", help="Seed of data order, augmentation and "
+                         "dropout alone (default --seed).")] = None,
     name: Annotated[Optional[str], typer.Option(metavar="NAME", help="A name for the super-net (unique names help "
                                                 "later commands).")] = None,
     resume: Annotated[Optional[str], typer.Option("--resume", metavar="NAME|ID", help="Continue this super-net from "
@@ -118,15 +125,19 @@ def run_supernet(
       wsdb run-supernet --space nb201 --search darts --architecture-update exponentiated --epochs 50
       wsdb run-supernet --space ws64 --sharing-groups 8 --grouping similarity --evaluate-last-steps 64
       wsdb run-supernet --space nb201 --sharing node --wsbn --path-dropout 0.2
+      wsdb run-supernet --space ws64 --sampling-order fixed --init-seed 0 --sampling-seed 3
       wsdb run-supernet --resume my-net
     """
     from wsdb.trainers import records
     from wsdb.trainers.config import options_config
+    from wsdb.trainers.seeds import Seeds
     from wsdb.trainers.train import RunOptions, resume_supernet, run_supernet as train
 
     url = database.resolve_url(db)
     options = RunOptions(checkpoint_dir, data_dir, device, progress=not quiet)
     if resume:
+        if (init_seed, sampling_seed, data_seed) != (None, None, None):
+            raise WsdbError("--init-seed, --sampling-seed and --data-seed start a run: a resumed run keeps its seeds")
         supernet_id = resume_supernet(url, resume, options, force=force)
     else:
         config = options_config(config_file, {
@@ -142,7 +153,8 @@ def run_supernet(
             "sharing_groups": sharing_groups, "grouping": grouping, "grouping_seed": grouping_seed,
             "prefix_sharing": prefix_sharing, "sampling_order": sampling_order,
             "evaluate_last_steps": evaluate_last_steps})
-        supernet_id = train(url, config, seed, name, options)
+        seeds = Seeds.of(seed, init_seed, sampling_seed, data_seed)
+        supernet_id = train(url, config, seed, name, options, seeds=seeds)
     record = records.run_summary(url, supernet_id)
     if as_json:
         emit_record(record, as_json=True)

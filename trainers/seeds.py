@@ -1,0 +1,39 @@
+"""The three seeds of a training run, which Zhang et al. 2020 (Deeper Insights, Table 1) vary one
+at a time: weight initialisation ("different seeds"), architecture sampling and its fixed order
+("different orders"), and data order with augmentation, dropout masks and channel shuffles.
+Each defaults to the run's `--seed`; the warehouse records them beside the configuration (runs
+of one configuration differ only by seeds, which is what stability analyses compare).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from wsdb.errors import WsdbError
+
+KINDS = ("init", "sampling", "data")
+
+
+@dataclass(frozen=True)
+class Seeds:
+    init: int
+    sampling: int
+    data: int
+
+    @classmethod
+    def of(cls, seed: int, init: int | None = None, sampling: int | None = None, data: int | None = None) -> "Seeds":
+        """`seed` for each one not given."""
+        given = {"init": init, "sampling": sampling, "data": data}
+        for kind, value in given.items():
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise WsdbError(f"{kind}_seed must be a whole number >= 0, not {value!r}")
+        return cls(**{k: seed if v is None else v for k, v in given.items()})
+
+    def as_json(self, seed: int) -> str | None:
+        """What the warehouse stores: NULL when `seed` drove all three."""
+        return None if self == Seeds.of(seed) else json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def stored(cls, seed: int | None, seeds_json: str | None) -> "Seeds":
+        return cls.of(seed or 0) if seeds_json is None else cls(**json.loads(seeds_json))
