@@ -1,6 +1,8 @@
 -- Top-k: among the k architectures a checkpoint ranks best (mean proxy over repeated
 -- evaluations), the best mean ground truth; its rank and percentile among all architectures of
--- the super-net's sub-space that have ground truth, and the regret against the best of them.
+-- the super-net's sub-space that have ground truth, and the regret against the best of them;
+-- and the mean ground truth of the k (Yu et al. 2020's "final searched model": the mean of the
+-- 3 best by super-net accuracy of 200 sampled architectures: k = 3, sample = the 200).
 --
 -- parameters:
 --   k = 10                              how many architectures the proxy selects
@@ -11,6 +13,9 @@
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own (nasbench101, nasbench201, ws64-paper)
 --   protocol = NULL                     only this evaluation protocol; NULL: all
 --   runs = 1                            n of P>R (searches whose best pick is compared)
+--   population = 'classes'              P>R's r and r_max counted over isomorphism classes, or over 'cells' (raw
+--                                       cells: NB201's 15,625 architectures as Yu et al. count them; nb101: classes)
+--   sample = NULL                       only architectures of this named sample are selected from; NULL: all scored
 -- columns:
 --   supernet_id        super-net
 --   supernet_name      its name
@@ -19,12 +24,14 @@
 --   protocol_id        evaluation protocol
 --   k                  architectures selected
 --   best_truth         best mean ground truth among the k selected
+--   mean_truth_top_k   mean ground truth of the k selected (Yu et al. 2020's final searched model)
 --   rank_in_subspace   its rank among the sub-space's architectures with ground truth (1 = best)
 --   architectures_ranked   how many architectures of the sub-space have ground truth
 --   percentile         100 * (1 - (rank - 1) / architectures_ranked)
 --   regret             best ground truth of the sub-space minus best_truth
---   probability_to_surpass_random   P>R of Yu et al. 2020: 1 - (1 - r / r_max)^n with r the rank counted from the
---                      worst (r_max = best), r_max = architectures_ranked, n = runs
+--   probability_to_surpass_random   P>R of Yu et al. 2020: 1 - (1 - r / r_max)^n, r = how many of the sub-space's
+--                      architectures (classes or cells, `population`) are no better than the best pick (r = r_max
+--                      for the optimum, so 1 is best), r_max = all of them with ground truth, n = runs
 WITH truth AS (
     SELECT t.architecture_id,
            CASE WHEN $truth = 'test_accuracy' THEN t.test_accuracy ELSE t.validation_accuracy END AS value
@@ -37,7 +44,13 @@ scored AS (
            AVG(p.value) AS proxy
     FROM proxy_scores p JOIN checkpoints c ON c.id = p.checkpoint_id
     WHERE p.metric = $metric AND ($protocol IS NULL OR p.protocol_id = $protocol)
+      AND ($sample IS NULL OR p.architecture_id IN
+           (SELECT architecture_id FROM architecture_sample_members WHERE sample_name = $sample))
     GROUP BY ALL
+),
+cells AS (  -- raw cells per class: their index encodings (nb201-index, ws64-index); nb101 counts classes
+    SELECT architecture_id, COUNT(*) AS cells FROM architecture_encodings WHERE encoding_kind LIKE '%-index'
+    GROUP BY architecture_id
 ),
 selected AS (
     SELECT *, ROW_NUMBER() OVER (PARTITION BY checkpoint_id, protocol_id ORDER BY proxy DESC, architecture_id) AS position
@@ -47,14 +60,21 @@ space AS (  -- ranks within each super-net's sub-space
     SELECT n.id AS supernet_id, t.architecture_id, t.value,
            RANK() OVER (PARTITION BY n.id ORDER BY t.value DESC) AS rank_in_subspace,
            COUNT(*) OVER (PARTITION BY n.id) AS architectures_ranked,
-           MAX(t.value) OVER (PARTITION BY n.id) AS best_in_subspace
+           MAX(t.value) OVER (PARTITION BY n.id) AS best_in_subspace,
+           -- how many architectures are no better (ties included): P>R's r, per population
+           SUM(CASE WHEN $population = 'cells' THEN COALESCE(c.cells, 1) ELSE 1 END)
+             OVER (PARTITION BY n.id ORDER BY t.value RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS at_or_below,
+           SUM(CASE WHEN $population = 'cells' THEN COALESCE(c.cells, 1) ELSE 1 END) OVER (PARTITION BY n.id) AS population
     FROM supernets n
     JOIN architecture_subspaces a ON a.search_space = n.search_space AND a.subspace = COALESCE(n.subspace, 'FULL')
     JOIN truth t ON t.architecture_id = a.architecture_id
+    LEFT JOIN cells c ON c.architecture_id = a.architecture_id
 ),
 best AS (
     SELECT s.supernet_id, s.checkpoint_label, s.protocol_id, s.checkpoint_id,
-           ARG_MAX(x.value, x.value) AS best_truth, MIN(x.rank_in_subspace) AS rank_in_subspace,
+           ARG_MAX(x.value, x.value) AS best_truth, AVG(x.value) AS mean_truth_top_k,
+           MIN(x.rank_in_subspace) AS rank_in_subspace, MAX(x.at_or_below) AS at_or_below,
+           ANY_VALUE(x.population) AS population,
            ANY_VALUE(x.architectures_ranked) AS architectures_ranked, ANY_VALUE(x.best_in_subspace) AS best_in_subspace,
            COUNT(*) AS k
     FROM selected s JOIN space x ON x.supernet_id = s.supernet_id AND x.architecture_id = s.architecture_id
@@ -62,10 +82,9 @@ best AS (
     GROUP BY ALL
 )
 SELECT b.supernet_id, n.name AS supernet_name, n.subspace, b.checkpoint_label, b.protocol_id, b.k,
-       b.best_truth, b.rank_in_subspace, b.architectures_ranked,
+       b.best_truth, b.mean_truth_top_k, b.rank_in_subspace, b.architectures_ranked,
        100.0 * (1 - (b.rank_in_subspace - 1) / b.architectures_ranked) AS percentile,
        b.best_in_subspace - b.best_truth AS regret,
-       1 - POWER(1 - (b.architectures_ranked - b.rank_in_subspace + 1) / b.architectures_ranked, $runs)
-         AS probability_to_surpass_random
+       1 - POWER(1 - b.at_or_below / b.population, $runs) AS probability_to_surpass_random
 FROM best b JOIN supernets n ON n.id = b.supernet_id
 ORDER BY n.name, b.checkpoint_label, b.protocol_id

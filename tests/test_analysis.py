@@ -307,3 +307,69 @@ def test_correlation_by_subspace_sample_and_chosen_repeat(tmp_path, duckdb_url, 
     (sampled,) = _run(duckdb_url, "correlation", sample="to-share/baseline_ft_bn/full/1")
     assert sampled["n"] == 1000
     assert _run(duckdb_url, "correlation", sample="no-such-sample") == []
+
+
+def test_yu_et_als_final_searched_model_and_p_over_r_on_their_population(tmp_path):
+    """Yu, Ranftl, Salzmann 2020: of 200 sampled NB201 architectures, the mean ground truth of the
+    3 the super-net ranks best ("final searched model"), s-KdT on the same 200, and P>R with r
+    counted among NB201's 15,625 architectures (population=cells) or its 6,466 classes; all
+    recomputed here in numpy from the rows."""
+    from wsdb.schema import ArchitectureSample, ArchitectureSampleMember
+
+    db = tmp_path / "w.duckdb"
+    url = f"duckdb:///{db}"
+    assert run_cli("init", "--db", str(db)).returncode == 0  # every nb201 class, with its 15,625 indices
+    rng = np.random.default_rng(7)
+    now = utcnow()
+    with database.warehouse(url) as engine, engine.begin() as connection:
+        ids = [i for (i,) in connection.execute(sa.text(
+            "SELECT id FROM architectures WHERE search_space = 'nb201' ORDER BY canonical_key"))]
+        cells = dict(connection.execute(sa.text("SELECT architecture_id, COUNT(*) FROM architecture_encodings "
+                                                "WHERE encoding_kind = 'nb201-index' GROUP BY 1")).fetchall())
+        truth = dict(zip(ids, np.round(rng.uniform(0.1, 0.95, size=len(ids)), 4)))
+        insert_new_rows(connection, GroundTruthResult.__table__, ground_truth_rows(
+            [{"architecture_id": a, "benchmark_arch_id": str(a), "validation_accuracy": float(t)}
+             for a, t in truth.items()],
+            benchmark="nasbench201", dataset="cifar10-valid", epoch_budget=200, repeat=0, epoch=200,
+            evaluation_point="final"))
+        chosen = [int(i) for i in rng.choice(ids, size=250, replace=False)]
+        sample, outside = chosen[:200], chosen[200:]
+        insert_new_rows(connection, ArchitectureSample.__table__, {
+            "name": ["yu-200"], "search_space": ["nb201"], "seed": [0], "created_at": [now]})
+        insert_new_rows(connection, ArchitectureSampleMember.__table__, {
+            "sample_name": ["yu-200"] * 200, "position": list(range(200)), "architecture_id": sample})
+        insert_new_rows(connection, Supernet.__table__, {
+            "id": ["net"], "search_space": ["nb201"], "subspace": ["FULL"], "name": ["net"], "config_json": ['{"a": 1}'],
+            "status": ["imported"], "origin": ["imported"], "created_at": [now]})
+        insert_new_rows(connection, Checkpoint.__table__, {
+            "id": ["net-final"], "supernet_id": ["net"], "label": ["epoch-400"], "epoch": [400], "created_at": [now]})
+        proxy = {a: float(truth[a] + rng.normal(scale=0.2)) for a in chosen}
+        for a in outside:  # architectures scored outside the sample, ranked best: the sample must keep them out
+            proxy[a] = 5.0 + rng.uniform()
+        insert_new_rows(connection, ProxyScore.__table__, {
+            "checkpoint_id": ["net-final"] * len(chosen), "architecture_id": chosen, "protocol_id": ["no-ft"] * len(chosen),
+            "metric": ["validation_accuracy"] * len(chosen), "evaluation_repeat": [0] * len(chosen),
+            "value": [proxy[a] for a in chosen], "evaluated_at": [now] * len(chosen)})
+    top3 = sorted(sample, key=lambda a: (-proxy[a], a))[:3]
+    best = max(truth[a] for a in top3)
+    values = np.array(list(truth.values()))
+    weights = np.array([cells[a] for a in truth])
+    expected_cells = 1 - (1 - weights[values <= best].sum() / weights.sum()) ** 2
+    expected_classes = 1 - (1 - (values <= best).sum() / len(values)) ** 2
+    assert weights.sum() == 15_625
+    for population, expected in (("cells", expected_cells), ("classes", expected_classes)):
+        (row,) = _run(url, "top_k", k=3, sample="yu-200", population=population, runs=2)
+        assert row["mean_truth_top_k"] == pytest.approx(np.mean([truth[a] for a in top3]))
+        assert row["best_truth"] == pytest.approx(best)
+        assert row["probability_to_surpass_random"] == pytest.approx(expected)
+    assert expected_cells != pytest.approx(expected_classes)
+    (factor,) = _run(url, "factors", sample="yu-200", population="cells")
+    assert factor["final_accuracy"] == pytest.approx(np.mean([truth[a] for a in top3]))
+    assert factor["architectures"] == 200 and factor["top_k"] == 3
+    from wsdb import statistics
+
+    in_order = sorted(sample)
+    assert factor["sparse_kendall"] == pytest.approx(statistics.sparse_kendall_tau(
+        [proxy[a] for a in in_order], [truth[a] for a in in_order], 0.001))
+    with pytest.raises(WsdbError, match="population must be one of classes, cells"):
+        analysis.run(duck.connect(url), "top_k", {"population": "raw"})

@@ -379,6 +379,12 @@ def test_the_readme_sweeps_run_tiny_and_the_factor_report_agrees_with_scipy(tmp_
                           cells_per_stack=1, epochs=1, evaluate_last_steps=1)
     table4 = yaml.safe_load(_readme_sweep("yu-table4-nb201"))
     assert {"wsbn", "global-dropout", "path-dropout", "op-node", "ofa"} <= set(table4["variants"])
+    for yu in (table4, yaml.safe_load(_readme_sweep("yu-table4-nb101"))):  # their setup, section 4.1
+        assert {k: yu["base"][k] for k in ("learning_rate", "lr_schedule", "epochs", "batch_size",
+                                           "bn_track_running_stats")} == {
+            "learning_rate": 0.025, "lr_schedule": "cosine", "epochs": 400, "batch_size": 256,
+            "bn_track_running_stats": False}
+        assert yu["evaluate"] == [{"protocol": "no-ft", "n": 200, "seed": 0}]  # one seeded sample of 200
     table4["grid"].update(seed=[0])
     table4["variants"] = {k: table4["variants"][k] for k in ("baseline", "wsbn")}
     table4["base"].update(dataset="synthetic", synthetic_images=32, batch_size=16, initial_channels=4,
@@ -404,6 +410,9 @@ def test_the_readme_sweeps_run_tiny_and_the_factor_report_agrees_with_scipy(tmp_
             assert line[f"{column}_mean"] == pytest.approx(statistics.fmean(values))
             expected = stats.t.ppf(0.975, 1) * stats.sem(values)
             assert line[f"{column}_ci95"] == pytest.approx(expected) or math.isnan(expected)
+            assert line[f"{column}_std"] == pytest.approx(np.std(values))  # numpy's: Zhang et al.'s ±
+    spread = run_cli("report", "factors", "--sweep", "zhang-table3", "--spread", "std", "--markdown", "--db", db)
+    assert spread.returncode == 0 and "Mean ± population standard deviation" in spread.stdout
     # made-up NB201 ground truth (the benchmark's file is not needed to check the layout)
     rng = np.random.default_rng(0)
     table = tmp_path / "nb201-made-up.csv"
@@ -413,7 +422,7 @@ def test_the_readme_sweeps_run_tiny_and_the_factor_report_agrees_with_scipy(tmp_
     markdown = run_cli("report", "factors", "--sweep", "yu-table4-nb201", "--markdown", "--db", db)
     assert markdown.returncode == 0, markdown.stderr
     markdown = markdown.stdout
-    assert "| sharing=edge, wsbn=false | bns-ft:4 |" in markdown and "| sharing=node, wsbn=true | bns-ft:4 |" in markdown
+    assert "| sharing=edge, wsbn=false | no-ft |" in markdown and "| sharing=node, wsbn=true | no-ft |" in markdown
     empty = run_cli("report", "factors", "--sweep", "yu-table4-nb101", "--db", db)
     assert empty.returncode == 1 and "no super-net of sweep 'yu-table4-nb101'" in empty.stderr
 

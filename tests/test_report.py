@@ -97,3 +97,22 @@ def test_the_html_reports_table1_never_mixes_search_spaces(demo_warehouse, tmp_p
         if space == "ws64":  # one published trajectory: one super-net per cell
             assert "(n=1)" in table and "± 0.00" not in table
     assert "table1-nb201" not in text
+
+
+def test_the_std_spread_is_zhang_et_als_convention_on_a_published_cell():
+    """Deeper Insights, Table 2, "Different seeds" T3R: 17.6000±0.4899 over 10 instances; ranks are
+    whole numbers, so the ten values are six 18s and four 17s, whose population standard deviation
+    is 0.4899 (the sample one would be 0.5164). `--spread std` shows that number."""
+    from wsdb.report import factor_layout
+
+    values = [18] * 6 + [17] * 4
+    line = {"factors": {}, "protocol_id": "no-ft", "supernets": 10}
+    from wsdb.report import FACTOR_STATISTICS
+
+    for column, _, _ in FACTOR_STATISTICS:
+        line[column] = {"n": 0, "mean": None, "sd": None, "std": None, "ci95": None}
+    line["kendall"] = {"n": 10, "mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)),
+                       "std": float(np.std(values)), "ci95": 1.0}
+    (row,) = factor_layout([], [line], "std")
+    assert row["KdT"] == "17.600 ± 0.490" and f"{np.std(values):.4f}" == "0.4899"
+    assert factor_layout([], [line], "student-t")[0]["KdT"] == "17.600 ± 1.000"

@@ -147,8 +147,18 @@ def ground_truth_choice(connection, space: str, benchmark_name: str | None = Non
 
 # Parameters that name a thing, by parameter name: analyses' parameters and command options
 # with these names are resolved here (a super-net name becomes its id).
+def _one_of(name: str, allowed: tuple[str, ...]):
+    def check(connection, value: str) -> str:
+        if value not in allowed:
+            raise WsdbError(f"--param {name} must be one of {', '.join(allowed)}, not {value!r}")
+        return value
+    return check
+
+
 RESOLVERS = {
     "supernet": lambda connection, value: supernet(connection, value).id,
+    "population": _one_of("population", ("classes", "cells")),
+    "truth": _one_of("truth", ("validation_accuracy", "test_accuracy")),
     "sample": sample,
     "subspace": subspace,
     "protocol": protocol,

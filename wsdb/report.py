@@ -304,7 +304,8 @@ def factors(url: str, sweep: str | None = None, supernets: list[str] | None = No
             params: dict | None = None) -> tuple[list[str], list[dict]]:
     """The factor keys (configuration keys whose values differ between the chosen super-nets)
     and one row per (values of those keys, protocol): the super-nets (seeds) and each
-    statistic's mean, sample standard deviation and Student t 95% half width."""
+    statistic's mean, sample standard deviation, population standard deviation (the ± of
+    Zhang et al. 2020, Deeper Insights) and Student t 95% half width."""
     import statistics
 
     from scipy import stats
@@ -344,6 +345,7 @@ def factors(url: str, sweep: str | None = None, supernets: list[str] | None = No
             mean = statistics.fmean(numbers) if numbers else None
             sd = statistics.stdev(numbers) if len(numbers) > 1 else None
             line[column] = {"n": len(numbers), "mean": mean, "sd": sd,
+                            "std": statistics.pstdev(numbers) if len(numbers) > 1 else None,
                             "ci95": stats.t.ppf(0.975, len(numbers) - 1) * sd / math.sqrt(len(numbers)) if sd is not None
                             else None}
         out.append(line)
@@ -354,20 +356,33 @@ def factor_long_rows(varying: list[str], summary: list[dict]) -> list[dict]:
     """One flat row per group (CSV, JSON)."""
     return [{**{k: r["factors"][k] for k in varying}, "protocol_id": r["protocol_id"], "supernets": r["supernets"],
              **{f"{column}_{part}": r[column][part] for column, _, _ in FACTOR_STATISTICS
-                for part in ("mean", "ci95", "n")}} for r in summary]
+                for part in ("mean", "ci95", "std", "n")}} for r in summary]
 
 
-def factor_layout(varying: list[str], summary: list[dict]) -> list[dict]:
-    """Rows: the factor values; columns: the statistics as mean ± 95% half width (accuracies
-    x100); GT-Tau columns only where some super-net was scored step by step."""
+# What ± means in a factor table: the Student t 95% half width over seeds, or the population
+# standard deviation over them (Zhang et al. 2020, Deeper Insights, Tables 2-3: "the standard
+# variance of these 10 numbers", numpy's std; checked on their T3R 17.6 ± 0.4899).
+SPREADS = {"student-t": ("ci95", "Student t 95% half width"), "std": ("std", "population standard deviation")}
+
+
+def check_spread(spread: str) -> str:
+    if spread not in SPREADS:
+        raise WsdbError(f"--spread must be one of {', '.join(SPREADS)}")
+    return spread
+
+
+def factor_layout(varying: list[str], summary: list[dict], spread: str = "student-t") -> list[dict]:
+    """Rows: the factor values; columns: the statistics as mean ± spread (accuracies x100);
+    GT-Tau columns only where some super-net was scored step by step."""
+    part = SPREADS[check_spread(spread)][0]
     present = [(c, t, s) for c, t, s in FACTOR_STATISTICS if any(r[c]["n"] for r in summary)]
 
     def cell(value: dict, scale: int) -> str:
         if value["mean"] is None:
             return ""
         digits = 2 if scale == 100 else 3
-        spread = f" ± {scale * value['ci95']:.{digits}f}" if value["ci95"] is not None else ""
-        return f"{scale * value['mean']:.{digits}f}{spread}"
+        shown = f" ± {scale * value[part]:.{digits}f}" if value[part] is not None else ""
+        return f"{scale * value['mean']:.{digits}f}{shown}"
 
     return [{"factor": ", ".join(f"{k}={_as_text(r['factors'][k])}" for k in varying) or "(one configuration)",
              "protocol": r["protocol_id"], "n": r["supernets"],
@@ -379,7 +394,8 @@ def _as_text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def factor_markdown(varying: list[str], summary: list[dict]) -> str:
-    return (markdown_table(factor_layout(varying, summary)) + "\n\nMean ± Student t 95% half width over super-nets "
-            "(seeds); accuracy (mean proxy accuracy) and final (ground truth of the top-1 pick) x100; "
-            f"layouts of {YU_2020.short}, Tables 3-4, and {ZHANG_2020_DEEPER.short}, Table 3.\n")
+def factor_markdown(varying: list[str], summary: list[dict], spread: str = "student-t") -> str:
+    return (markdown_table(factor_layout(varying, summary, spread)) + f"\n\nMean ± {SPREADS[spread][1]} over "
+            "super-nets (seeds); accuracy (mean proxy accuracy) and final (mean ground truth of the top-k picks, "
+            f"k = 3 as {YU_2020.short}) x100; layouts of {YU_2020.short}, Tables 3-4, and "
+            f"{ZHANG_2020_DEEPER.short}, Table 3 (whose ± is --spread std).\n")

@@ -129,28 +129,33 @@ def factors(db: DbOption = None,
             supernet: Annotated[Optional[list[str]], typer.Option(metavar="NAME|ID", help="These super-nets "
                                                                  "(repeat the option); with --sweep: of the sweep, "
                                                                  "these.")] = None,
-            param: ParamOption = None, markdown: MarkdownOption = False, csv_file: CsvOption = None,
-            as_json: JsonOption = False) -> None:
+            param: ParamOption = None,
+            spread: Annotated[str, typer.Option(metavar="KIND", help="What ± shows: student-t (95% half width "
+                                                "over seeds) or std (population standard deviation, as Zhang et al. "
+                                                "2020, Deeper Insights).")] = "student-t",
+            markdown: MarkdownOption = False, csv_file: CsvOption = None, as_json: JsonOption = False) -> None:
     """Super-net factors side by side (Yu et al. 2020, Tables 3-4; Zhang et al. 2020, Deeper Insights, Table 3).
 
-    Rows are the values of the configuration keys that differ between the chosen super-nets (any key: slicing, wsbn, sharing_groups with grouping, prefix_sharing, sampler, ...) and the evaluation protocol; columns the super-net accuracy (mean proxy accuracy), sparse Kendall tau, Kendall tau, the final search performance (ground truth of the top-1 pick), P>R and, for runs scored after each of their last steps, GT-Tau-Mean and GT-Tau-Std; each a mean ± Student t 95% half width over the super-nets (seeds). --param passes parameters to the analysis factors (k, truth, benchmark, dataset, protocol).
+    Rows are the values of the configuration keys that differ between the chosen super-nets (any key: slicing, wsbn, sharing_groups with grouping, prefix_sharing, sampler, ...) and the evaluation protocol; columns the super-net accuracy (mean proxy accuracy), sparse Kendall tau, Kendall tau, the final search performance (mean ground truth of the 3 best picks, Yu et al.'s final searched model), P>R and, for runs scored after each of their last steps, GT-Tau-Mean and GT-Tau-Std; each a mean ± Student t 95% half width over the super-nets (seeds), or ± the population standard deviation with --spread std. --param passes parameters to the analysis factors (k, sample, population, truth, benchmark, dataset, protocol).
 
     \b
     Examples:
       wsdb report factors --sweep yu-table4-nb201 --markdown
       wsdb report factors --sweep zhang-table3 --param protocol=no-ft --csv table3.csv
       wsdb report factors --supernet fixed-seed0 --supernet shuffle-seed0
+      wsdb report factors --sweep zhang-table3 --spread std --markdown
     """
     from wsdb import report
 
+    report.check_spread(spread)
     varying, summary = report.factors(database.resolve_url(db), sweep, supernet, key_values(param, "--param"))
     if csv_file or as_json:
         emit(report.factor_long_rows(varying, summary), csv_file=csv_file, as_json=as_json)
     elif markdown:
-        typer.echo(report.factor_markdown(varying, summary), nl=False)
+        typer.echo(report.factor_markdown(varying, summary, spread), nl=False)
     else:
-        emit(report.factor_layout(varying, summary),
-             title="Factors: mean ± 95% CI over seeds (accuracy and final x100)")
+        emit(report.factor_layout(varying, summary, spread),
+             title=f"Factors: mean ± {report.SPREADS[spread][1]} over seeds (accuracy and final x100)")
 
 
 @report_app.command("html")
