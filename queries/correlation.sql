@@ -1,7 +1,7 @@
 -- Rank correlations between each checkpoint's proxy scores and the mean ground truth of the
 -- same architectures, per evaluation protocol: Spearman's rho (average ranks for ties),
--- Kendall's tau-b, sparse Kendall's tau (Yu et al. 2020: ground-truth values within a
--- threshold share a rank) and Pearson's r. Every proxy score is a point, repeated
+-- Kendall's tau-b, sparse Kendall's tau (Yu et al. 2020's s-KdT as their code computes it:
+-- ground truth binned on a grid of `sparse_threshold`) and Pearson's r. Every proxy score is a point, repeated
 -- evaluations included (as Pourchot et al. 2020 computed Table 1). The ground-truth reduction is
 -- explicit: the mean over repeats at the final evaluation point, or one chosen repeat.
 --
@@ -11,7 +11,7 @@
 --   dataset = NULL                      ground-truth dataset; NULL: the search space's own (wsdb summary lists them)
 --   epoch_budget = NULL                 ground-truth epoch budget; NULL: the search space's own
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own (nasbench101, nasbench201, ws64-paper)
---   sparse_threshold = 0.001            sparse Kendall: ground-truth accuracies (fractions) this close share a rank
+--   sparse_threshold = 0.001            s-KdT: ground-truth accuracies (fractions) binned by floor(value / this)
 --   repeat = NULL                       ground truth of this repeat only (NB101 0-2, NB201 seed); NULL: mean over repeats
 --   protocol = NULL                     only this evaluation protocol (e.g. bns-ft:4); NULL: all
 --   supernet = NULL                     only this super-net (id or name); NULL: all
@@ -41,7 +41,7 @@ WITH truth AS (  -- the mean over runs (a published mean where there are none), 
 ),
 pairs AS (
     SELECT c.supernet_id, p.checkpoint_id, c.label AS checkpoint_label, p.protocol_id,
-           p.architecture_id, p.evaluation_repeat, p.value AS proxy, t.value AS truth
+           p.architecture_id, a.canonical_key, p.evaluation_repeat, p.value AS proxy, t.value AS truth
     FROM proxy_scores p
     JOIN checkpoints c ON c.id = p.checkpoint_id
     JOIN architectures a ON a.id = p.architecture_id
@@ -73,8 +73,9 @@ per_checkpoint AS (
            CORR(proxy_rank, truth_rank) AS spearman,
            kendall_tau_b(LIST(proxy ORDER BY architecture_id, evaluation_repeat),
                          LIST(truth ORDER BY architecture_id, evaluation_repeat)) AS kendall,
-           sparse_kendall_tau(LIST(proxy ORDER BY architecture_id, evaluation_repeat),
-                              LIST(truth ORDER BY architecture_id, evaluation_repeat), $sparse_threshold) AS sparse_kendall,
+           -- s-KdT takes tied proxies in the order given: canonical key, the same in every warehouse
+           sparse_kendall_tau(LIST(proxy ORDER BY canonical_key, evaluation_repeat),
+                              LIST(truth ORDER BY canonical_key, evaluation_repeat), $sparse_threshold) AS sparse_kendall,
            CORR(proxy, truth) AS pearson
     FROM ranked
     GROUP BY supernet_id, checkpoint_id, checkpoint_label, protocol_id

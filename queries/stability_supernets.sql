@@ -25,12 +25,10 @@
 --   s_tau_min           smallest pairwise tau
 --   s_tau_max           largest pairwise tau
 --   min_common_architectures   fewest architectures a compared pair shares
-WITH seeds AS (
-    SELECT id, config_json,
-           COALESCE(CAST(json_extract_string(seeds_json, '$.init') AS BIGINT), seed) AS init,
-           COALESCE(CAST(json_extract_string(seeds_json, '$.sampling') AS BIGINT), seed) AS sampling,
-           COALESCE(CAST(json_extract_string(seeds_json, '$.data') AS BIGINT), seed) AS data
-    FROM supernets
+WITH seeds AS (  -- run_seeds where recorded, else the one seed that drove all three
+    SELECT n.id, COALESCE(r.init_seed, n.seed) AS init, COALESCE(r.sampling_seed, n.seed) AS sampling,
+           COALESCE(r.data_seed, n.seed) AS data
+    FROM supernets n LEFT JOIN run_seeds r ON r.supernet_id = n.id
 ),
 pairs AS (
     SELECT a.supernet_id AS first, b.supernet_id AS second, a.protocol_id,

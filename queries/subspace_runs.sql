@@ -15,7 +15,8 @@
 --   epoch_budget = NULL                 ground-truth epoch budget; NULL: the search space's own
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own
 -- columns:
---   family             the derived sub-space without its k and seed: random/<parent>, best/<parent>/<benchmark>/<dataset>/<metric>
+--   family             the derived sub-space without its k and seed: random/<parent>, random-cells/<parent>,
+--                      best/<parent>/<benchmark>/<dataset>/<metric>
 --   down_scale         its k: the sub-space holds 1/k of its parent
 --   subspace           the sub-space
 --   supernet_id        super-net trained on it
@@ -31,9 +32,9 @@
 WITH derived AS (
     SELECT search_space, name AS subspace,
            CAST(json_extract_string(parameters_json, '$.k') AS INTEGER) AS down_scale,
-           CASE WHEN kind = 'random' THEN regexp_replace(name, '/[0-9]+/[0-9]+$', '')
+           CASE WHEN kind IN ('random', 'random-cells') THEN regexp_replace(name, '/[0-9]+/[0-9]+$', '')
                 ELSE regexp_replace(name, '/[0-9]+(/[^/]+/[^/]+/[^/]+)$', '\1') END AS family
-    FROM subspaces WHERE kind IN ('random', 'best')
+    FROM subspaces WHERE kind IN ('random', 'random-cells', 'best')
 ),
 runs AS (
     SELECT n.id AS supernet_id, n.name AS supernet_name, d.*

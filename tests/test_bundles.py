@@ -252,22 +252,15 @@ def test_html_report_renders_offline_with_the_cli_numbers(study, tmp_path):
 
 
 def test_a_bundle_written_before_edge_weights_and_run_seeds_still_imports(study, tmp_path):
-    """A lab on the previous schema (0007) shares a bundle: no edge_weights table, no
-    supernets.seeds_json column. It imports whole, those rows empty and that column NULL; a
-    bundle of that revision lacking a table it did have is still refused."""
-    import io
-
-    import pyarrow.parquet as pq
-
+    """A lab on the previous schema (0007) shares a bundle: no edge_weights, run_seeds or
+    subspace_cells tables. It imports whole, those tables empty; a bundle of that revision lacking
+    a table it did have is still refused."""
     bundle = _export(study, tmp_path / "new.wsdb", "--all")
     with zipfile.ZipFile(bundle) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         files = {name: archive.read(name) for name in manifest["files"]}
-    del files["tables/edge_weights.parquet"]
-    supernets = pq.read_table(io.BytesIO(files["tables/supernets.parquet"])).drop_columns(["seeds_json"])
-    sink = io.BytesIO()
-    pq.write_table(supernets, sink)
-    files["tables/supernets.parquet"] = sink.getvalue()
+    for table in ("edge_weights", "run_seeds", "subspace_cells"):
+        del files[f"tables/{table}.parquet"]
 
     def write(path: Path, files: dict) -> Path:
         old = {**manifest, "schema_revision": "0007",
@@ -281,10 +274,7 @@ def test_a_bundle_written_before_edge_weights_and_run_seeds_still_imports(study,
 
     target = str(tmp_path / "b.duckdb")
     added = _import(write(tmp_path / "old.wsdb", files), target)
-    assert added["supernets"] == 11 and added["edge_weights"] == 0
-    seeds = json.loads(run_cli("sql", "SELECT COUNT(*) AS n FROM supernets WHERE seeds_json IS NULL", "--json",
-                               "--db", target).stdout)
-    assert seeds == [{"n": 11}]
+    assert added["supernets"] == 11 and added["edge_weights"] == added["run_seeds"] == added["subspace_cells"] == 0
     del files["tables/checkpoints.parquet"]
     refused = run_cli("bundle", "import", str(write(tmp_path / "broken.wsdb", files)), "--db", str(tmp_path / "c.duckdb"))
     assert refused.returncode == 1 and "tables/checkpoints.parquet is missing" in refused.stderr

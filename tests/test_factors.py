@@ -465,8 +465,9 @@ def test_initialisation_sampling_and_data_seeds_vary_one_at_a_time(tmp_path):
                         ("c", ["--init-seed", "3", "--sampling-seed", "1"])):
         result = run_cli("run-supernet", "--space", "ws64", "--name", name, "--seed", "1", *seeds, *tiny)
         assert result.returncode == 0, result.stderr
-    stored = {r["name"]: json.loads(r["seeds_json"]) for r in _rows(url, "SELECT name, seeds_json FROM supernets")}
-    assert stored["b"] == {"init": 0, "sampling": 2, "data": 1}
+    stored = {r["name"]: (r["init_seed"], r["sampling_seed"], r["data_seed"]) for r in _rows(
+        url, "SELECT s.name, r.* FROM supernets s JOIN run_seeds r ON r.supernet_id = s.id")}
+    assert stored == {"a": (0, 1, 1), "b": (0, 2, 1), "c": (3, 1, 1)}
     rows = {r["varied_seeds"]: r for r in json.loads(
         run_cli("query", "stability_supernets", "--json", "--db", db).stdout)}
     assert set(rows) == {"sampling", "init", "init,sampling"}

@@ -199,6 +199,37 @@ def test_training_in_a_derived_subspace_draws_only_its_members(nb201_url):
     assert len(set(drawn)) == len(members)
 
 
+def test_a_down_scale_over_cells_draws_cells_as_zhang_zhang_yang_and_spos_keeps_their_duplicates(nb201_url):
+    """NB201 at 1/64: 245 of the 15,625 cells (their "244 different architectures"), not 102 of
+    6,466 classes; the drawn cells are numpy's PCG64 choice over the sorted arch strings, and SPOS
+    samples them uniformly, so a class drawn twice comes twice as often."""
+    record = subspaces.define(nb201_url, "random-cells/nb201/64/0")
+    assert record["kind"] == "random-cells" and record["cells"] == 245
+    every = sorted(nb201.official_index_order())
+    chosen = np.random.Generator(np.random.PCG64(0)).choice(len(every), 245, replace=False)
+    stored = [e for (e,) in _rows(nb201_url, "SELECT encoding FROM subspace_cells WHERE subspace = :n ORDER BY 1",
+                                  n="random-cells/nb201/64/0")]
+    assert stored == sorted(every[i] for i in chosen)
+    classes = {nb201.canonicalize(e).canonical_key for e in stored}
+    assert record["members"] == len(classes) < 245
+    assert subspaces.show(nb201_url, "random-cells/nb201/64/0")["parameters"]["unit"] == "cells"
+    assert subspaces.define(nb201_url, "random/nb201/64/0")["members"] == 102  # wsdb's default: classes
+    with warehouse(nb201_url) as engine, engine.connect() as connection:
+        pool = load_pool(connection, "nb201", "random-cells/nb201/64/0")
+    config = TrainingConfig(space="nb201", subspace="random-cells/nb201/64/0")
+    sampler = ArchitectureSampler(training_space("nb201"), config, np.random.default_rng(1), pool, restricted=True)
+    drawn = [nb201.arch_str(sampler.next_group()[0]) for _ in range(9800)]
+    assert set(drawn) == set(stored)  # the cells themselves, as drawn
+    counts = np.array([drawn.count(e) for e in stored])
+    assert stats.chisquare(counts).pvalue > 1e-4  # uniform over cells: classes weighted by their drawn cells
+    random_a = ArchitectureSampler(training_space("nb201"), TrainingConfig(space="nb201", sampler="random-a",
+                                   subspace="random-cells/nb201/64/0"), np.random.default_rng(1), pool, restricted=True)
+    keys = [nb201.canonicalize(nb201.arch_str(random_a.next_group()[0])).canonical_key for _ in range(4000)]
+    assert stats.chisquare([keys.count(k) for k in sorted(classes)]).pvalue > 1e-4  # Random-A: uniform over classes
+    refused = run_cli("spaces", "define", "random-cells/A2/4/0", "--db", nb201_url.removeprefix("duckdb:///"))
+    assert refused.returncode == 1 and "stores classes only" in refused.stderr
+
+
 def test_run_evaluate_and_report_on_down_scaled_spaces(demo_warehouse, tmp_path):
     """Through the CLI on ws64 (the demo holds its published ground truth): define, train tiny
     super-nets on synthetic data, evaluate, report; the report's numbers checked by hand."""
@@ -232,6 +263,7 @@ def test_run_evaluate_and_report_on_down_scaled_spaces(demo_warehouse, tmp_path)
                               GROUP BY p.architecture_id ORDER BY p.architecture_id""", s=run["supernet_id"])
         proxy, truth = np.array(pairs).T
         assert run["kendall"] == pytest.approx(stats.kendalltau(proxy, truth).statistic)
+        assert run["spearman"] == pytest.approx(stats.spearmanr(proxy, truth).statistic)  # their figures' statistic
         order = sorted(range(len(proxy)), key=lambda i: -proxy[i])  # ties: lowest architecture id first
         assert run["ws_top_k"] == pytest.approx(max(truth[i] for i in order[:10]))
         values = sorted(truth)

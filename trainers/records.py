@@ -17,7 +17,8 @@ import wsdb
 from wsdb.db import warehouse
 from wsdb.errors import WsdbError
 from wsdb.catalog import store_architectures
-from wsdb.schema import ArchitectureWeight, Checkpoint, DerivedArchitecture, EdgeWeight, Supernet, utcnow
+from wsdb.schema import ArchitectureWeight, Checkpoint, DerivedArchitecture, EdgeWeight, RunSeeds, Supernet, utcnow
+from wsdb.trainers.seeds import Seeds
 
 
 def code_version() -> str:
@@ -32,14 +33,22 @@ def describe_device(device: torch.device) -> str:
 
 def register_supernet(url: str, supernet_id: str, space: str, subspace: str, name: str | None,
                       config_json: str, seed: int, device: torch.device, data_dir: str | None = None,
-                      seeds_json: str | None = None) -> None:
+                      seeds: Seeds | None = None) -> None:
     with warehouse(url) as engine, engine.begin() as connection:
         connection.execute(sa.insert(Supernet), [{
             "id": supernet_id, "search_space": space, "subspace": subspace, "name": name,
-            "config_json": config_json, "seed": seed, "seeds_json": seeds_json, "status": "running", "origin": "trained",
+            "config_json": config_json, "seed": seed, "status": "running", "origin": "trained",
             "code_version": code_version(), "host": socket.gethostname(), "device": describe_device(device),
             "created_at": utcnow(), "started_at": utcnow(), "data_dir": data_dir,
         }])
+        connection.execute(sa.insert(RunSeeds), [(seeds or Seeds.of(seed)).row(supernet_id)])
+
+
+def seeds_of(connection: sa.Connection, supernet_id: str, seed: int | None) -> Seeds:
+    """A trained super-net's seeds; `seed` for all three where none were recorded (older runs)."""
+    row = connection.execute(sa.select(RunSeeds.init_seed, RunSeeds.sampling_seed, RunSeeds.data_seed)
+                             .where(RunSeeds.supernet_id == supernet_id)).first()
+    return Seeds.of(seed or 0) if row is None else Seeds(*row)
 
 
 def run_summary(url: str, supernet_id: str) -> dict:

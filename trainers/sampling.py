@@ -16,7 +16,9 @@
 random-a and pro-rata draw from the canonical architectures the warehouse holds for the
 (sub)space (`wsdb spaces populate nb101` stores all 423,624 NB101 classes). In a sub-space whose
 members are listed (constructed or derived: `wsdb spaces define`), uniform draws uniformly
-from those members too: there is no predicate to reject raw draws against.
+from those members too: there is no predicate to reject raw draws against; in a sub-space
+drawn over cells (random-cells/...), uniform draws its cells, each as drawn, so a class with two
+cells there comes twice as often (Zhang, Zhang, Yang 2020's SPOS: no deduplication).
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ from wsdb.trainers.config import TrainingConfig
 
 @dataclass
 class CandidatePool:
-    """Canonical architectures of a (sub)space: ids and canonical encodings."""
+    """Canonical architectures of a (sub)space: ids and canonical encodings; and the raw cells
+    of a sub-space drawn over cells (None elsewhere)."""
 
     architecture_ids: list[int]
     encodings: list[str]
+    cells: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.encodings)
@@ -53,7 +57,10 @@ def load_pool(connection: sa.Connection, space: str, subspace: str) -> Candidate
     if not rows:
         raise WsdbError(f"the warehouse holds no {space} architectures in sub-space {subspace} "
                         f"(run `wsdb spaces populate {space}`)")
-    return CandidatePool([r[0] for r in rows], [r[1] for r in rows])
+    cells = [e for (e,) in connection.execute(sa.text(
+        "SELECT encoding FROM subspace_cells WHERE search_space = :space AND subspace = :subspace ORDER BY encoding"),
+        {"space": space, "subspace": subspace})]
+    return CandidatePool([r[0] for r in rows], [r[1] for r in rows], cells or None)
 
 
 class ArchitectureSampler:
@@ -103,6 +110,8 @@ class ArchitectureSampler:
         sampler = self.config.sampler
         if sampler == "uniform" and not self.restricted:
             return self.space.random_cell(self.rng, self.config.subspace)
+        if sampler == "uniform" and self.pool.cells is not None:  # drawn cells, duplicates of a class kept
+            return self.space.decode(self.pool.cells[int(self.rng.integers(len(self.pool.cells)))])
         if sampler in ("uniform", "random-a"):
             return self._cell(int(self.rng.integers(len(self.pool))))
         return self._cell(int(self.rng.choice(len(self.pool), p=self.probabilities)))

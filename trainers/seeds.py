@@ -1,14 +1,14 @@
 """The three seeds of a training run, which Zhang et al. 2020 (Deeper Insights, Table 1) vary one
 at a time: weight initialisation ("different seeds"), architecture sampling and its fixed order
 ("different orders"), and data order with augmentation, dropout masks and channel shuffles.
-Each defaults to the run's `--seed`; the warehouse records them beside the configuration (runs
-of one configuration differ only by seeds, which is what stability analyses compare).
+Each defaults to the run's `--seed`; the warehouse records them beside the configuration, in
+`run_seeds` (runs of one configuration differ only by seeds, which is what stability analyses
+compare).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from wsdb.errors import WsdbError
 
@@ -30,10 +30,7 @@ class Seeds:
                 raise WsdbError(f"{kind}_seed must be a whole number >= 0, not {value!r}")
         return cls(**{k: seed if v is None else v for k, v in given.items()})
 
-    def as_json(self, seed: int) -> str | None:
-        """What the warehouse stores: NULL when `seed` drove all three."""
-        return None if self == Seeds.of(seed) else json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def stored(cls, seed: int | None, seeds_json: str | None) -> "Seeds":
-        return cls.of(seed or 0) if seeds_json is None else cls(**json.loads(seeds_json))
+    def row(self, supernet_id: str) -> dict:
+        """The super-net's row of run_seeds."""
+        return {"supernet_id": supernet_id, "init_seed": self.init, "sampling_seed": self.sampling,
+                "data_seed": self.data}

@@ -320,7 +320,7 @@ def run_supernet(url: str, config: TrainingConfig, seed: int = 0, name: str | No
     device = pick_device(options.device)
     supernet_id = supernet_id or uuid.uuid4().hex
     records.register_supernet(url, supernet_id, config.space, config.subspace, name, config.as_json(), seed, device,
-                              _absolute(options.data_dir), seeds.as_json(seed))
+                              _absolute(options.data_dir), seeds)
     return _run_and_record(url, lambda: Trainer(url, supernet_id, config, seed, options, device, seeds), supernet_id)
 
 
@@ -343,6 +343,7 @@ def resume_supernet(url: str, supernet: str, options: RunOptions | None = None, 
             raise WsdbError(f"super-net {row.id} is marked running (on {row.host}, since {since}): another process "
                             "may be training it; if that run died (killed, machine lost), resume it with --force")
         newest = (records.checkpoints_of(connection, row.id) or [None])[-1]
+        seeds = records.seeds_of(connection, row.id, row.seed)
     if options.checkpoint_dir is None and newest is not None:
         options = replace(options, checkpoint_dir=checkpoint_location(newest.uri, row.id))
     if options.data_dir is None and row.data_dir is not None:
@@ -352,7 +353,7 @@ def resume_supernet(url: str, supernet: str, options: RunOptions | None = None, 
     records.claim_supernet(url, row, host=socket.gethostname(), device=records.describe_device(device))
 
     def make() -> Trainer:
-        trainer = Trainer(url, row.id, config, row.seed or 0, options, device, Seeds.stored(row.seed, row.seeds_json))
+        trainer = Trainer(url, row.id, config, row.seed or 0, options, device, seeds)
         if state is not None:
             trainer.restore(state)
         return trainer

@@ -43,12 +43,12 @@ from wsdb.spaces.canonical import CanonicalArchitecture
 FORMAT = "wsdb-bundle"
 FORMAT_VERSION = 1
 # Tables in the order an import writes them (referenced before referencing).
-TABLES = ("evaluation_protocols", "subspaces", "subspace_members", "architecture_samples",
-          "architecture_sample_members", "supernets", "checkpoints", "architecture_weights", "edge_weights",
+TABLES = ("evaluation_protocols", "subspaces", "subspace_members", "subspace_cells", "architecture_samples",
+          "architecture_sample_members", "supernets", "run_seeds", "checkpoints", "architecture_weights", "edge_weights",
           "derived_architectures", "proxy_scores", "search_runs", "search_traces", "ground_truth_results")
-# Tables and columns added after format version 1 began, with the schema revision that added
-# them: a bundle written before that revision has none of their rows (NULL in those columns).
-INTRODUCED_AT = {"edge_weights": "0008", "supernets.seeds_json": "0008"}
+# Tables added after format version 1 began, with the schema revision that added them: a
+# bundle written before that revision has none of their rows.
+INTRODUCED_AT = {"edge_weights": "0008", "run_seeds": "0008", "subspace_cells": "0008"}
 
 
 def _older(revision, name: str) -> bool:
@@ -132,6 +132,8 @@ def collect(connection, selection: Selection) -> dict[str, pa.Table]:
     p = {}
     tables["supernets"] = _select(connection, "supernets", _in("id", supernets, p, "n"), p)
     p = {}
+    tables["run_seeds"] = _select(connection, "run_seeds", _in("supernet_id", supernets, p, "n"), p)
+    p = {}
     tables["checkpoints"] = _select(connection, "checkpoints", _in("supernet_id", supernets, p, "n"), p)
     checkpoints = tables["checkpoints"].column("id").to_pylist()
     for name in ("architecture_weights", "edge_weights", "derived_architectures"):
@@ -163,6 +165,7 @@ def collect(connection, selection: Selection) -> dict[str, pa.Table]:
     p = {k: v for i, (s, n) in enumerate(listed) for k, v in ((f"s{i}", s), (f"n{i}", n))}
     tables["subspaces"] = _select(connection, "subspaces", where, p)
     tables["subspace_members"] = _select(connection, "subspace_members", where.replace("name =", "subspace ="), p)
+    tables["subspace_cells"] = _select(connection, "subspace_cells", where.replace("name =", "subspace ="), p)
     architectures = set()
     for name in ("proxy_scores", "search_traces", "architecture_sample_members", "subspace_members",
                  "derived_architectures"):
@@ -295,6 +298,19 @@ def _tables(path: Path, files: dict[str, bytes], revision) -> dict[str, pa.Table
     return tables
 
 
+def _check_cells(path: Path, table: pa.Table) -> None:
+    """Each bundled cell of a random-cells sub-space must be a valid cell of its space."""
+    from wsdb.subspaces import CELL_ENCODING
+
+    for row in table.select(["search_space", "subspace", "encoding"]).to_pylist():
+        try:
+            if row["search_space"] not in CELL_ENCODING:
+                raise InvalidArchitecture(f"{row['search_space']!r} has no listed cells")
+            registry.canonicalize(CELL_ENCODING[row["search_space"]], row["encoding"])
+        except InvalidArchitecture as error:
+            raise WsdbError(f"{path}: sub-space {row['subspace']!r}, cell {row['encoding']!r}: {error}") from None
+
+
 def _architectures(path: Path, table: pa.Table) -> list[CanonicalArchitecture]:
     """Each bundled class re-canonicalised from its encoding; its key must agree."""
     archs = []
@@ -344,6 +360,7 @@ def import_bundle(url: str, path: Path, checkpoint_dir: str = "checkpoints") -> 
                         f"{database.head_revision()}: upgrade wsdb")
     tables = _tables(path, files, revision)
     archs = _architectures(path, tables["architectures"])
+    _check_cells(path, tables["subspace_cells"])
     database.open_engine(url).dispose()  # the target must be a warehouse before files are placed
     if any(name.startswith("checkpoints/") for name in files):
         tables["checkpoints"] = _place_checkpoints(path, files, tables["checkpoints"], checkpoint_dir)
@@ -367,9 +384,6 @@ def import_bundle(url: str, path: Path, checkpoint_dir: str = "checkpoints") -> 
                 table = table.drop_columns(["architecture_ref"]).append_column("architecture_id", mapped)
             target = _table(name)
             expected = {c.name for c in target.columns}
-            for column in target.columns:  # added since the bundle was written
-                if column.name not in table.column_names and _older(revision, f"{name}.{column.name}"):
-                    table = table.append_column(column.name, pa.nulls(table.num_rows, arrow_type(column)))
             if set(table.column_names) != expected:
                 raise WsdbError(f"{path}: tables/{name}.parquet has columns {sorted(table.column_names)}, "
                                 f"expected {sorted(expected)}")

@@ -38,7 +38,7 @@ def _known(values: list, what: str) -> str:
     return f"known: {listed}{more}"
 
 
-SUPERNET_COLUMNS = ("id", "name", "search_space", "subspace", "status", "origin", "config_json", "seed", "seeds_json",
+SUPERNET_COLUMNS = ("id", "name", "search_space", "subspace", "status", "origin", "config_json", "seed",
                     "training_seconds", "host", "started_at", "data_dir")
 
 

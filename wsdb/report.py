@@ -185,16 +185,17 @@ def table2_markdown(rows: list[dict]) -> str:
 
 # --- Figures 2 and 5 of Zhang, Zhang, Yang 2020: WS vs RS on down-scaled sub-spaces ----------
 
-SUBSPACE_STATISTICS = ("ws_top_k", "rs_top_k", "kendall")
+SUBSPACE_STATISTICS = ("ws_top_k", "rs_top_k", "kendall", "spearman")
+DERIVED_KINDS = "('random', 'random-cells', 'best')"
 
 
 def subspace_runs(url: str, params: dict[str, str] | None = None) -> list[dict]:
     """Rows of the analysis subspace_runs (one per super-net and protocol); an error saying
     why when there are none."""
     def why(con, values) -> str:
-        derived = lookup.rows(con, "SELECT COUNT(*) FROM subspaces WHERE kind IN ('random', 'best')")[0][0]
+        derived = lookup.rows(con, f"SELECT COUNT(*) FROM subspaces WHERE kind IN {DERIVED_KINDS}")[0][0]
         trained = lookup.rows(con, "SELECT COUNT(*) FROM supernets n JOIN subspaces s ON s.search_space = "
-                                   "n.search_space AND s.name = n.subspace WHERE s.kind IN ('random', 'best')")[0][0]
+                                   f"n.search_space AND s.name = n.subspace WHERE s.kind IN {DERIVED_KINDS}")[0][0]
         if not derived:
             return "no derived sub-space is defined (`wsdb spaces define random/nb201/8/0`)"
         if not trained:
@@ -208,8 +209,8 @@ def subspace_runs(url: str, params: dict[str, str] | None = None) -> list[dict]:
 
 
 def subspace_summary(rows: list[dict]) -> list[dict]:
-    """Per family, down-scale and protocol: runs, and mean/min/max of WS top-k, RS top-k and
-    Kendall's tau over them (the error bars of Zhang, Zhang, Yang's figures are min/max)."""
+    """Per family, down-scale and protocol: runs, and mean/min/max of WS top-k, RS top-k,
+    Kendall's tau and Spearman's rho over them (the error bars of Zhang, Zhang, Yang's figures are min/max)."""
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         groups.setdefault((row["family"], row["down_scale"], row["protocol_id"]), []).append(row)
@@ -237,12 +238,14 @@ def subspace_layout(summary: list[dict], k: int) -> list[dict]:
 
     return [{"family": r["family"], "1/k": r["down_scale"], "protocol": r["protocol_id"], "runs": r["runs"],
              "classes": r["members_ranked"], f"WS top-{k}": cell(r, "ws_top_k", 100),
-             f"RS top-{k}": cell(r, "rs_top_k", 100), "Kendall tau": cell(r, "kendall", 1)} for r in summary]
+             f"RS top-{k}": cell(r, "rs_top_k", 100), "Kendall tau": cell(r, "kendall", 1),
+             "Spearman rho": cell(r, "spearman", 1)} for r in summary]
 
 
 def subspace_markdown(table: list[dict], k: int) -> str:
     return (markdown_table(table) + f"\n\nTop-{k} ground truth x100 (WS: the {k} best by the super-net; RS: expected best of "
-            f"{k} uniform draws) and Kendall tau, mean [min, max] over runs; layout of "
+            f"{k} uniform draws), Kendall tau and Spearman rho (the statistic of their figures), mean [min, max] over "
+            "runs; layout of "
             f"{ZHANG_ZHANG_YANG_2020.short}, Figures 2 and 5.\n")
 
 

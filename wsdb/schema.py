@@ -89,6 +89,16 @@ class SubspaceMember(Base):
     architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"), primary_key=True)
 
 
+class SubspaceCell(Base):
+    """A raw cell of a sub-space drawn over cells (random-cells/...): training samples these,
+    duplicates of one class included, as Zhang, Zhang, Yang 2020's SPOS does."""
+
+    __tablename__ = "subspace_cells"
+    search_space: Mapped[str] = mapped_column(String, primary_key=True)
+    subspace: Mapped[str] = mapped_column(String, primary_key=True)
+    encoding: Mapped[str] = mapped_column(String, primary_key=True)  # nb201 arch string, ws64 label
+
+
 architecture_id_seq = Sequence("architectures_id_seq")
 
 
@@ -183,8 +193,6 @@ class Supernet(Base):
     name: Mapped[str | None] = mapped_column(Text)
     config_json: Mapped[str] = mapped_column(Text)
     seed: Mapped[int | None] = mapped_column(Integer)
-    # {"init": i, "sampling": s, "data": d} where a run's seeds differ; NULL: `seed` drove all three
-    seeds_json: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String)  # registered, running, finished, failed, imported
     origin: Mapped[str] = mapped_column(String)  # trained, imported
     source: Mapped[str | None] = mapped_column(Text)  # publication or path it was imported from
@@ -197,6 +205,17 @@ class Supernet(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime)  # when training last (re)started
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     data_dir: Mapped[str | None] = mapped_column(Text)  # where the training data lay (evaluation reuses it)
+
+
+class RunSeeds(Base):
+    """The three seeds of a super-net trained here (Zhang et al. 2020, Deeper Insights, Table 1
+    vary them one at a time); without a row, `supernets.seed` drove all three."""
+
+    __tablename__ = "run_seeds"
+    supernet_id: Mapped[str] = mapped_column(String(32), ForeignKey("supernets.id"), primary_key=True)
+    init_seed: Mapped[int] = mapped_column(BigInteger)
+    sampling_seed: Mapped[int] = mapped_column(BigInteger)
+    data_seed: Mapped[int] = mapped_column(BigInteger)
 
 
 class Checkpoint(Base):

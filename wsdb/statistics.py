@@ -61,7 +61,8 @@ def sparse_kendall_tau(proxy: list[float], truth: list[float], threshold: float)
     """Sparse Kendall's tau (s-KdT) of Yu, Ranftl, Salzmann 2020 as their released code computes
     it (`compute_sparse_kendalltau` of the authors' nasws package): the sparse ranks of the ground
     truth in ascending order, against the sparse ranks of the architectures taken in ascending
-    order of the proxy (ties in the proxy keep the order given: architecture id, then repeat),
+    order of the proxy (ties in the proxy keep the order given; the analyses give canonical key,
+    then repeat),
     by Kendall's tau-b. Without ties in the sparse ranks this is Kendall's tau of proxy and
     truth. NULL for a threshold <= 0 (their code divides by it) or one shared rank."""
     pair = _pair(proxy, truth)

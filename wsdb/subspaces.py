@@ -7,7 +7,12 @@ Kinds (the `kind` column of `subspaces`):
 - random: `random/<parent>/<k>/<seed>`, a uniform ceil(n/k) of the parent's n classes drawn
   with numpy's PCG64 from the seed, over the classes sorted by canonical key (so the same
   draw in every warehouse that holds the same parent) - the "randomly down-scaled" spaces of
-  Zhang, Zhang, Yang 2020 (Figure 2);
+  Zhang, Zhang, Yang 2020 (Figure 2) with wsdb's default unit, the class;
+- random-cells: `random-cells/<parent>/<k>/<seed>`, the same down-scaling over the parent's raw
+  cells, as Zhang, Zhang, Yang draw them (NB201 at 1/64: 245 of 15,625 cells, not 102 of 6,466
+  classes): a uniform ceil(n/k) of its n cells (sorted by their encoding) from the seed, kept as
+  cells (`subspace_cells`, which SPOS training then samples without deduplication) and as the
+  classes they fall in. Spaces whose cells wsdb lists: nb201 (its 15,625 arch strings) and ws64;
 - best: `best/<parent>/<k>/<benchmark>/<dataset>/<metric>`, the ceil(n/k) best of the parent's
   n classes that have that ground truth (final evaluation, the largest epoch budget stored,
   mean over runs), ties at the cut broken by canonical key and counted in the description
@@ -35,7 +40,7 @@ from wsdb.bulk import insert_new_rows
 from wsdb.catalog import store_architectures
 from wsdb.db import warehouse
 from wsdb.errors import InvalidArchitecture, WsdbError
-from wsdb.schema import Subspace, SubspaceMember, utcnow
+from wsdb.schema import Subspace, SubspaceCell, SubspaceMember, utcnow
 from wsdb.spaces import constructions, registry
 from wsdb.spaces.canonical import CanonicalArchitecture
 
@@ -77,6 +82,11 @@ BUILTIN = {
 }
 
 
+RANDOM_KINDS = ("random", "random-cells")
+# The encoding of one raw cell, per space whose cells the warehouse lists (random-cells draws them)
+CELL_ENCODING = {"nb201": "nb201-arch-str", "ws64": "ws64-label"}
+
+
 @dataclass(frozen=True)
 class Derived:
     """A parsed `random/...` or `best/...` name."""
@@ -90,7 +100,7 @@ class Derived:
     metric: str | None = None
 
     def name(self, parent: str) -> str:
-        tail = [self.seed] if self.kind == "random" else [self.benchmark, self.dataset, self.metric]
+        tail = [self.seed] if self.kind in RANDOM_KINDS else [self.benchmark, self.dataset, self.metric]
         return "/".join(str(part) for part in (self.kind, parent, self.k, *tail))
 
 
@@ -108,10 +118,10 @@ def parse(name: str) -> Derived | None:
     """The derived definition a name spells, None for other names; a malformed one is an error."""
     parts = name.split("/")
     kind = parts[0].lower()
-    if kind == "random":
+    if kind in RANDOM_KINDS:
         if len(parts) < 4 or not all(parts[1:]):
-            raise WsdbError(f"sub-space {name!r}: write random/<parent>/<k>/<seed>, e.g. random/nb201/8/0")
-        return Derived("random", "/".join(parts[1:-2]), _whole(name, "k", parts[-2], 1),
+            raise WsdbError(f"sub-space {name!r}: write {kind}/<parent>/<k>/<seed>, e.g. {kind}/nb201/8/0")
+        return Derived(kind, "/".join(parts[1:-2]), _whole(name, "k", parts[-2], 1),
                        seed=_whole(name, "the seed", parts[-1], 0))
     if kind == "best":
         if len(parts) < 6 or not all(parts[1:]):
@@ -216,6 +226,32 @@ def _define_random(connection, spec: Derived, space: str, parent: str, label: st
                   source=papers.ZHANG_ZHANG_YANG_2020.citation())
 
 
+def _define_random_cells(connection, spec: Derived, space: str, parent: str, label: str) -> tuple[str, str]:
+    if space not in CELL_ENCODING:
+        raise WsdbError(f"random-cells draws raw cells, which wsdb lists for {', '.join(CELL_ENCODING)}; {space} "
+                        f"stores classes only: use random/{spec.parent}/{spec.k}/{spec.seed}")
+    cells = lookup.rows(connection, "SELECT e.encoding, e.architecture_id FROM architecture_encodings e "
+                                    "JOIN architecture_subspaces s ON s.architecture_id = e.architecture_id "
+                                    "WHERE e.encoding_kind = :kind AND s.search_space = :sp AND s.subspace = :sub "
+                                    "ORDER BY e.encoding", {"kind": CELL_ENCODING[space], "sp": space, "sub": parent})
+    n = len(cells)
+    if n == 0:
+        raise WsdbError(f"parent {space}/{parent} has no cells in this warehouse (`wsdb spaces populate {space}`)")
+    size = math.ceil(n / spec.k)
+    chosen = sorted(np.random.Generator(np.random.PCG64(spec.seed)).choice(n, size, replace=False).tolist())
+    members = sorted({cells[i][1] for i in chosen})
+    name = spec.name(label)
+    description = (f"{size} of the {n} cells of {space}/{parent} (1/{spec.k}) drawn uniformly with seed {spec.seed}, "
+                   f"{len(members)} classes; randomly down-scaled over cells as Zhang, Zhang, Yang 2020 (Figure 2)")
+    stored = _store(connection, space, name, "random-cells", description, members, parent=parent, num_cells=size,
+                    parameters={"k": spec.k, "seed": spec.seed, "parent_cells": n, "generator": "PCG64",
+                                "unit": "cells"},
+                    source=papers.ZHANG_ZHANG_YANG_2020.citation())
+    insert_new_rows(connection, SubspaceCell.__table__, {
+        "search_space": [space] * size, "subspace": [name] * size, "encoding": [cells[i][0] for i in chosen]})
+    return stored
+
+
 def _define_best(connection, spec: Derived, space: str, parent: str, label: str) -> tuple[str, str]:
     benchmark = lookup.benchmark(connection, spec.benchmark)
     dataset = lookup.dataset(connection, spec.dataset)
@@ -271,7 +307,8 @@ def _define(connection, name: str) -> tuple[str, str]:
     found = _stored(connection, spec.name(label), space)
     if found:
         return found[0]
-    return (_define_random if spec.kind == "random" else _define_best)(connection, spec, space, parent, label)
+    define = {"random": _define_random, "random-cells": _define_random_cells, "best": _define_best}[spec.kind]
+    return define(connection, spec, space, parent, label)
 
 
 def _read_members(path: Path, space: str) -> list[CanonicalArchitecture]:

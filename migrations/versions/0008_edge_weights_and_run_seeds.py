@@ -1,4 +1,5 @@
-"""β of PC-DARTS' edge normalisation as rows; a trained super-net's three seeds.
+"""β of PC-DARTS' edge normalisation as rows; a trained super-net's three seeds; the raw
+cells of sub-spaces drawn over cells.
 
 Revision ID: 0008
 Revises: 0007
@@ -7,10 +8,13 @@ Create Date: 2026-12-06
 - edge_weights: the weight of each edge of a checkpoint's cell among the edges into its node
   (the edges into one node sum to 1; a node's only edge weighs 1). PC-DARTS learns it beside θ;
   under GAEA's exponentiated update it moves on its simplex like θ.
-- supernets.seeds_json: the seeds of weight initialisation, architecture sampling (and its
-  fixed order) and data order of a run, which Zhang et al. 2020 (Deeper Insights, Table 1)
-  vary one at a time; NULL where one seed drove all three (older runs, imports): `seed`.
-DuckDB-safe: one new table, one nullable column.
+- run_seeds: the seeds of weight initialisation, architecture sampling (and its fixed order)
+  and data order of a super-net trained here, which Zhang et al. 2020 (Deeper Insights, Table 1)
+  vary one at a time; a super-net without a row (older runs, imports) had `seed` drive all three.
+- subspace_cells: the cells a random-cells/... sub-space drew (Zhang, Zhang, Yang 2020 down-scale
+  cells, not classes, and train on them without deduplication).
+DuckDB-safe: new tables only (a column added to supernets could not be dropped again: it is
+referenced by foreign keys).
 """
 
 import sqlalchemy as sa
@@ -29,9 +33,22 @@ def upgrade() -> None:
         sa.Column("edge", sa.Integer(), primary_key=True),
         sa.Column("weight", sa.Double(), nullable=False),
     )
-    op.add_column("supernets", sa.Column("seeds_json", sa.Text(), nullable=True))
+    op.create_table(
+        "run_seeds",
+        sa.Column("supernet_id", sa.String(32), sa.ForeignKey("supernets.id"), primary_key=True),
+        sa.Column("init_seed", sa.BigInteger(), nullable=False),
+        sa.Column("sampling_seed", sa.BigInteger(), nullable=False),
+        sa.Column("data_seed", sa.BigInteger(), nullable=False),
+    )
+    op.create_table(
+        "subspace_cells",
+        sa.Column("search_space", sa.String(), primary_key=True),
+        sa.Column("subspace", sa.String(), primary_key=True),
+        sa.Column("encoding", sa.String(), primary_key=True),
+    )
 
 
 def downgrade() -> None:
-    op.drop_column("supernets", "seeds_json")
+    op.drop_table("subspace_cells")
+    op.drop_table("run_seeds")
     op.drop_table("edge_weights")

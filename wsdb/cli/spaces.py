@@ -51,7 +51,7 @@ def spaces_define(
 
     Built in: 1SHOT1-SS1, 1SHOT1-SS2, 1SHOT1-SS3 (NAS-Bench-1Shot1's search spaces, Zela, Siems, Hutter 2020), ZHANG-ZHANG-YANG (the NB101 space of Zhang, Zhang, Yang 2020: 95,985 cells, 42,228 classes) and VALID (NB201 cells whose input reaches the output). NB101 classes they hold that the warehouse lacks are added.
 
-    Derived, from a PARENT that is a sub-space or a whole search space: random/PARENT/K/SEED draws a uniform 1/K of the parent's classes with the seed; best/PARENT/K/BENCHMARK/DATASET/METRIC keeps the best 1/K by ground truth (METRIC test_accuracy or validation_accuracy). Parents may be derived themselves; they are defined first. Every command that takes --subspace then accepts the name.
+    Derived, from a PARENT that is a sub-space or a whole search space: random/PARENT/K/SEED draws a uniform 1/K of the parent's classes with the seed; random-cells/PARENT/K/SEED draws 1/K of its raw cells instead, as Zhang, Zhang, Yang 2020 did (nb201, ws64), and SPOS training samples those cells without deduplication; best/PARENT/K/BENCHMARK/DATASET/METRIC keeps the best 1/K by ground truth (METRIC test_accuracy or validation_accuracy). Parents may be derived themselves; they are defined first. Every command that takes --subspace then accepts the name.
 
     \b
     Examples:
@@ -59,6 +59,7 @@ def spaces_define(
       wsdb spaces define random/nb201/8/0
       wsdb spaces define best/VALID/16/nasbench201/cifar100/test_accuracy
       wsdb spaces define random/A2/4/1
+      wsdb spaces define random-cells/nb201/64/0
       wsdb spaces define mine --space nb201 --members archs.txt
     """
     record = subspaces.define(database.resolve_url(db), name, space, members, description)
