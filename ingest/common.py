@@ -73,7 +73,7 @@ def ground_truth_table(columns: dict, where: Callable[[int], str], checked: bool
     import pyarrow as pa
 
     from wsdb.bulk import arrow_type
-    from wsdb.ingest import values
+    from wsdb import values
     from wsdb.schema import GroundTruthResult
 
     length = len(next(iter(columns.values()))) if columns else 0

@@ -40,7 +40,7 @@ from wsdb.bulk import deferred_checkpoints, fill_null_integers
 from wsdb.catalog import store_architectures, store_encodings
 from wsdb.errors import InvalidArchitecture, WsdbError
 from wsdb.ground_truth import store_runs
-from wsdb.ingest import values
+from wsdb import values
 from wsdb.progress import progress_bar
 from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table, require_file
 from wsdb.ingest.nb101_identity import RAW_KIND, KnownCells, identify, load_known

@@ -38,7 +38,7 @@ from wsdb.ingest.common import (
     read_csv_rows,
     require_file,
 )
-from wsdb.ingest import values
+from wsdb import values
 from wsdb.safe_pickle import load_numpy_pickle
 from wsdb.schema import GroundTruthResult, ZeroCostScore
 from wsdb.spaces import nb201

@@ -26,7 +26,7 @@ from wsdb.bulk import insert_new_rows
 from wsdb.catalog import store_architectures
 from wsdb.errors import InvalidArchitecture
 from wsdb.ground_truth import store_runs
-from wsdb.ingest import values
+from wsdb import values
 from wsdb.papers import POURCHOT_2020
 from wsdb.progress import progress_bar
 from wsdb.ingest.common import (

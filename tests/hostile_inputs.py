@@ -47,6 +47,7 @@ class Attack:
     setup: Callable[[Path], None] | None = None
     absent: list[str] = field(default_factory=list)  # files (relative to dir) that must not appear
     unchanged: list[str] = field(default_factory=list)  # DuckDB files (relative to dir) that must not change
+    kept: list[str] = field(default_factory=list)  # other files (relative to dir) whose bytes must not change
 
 
 # --- hostile files ------------------------------------------------------------------------
@@ -140,6 +141,56 @@ def _other_warehouse(d: Path) -> None:
     shutil.copy(d / "warehouse.duckdb", d / "other.duckdb")
 
 
+def _bundle(d: Path, name: str = "b.wsdb", tables=None, manifest=None, members=None, deflate: bool = False) -> None:
+    """A bundle of the attack's warehouse as another lab could send it: exported by wsdb, then
+    its tables edited (`tables`: name -> function of an Arrow table), the manifest re-signed to
+    match (sha256, bytes, rows), then edited (`manifest`: a function of the dict) and members
+    added (`members`: name -> bytes, listed in the manifest)."""
+    import zipfile
+
+    import pyarrow.parquet as pq
+
+    from wsdb.cli import run
+
+    exported = d / "exported.wsdb"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        if run(["bundle", "export", "--out", str(exported), "--all", "--with-ground-truth",
+                "--db", str(d / "warehouse.duckdb")]) != 0:
+            raise RuntimeError("could not export the attack's bundle")
+    with zipfile.ZipFile(exported) as archive:
+        listed = json.loads(archive.read("manifest.json"))
+        files = {n: archive.read(n) for n in listed["files"]}
+    exported.unlink()
+    for table, edit in (tables or {}).items():
+        sink = io.BytesIO()
+        pq.write_table(edit(pq.read_table(io.BytesIO(files[f"tables/{table}.parquet"]))), sink)
+        files[f"tables/{table}.parquet"] = sink.getvalue()
+    files.update(members or {})
+    for member, data in files.items():
+        facts = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        if member.startswith("tables/"):
+            facts["rows"] = pq.read_table(io.BytesIO(data)).num_rows
+        listed["files"][member] = facts
+    if manifest:
+        listed = manifest(listed)
+    compression = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+    with zipfile.ZipFile(d / name, "w", compression=compression) as archive:
+        archive.writestr("manifest.json", json.dumps(listed))
+        for member, data in files.items():
+            archive.writestr(member, data)
+
+
+def _set(column: str, value, row: int = 0):
+    """An edit of one cell of a bundled table."""
+    import pyarrow as pa
+
+    def edit(table):
+        cells = table.column(column).to_pylist()
+        cells[row] = value
+        return table.set_column(table.column_names.index(column), column, pa.array(cells, table.schema.field(column).type))
+    return edit
+
+
 SCORES_HEADER = "arch_str,synflow_score\n"
 
 ATTACKS = [
@@ -175,6 +226,23 @@ ATTACKS = [
            "nothing was changed"),
     Attack("sql: --csv into a missing folder", ["sql", "SELECT 1", "--csv", "{dir}/missing/x.csv", "--db", "{db}"],
            "folder"),
+    # an output never overwrites the warehouse, another database or an input; odd targets are one line
+    Attack("sql: --parquet over the warehouse", ["sql", "SELECT 1", "--parquet", "{db}", "--db", "{db}"],
+           "refusing to write Parquet over"),
+    Attack("sql: --csv over the warehouse", ["sql", "SELECT 1", "--csv", "{db}", "--db", "{db}"],
+           "refusing to write CSV over"),
+    Attack("export: --csv over another warehouse", ["export", "supernets", "--csv", "{dir}/other.duckdb", "--db", "{db}"],
+           "it is a database file", setup=_other_warehouse, unchanged=["other.duckdb"]),
+    Attack("query: --csv over the SQL file it runs", ["query", "{dir}/q.sql", "--csv", "{dir}/q.sql", "--db", "{db}"],
+           "this command reads it", setup=_write("q.sql", "-- One row.\nSELECT 1 AS one\n"), kept=["q.sql"]),
+    Attack("plot: --out over the warehouse", ["plot", "scatter", "--supernet", "zhang2020/trajectory", "--out", "{db}",
+                                              "--db", "{db}"], "refusing to write plot over"),
+    Attack("sql: --csv to a folder", ["sql", "SELECT 1", "--csv", "{dir}", "--db", "{db}"], "it is a folder"),
+    Attack("report html: --out a folder", ["report", "html", "--out", "{dir}", "--db", "{db}"], "it is a folder"),
+    Attack("sql: --csv to a FIFO", ["sql", "SELECT 1", "--csv", "{dir}/pipe", "--db", "{db}"], "not a regular file",
+           setup=lambda d: os.mkfifo(d / "pipe")),
+    Attack("sql: --csv where nothing can be written", ["sql", "SELECT 1", "--csv", "/proc/wsdb-out.csv", "--db", "{db}"],
+           "cannot write"),
     Attack("query: a SQL file of two statements", ["query", "{dir}/two.sql", "--db", "{db}"], "2 SQL statements",
            setup=_write("two.sql", "-- Two statements.\nSELECT 1;\nDELETE FROM supernets;\n")),
     Attack("query: a SQL file that copies out", ["query", "{dir}/copy.sql", "--db", "{db}"],
@@ -343,6 +411,47 @@ ATTACKS = [
     Attack("bundle import: a zip without manifest", ["bundle", "import", "{dir}/m.wsdb", "--db", "{db}"],
            "no manifest.json", setup=lambda d: __import__("zipfile").ZipFile(d / "m.wsdb", "w").close()),
     Attack("bundle show: a missing bundle", ["bundle", "show", "{dir}/none.wsdb"], "no such bundle"),
+    # bundles from another lab are untrusted: paths, planted files, values, manifests, bounds
+    Attack("bundle import: a checkpoint label that climbs out of --checkpoint-dir",
+           ["bundle", "import", "{dir}/b.wsdb", "--checkpoint-dir", "{dir}/ck", "--db", "{db}"], "label",
+           setup=lambda d: _bundle(d, tables={"checkpoints": _set("label", "../../../escaped")}),
+           absent=["escaped.pt", "ck"]),
+    Attack("bundle import: a checkpoint file named with ../",
+           ["bundle", "import", "{dir}/b.wsdb", "--checkpoint-dir", "{dir}/ck", "--db", "{db}"],
+           "is not a file a bundle holds", absent=["ck", "x.pt"],
+           setup=lambda d: _bundle(d, members={"checkpoints/../../x.pt": b"payload"})),
+    Attack("bundle import: an absolute super-net id", ["bundle", "import", "{dir}/b.wsdb", "--db", "{db}"],
+           "a 32-character hex id", setup=lambda d: _bundle(d, tables={"checkpoints": _set("supernet_id", "/etc")})),
+    Attack("bundle import: an accuracy of 42.0", ["bundle", "import", "{dir}/b.wsdb", "--db", "{db}"],
+           "validation_accuracy = 42.0 is not a fraction",
+           setup=lambda d: _bundle(d, tables={"ground_truth_results": _set("validation_accuracy", 42.0)})),
+    Attack("bundle import: a NaN proxy score", ["bundle", "import", "{dir}/b.wsdb", "--db", "{db}"],
+           "validation_accuracy value = nan", setup=lambda d: _bundle(d, tables={"proxy_scores": _set("value", float("nan"))})),
+    Attack("bundle import: a negative parameter count", ["bundle", "import", "{dir}/b.wsdb", "--db", "{db}"],
+           "trainable_parameters = -5", setup=lambda d: _bundle(d, tables={"architectures": _set("trainable_parameters", -5)})),
+    Attack("bundle import: a configuration that is not JSON", ["bundle", "import", "{dir}/b.wsdb", "--db", "{db}"],
+           "is not a JSON object", setup=lambda d: _bundle(d, tables={"supernets": _set("config_json", "{not json")})),
+    Attack("bundle import: an architecture reference of -1", ["bundle", "import", "{dir}/b.wsdb", "--db", "{db}"],
+           "architecture_ref = -1", setup=lambda d: _bundle(d, tables={"proxy_scores": _set("architecture_ref", -1)})),
+    Attack("bundle import: format version 0", ["bundle", "import", "{dir}/b.wsdb", "--db", "{db}"],
+           "format_version 0 is not", setup=lambda d: _bundle(d, manifest=lambda m: {**m, "format_version": 0})),
+    Attack("bundle import: format version true", ["bundle", "import", "{dir}/b.wsdb", "--db", "{db}"],
+           "format_version True is not", setup=lambda d: _bundle(d, manifest=lambda m: {**m, "format_version": True})),
+    Attack("bundle show: a manifest whose files are a list", ["bundle", "show", "{dir}/b.wsdb"],
+           "files is not a mapping", setup=lambda d: _bundle(d, manifest=lambda m: {**m, "files": list(m["files"])})),
+    Attack("bundle import: a manifest that lies about rows", ["bundle", "import", "{dir}/b.wsdb", "--db", "{db}"],
+           "rows, the manifest says", setup=lambda d: _bundle(d, manifest=lambda m: {**m, "files": {
+               **m["files"], "tables/proxy_scores.parquet": {**m["files"]["tables/proxy_scores.parquet"], "rows": 1}}})),
+    Attack("bundle import: a manifest that lies about bytes", ["bundle", "import", "{dir}/b.wsdb", "--db", "{db}"],
+           "the archive says", setup=lambda d: _bundle(d, manifest=lambda m: {**m, "files": {
+               **m["files"], "tables/supernets.parquet": {**m["files"]["tables/supernets.parquet"], "bytes": 10}}})),
+    Attack("bundle show: a member that expands to 256 MiB", ["bundle", "show", "{dir}/b.wsdb"], "decompression bomb",
+           setup=lambda d: _bundle(d, deflate=True, members={f"checkpoints/{'a' * 32}/big.pt": bytes(256 << 20)})),
+    Attack("bundle show: a member the manifest does not list", ["bundle", "show", "{dir}/b.wsdb"],
+           "not in the manifest", setup=lambda d: _bundle(d, manifest=lambda m: {**m, "files": {
+               k: v for k, v in m["files"].items() if k != "tables/search_traces.parquet"}})),
+    Attack("bundle show: a FIFO", ["bundle", "show", "{dir}/fifo.wsdb"], "not a regular file",
+           setup=lambda d: os.mkfifo(d / "fifo.wsdb")),
     Attack("report html: a missing folder", ["report", "html", "--out", "{dir}/no/such/r.html", "--db", "{db}"],
            "does not exist"),
     Attack("run-supernet: a differentiable method on nb101", ["run-supernet", "--space", "nb101", "--search", "darts",
@@ -440,6 +549,7 @@ def replay(workdir: Path, attacks: list[Attack] = ATTACKS) -> dict:
             attack.setup(folder)
         watched = ["warehouse.duckdb", *attack.unchanged]
         before = {name: _file_digest(folder / name) for name in watched}
+        kept = {name: _file_digest(folder / name) for name in attack.kept}
         contents = {name: original if name == "warehouse.duckdb" else fingerprint(folder / name) for name in watched}
         args = [a.format(db=folder / "warehouse.duckdb", dir=folder) for a in attack.args]
         status, _, stderr = _invoke(args)
@@ -449,6 +559,7 @@ def replay(workdir: Path, attacks: list[Attack] = ATTACKS) -> dict:
         problems += [f"{name} changed" for name in watched
                      if _file_digest(folder / name) != before[name] and fingerprint(folder / name) != contents[name]]
         problems += [f"{name} was created" for name in attack.absent if (folder / name).exists()]
+        problems += [f"{name} changed" for name in attack.kept if _file_digest(folder / name) != kept[name]]
         if problems:
             failures.append({"attack": attack.name, "problems": problems, "stderr": stderr.strip()[-500:]})
     return {"attacks_tried": len(attacks), "handled": len(attacks) - len(failures), "failures": failures}

@@ -148,8 +148,8 @@ def test_damaged_bundles_are_refused_and_nothing_is_written(study, tmp_path):
         manifest["format_version"] = 99
         return json.dumps(manifest).encode()
 
-    def resigned_tamper(name, data):  # a changed table whose manifest was not updated
-        return data + b"x" if name == "tables/supernets.parquet" else data
+    def resigned_tamper(name, data):  # a changed table whose manifest was not updated (same size)
+        return data[:-1] + bytes([data[-1] ^ 1]) if name == "tables/supernets.parquet" else data
 
     _rebuilt(bundle, tmp_path / "missing.wsdb", lambda name, data: None if name.endswith("checkpoints.parquet") else data)
     _rebuilt(bundle, tmp_path / "newer.wsdb", newer)
@@ -278,3 +278,116 @@ def test_a_bundle_written_before_edge_weights_and_run_seeds_still_imports(study,
     del files["tables/checkpoints.parquet"]
     refused = run_cli("bundle", "import", str(write(tmp_path / "broken.wsdb", files)), "--db", str(tmp_path / "c.duckdb"))
     assert refused.returncode == 1 and "tables/checkpoints.parquet is missing" in refused.stderr
+
+
+def _trained_bundle(tmp_path: Path) -> tuple[Path, Path]:
+    """A warehouse with one tiny trained ws64 super-net (two checkpoint files) and its bundle
+    with the files."""
+    db = tmp_path / "lab.duckdb"
+    assert run_cli("init", "--populate", "ws64", "--db", str(db)).returncode == 0
+    trained = run_cli("run-supernet", "--space", "ws64", "--dataset", "synthetic", "--synthetic-images", "32",
+                      "--batch-size", "16", "--channels", "4", "--cells", "1", "--epochs", "2", "--quiet",
+                      "--name", "tiny", "--checkpoint-dir", str(tmp_path / "lab-ck"), "--db", str(db))
+    assert trained.returncode == 0, trained.stderr
+    bundle = tmp_path / "lab.wsdb"
+    assert run_cli("bundle", "export", "--out", str(bundle), "--all", "--with-checkpoints",
+                   "--db", str(db)).returncode == 0
+    return db, bundle
+
+
+def _resigned(bundle: Path, out: Path, edit_checkpoints=None, drop_files: bool = False) -> Path:
+    """The bundle with its checkpoints table edited and the manifest re-signed (what a hostile
+    lab can send)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    with zipfile.ZipFile(bundle) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        files = {n: archive.read(n) for n in manifest["files"]}
+    if drop_files:
+        files = {n: d for n, d in files.items() if not n.startswith("checkpoints/")}
+    if edit_checkpoints:
+        sink = io.BytesIO()
+        pq.write_table(edit_checkpoints(pq.read_table(io.BytesIO(files["tables/checkpoints.parquet"]))), sink)
+        files["tables/checkpoints.parquet"] = sink.getvalue()
+    manifest["files"] = {n: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d),
+                             **({"rows": pq.read_table(io.BytesIO(d)).num_rows} if n.startswith("tables/") else {})}
+                         for n, d in files.items()}
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out
+
+
+def test_a_bundle_cannot_plant_a_local_file_for_a_later_export(tmp_path):
+    """A checkpoint row pointing at file:///etc/passwd without a sha256 (and without the file):
+    the import keeps the row but no URI, and a later `export --with-checkpoints` of the victim's
+    warehouse packs nothing of /etc/passwd. Rows whose URI has no recorded sha256 are never packed."""
+    import pyarrow as pa
+
+    _, bundle = _trained_bundle(tmp_path)
+
+    def plant(table):
+        uris = ["file:///etc/passwd"] * table.num_rows
+        table = table.set_column(table.column_names.index("uri"), "uri", pa.array(uris, pa.string()))
+        return table.set_column(table.column_names.index("sha256"), "sha256", pa.nulls(table.num_rows, pa.string()))
+
+    planted = _resigned(bundle, tmp_path / "planted.wsdb", plant, drop_files=True)
+    victim = tmp_path / "victim.duckdb"
+    assert run_cli("init", "--populate", "", "--db", str(victim)).returncode == 0
+    imported = run_cli("bundle", "import", str(planted), "--checkpoint-dir", str(tmp_path / "v-ck"),
+                       "--db", str(victim))
+    assert imported.returncode == 0, imported.stderr
+    uris = json.loads(run_cli("sql", "SELECT uri FROM checkpoints", "--json", "--db", str(victim)).stdout)
+    assert uris and all(r["uri"] is None for r in uris)
+    shared = tmp_path / "shared.wsdb"
+    assert run_cli("bundle", "export", "--out", str(shared), "--all", "--with-checkpoints",
+                   "--db", str(victim)).returncode == 0
+    with zipfile.ZipFile(shared) as archive:
+        assert not [n for n in archive.namelist() if n.startswith("checkpoints/")]
+        assert all(b"root:" not in archive.read(n) for n in archive.namelist())
+    # a warehouse that holds such a row (written before this rule) refuses to pack it
+    lab = tmp_path / "lab.duckdb"
+    assert run_cli("sql", "--write", "UPDATE checkpoints SET sha256 = NULL", "--db", str(lab)).returncode == 0
+    refused = run_cli("bundle", "export", "--out", str(tmp_path / "x.wsdb"), "--all", "--with-checkpoints",
+                      "--db", str(lab))
+    assert refused.returncode == 1 and "no recorded sha256" in refused.stderr
+    assert not (tmp_path / "x.wsdb").exists()
+
+
+def test_a_refused_or_failed_import_leaves_no_file_behind(tmp_path, monkeypatch):
+    """Files are placed last, inside the transaction, and removed when it fails: a bundle whose
+    rows are refused places nothing, and an import that fails after placing them takes them back."""
+    import pyarrow as pa
+
+    from wsdb import bundle as bundles
+    from wsdb.errors import WsdbError
+
+    _, bundle = _trained_bundle(tmp_path)
+
+    def bad_step(table):
+        steps = table.column("step").to_pylist()
+        steps[0] = -3
+        return table.set_column(table.column_names.index("step"), "step", pa.array(steps, pa.int64()))
+
+    target = tmp_path / "t.duckdb"
+    assert run_cli("init", "--populate", "", "--db", str(target)).returncode == 0
+    refused = run_cli("bundle", "import", str(_resigned(bundle, tmp_path / "bad.wsdb", bad_step)),
+                      "--checkpoint-dir", str(tmp_path / "t-ck"), "--db", str(target))
+    assert refused.returncode == 1 and "step = -3 is not a whole number" in refused.stderr
+    assert not (tmp_path / "t-ck").exists()
+    real_place = bundles._place
+
+    def place_then_fail(path, placed, written):
+        real_place(path, placed, written)
+        raise WsdbError("the disk filled up")
+
+    monkeypatch.setattr(bundles, "_place", place_then_fail)
+    with pytest.raises(WsdbError, match="the disk filled up"):
+        bundles.import_bundle(f"duckdb:///{target}", bundle, str(tmp_path / "t-ck"))
+    assert not list((tmp_path / "t-ck").rglob("*.pt"))
+    monkeypatch.setattr(bundles, "_place", real_place)
+    assert bundles.import_bundle(f"duckdb:///{target}", bundle, str(tmp_path / "t-ck"))["checkpoints"] == 2
+    assert len(list((tmp_path / "t-ck").rglob("*.pt"))) == 2

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from wsdb import lookup
+from wsdb import files, lookup
 from wsdb.errors import WsdbError
 
 _PARAMETER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:=\s*('(?:[^']|'')*'|[^\s]+))?\s*(.*)$")
@@ -174,6 +174,7 @@ def load(name_or_path: str) -> Analysis:
         path = Path(name_or_path)
         if not path.is_file():
             raise WsdbError(f"{path}: no such SQL file")
+        files.protect(path)  # an output of the query never overwrites it
         return parse(path.read_text(), path.stem, str(path))
     analyses = shipped()
     if name_or_path not in analyses:

@@ -19,6 +19,7 @@ one transaction, skipping rows the warehouse holds: a second import adds nothing
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -26,16 +27,19 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from wsdb import __version__, lookup
+from wsdb import __version__, lookup, values
+from wsdb import bundle_rules as rules
 from wsdb.artifacts import location_uri, read_verified, write_bytes
 from wsdb import db as database
 from wsdb.bulk import append_rows, arrow_type, insert_new_rows
 from wsdb.catalog import store_architectures
 from wsdb.errors import InvalidArchitecture, WsdbError
+from wsdb.files import atomic_output, check_output, regular_input
 from wsdb.schema import Base, utcnow
 from wsdb.spaces import registry
 from wsdb.spaces.canonical import CanonicalArchitecture
@@ -200,11 +204,9 @@ def _sha256(data: bytes) -> str:
 
 def export(url: str, out: Path, selection: Selection) -> dict:
     """Write the bundle; returns its manifest."""
-    out = Path(out)
+    out = check_output(out, "bundle")
     if out.exists():
         raise WsdbError(f"{out} exists: bundles are never overwritten, choose another --out")
-    if not out.parent.is_dir():
-        raise WsdbError(f"cannot write {out}: folder {out.parent} does not exist")
     with database.warehouse(url, read_only=True) as engine, engine.connect() as connection:
         tables = _with_refs(collect(connection, selection))
         supernets = tables["supernets"].select(["id", "name", "origin", "source", "search_space", "subspace"]).to_pylist()
@@ -212,6 +214,9 @@ def export(url: str, out: Path, selection: Selection) -> dict:
         if selection.with_checkpoints:
             for row in tables["checkpoints"].to_pylist():
                 if row["uri"]:
+                    if row["sha256"] is None:  # only verified files travel
+                        raise WsdbError(f"checkpoint {row['supernet_id']}/{row['label']} has no recorded sha256: "
+                                        "wsdb packs only files it can verify; export without --with-checkpoints")
                     checkpoint_files.append((f"checkpoints/{row['supernet_id']}/{row['label']}.pt",
                                              read_verified(row["uri"], row["sha256"], f"checkpoint {row['label']}")))
     files: dict[str, bytes] = {}
@@ -229,15 +234,10 @@ def export(url: str, out: Path, selection: Selection) -> dict:
         "supernets": [{"id": s["id"], "name": s["name"], "search_space": s["search_space"], "subspace": s["subspace"],
                        "origin": s["origin"], "source": s["source"]} for s in supernets],
     }
-    partial = out.with_name(out.name + ".partial")
-    try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str))
-            for name, data in sorted(files.items()):
-                archive.writestr(name, data)
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_output(out, "bundle") as partial, zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str))
+        for name, data in sorted(files.items()):
+            archive.writestr(name, data)
     return manifest
 
 
@@ -245,32 +245,32 @@ def export(url: str, out: Path, selection: Selection) -> dict:
 
 
 def _open(path: Path) -> tuple[dict, dict[str, bytes]]:
-    """The manifest and every file it lists, each checked against its sha256."""
+    """The manifest and every file it lists, each within the bounds of wsdb/bundle_rules.py and
+    checked against its sha256."""
     path = Path(path)
     if not path.exists():
         raise WsdbError(f"{path}: no such bundle")
+    regular_input(path, "bundle")
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if "manifest.json" not in names:
                 raise WsdbError(f"{path}: not a wsdb bundle (no manifest.json)")
+            if archive.getinfo("manifest.json").file_size > rules.MANIFEST_LIMIT:
+                raise WsdbError(f"{path}: manifest.json is larger than {rules.MANIFEST_LIMIT >> 20} MiB")
             manifest = json.loads(archive.read("manifest.json"))
-            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-                raise WsdbError(f"{path}: manifest.json is not a {FORMAT} manifest")
-            version = manifest.get("format_version")
-            if not isinstance(version, int) or version > FORMAT_VERSION:
-                raise WsdbError(f"{path}: bundle format version {version} is newer than this wsdb reads "
-                                f"({FORMAT_VERSION}): upgrade wsdb")
-            files = {}
-            for name, facts in sorted(manifest.get("files", {}).items()):
-                if name not in names:
-                    raise WsdbError(f"{path}: {name} is listed in the manifest but missing")
-                data = archive.read(name)
-                if _sha256(data) != facts.get("sha256"):
+            problem = rules.manifest_problem(manifest, TABLES, FORMAT, FORMAT_VERSION)
+            if problem:
+                raise WsdbError(f"{path}: {problem}")
+            try:
+                files = rules.read_members(archive, manifest, path.stat().st_size)
+            except WsdbError as error:
+                raise WsdbError(f"{path}: {error}") from None
+            for name, data in files.items():
+                if _sha256(data) != manifest["files"][name]["sha256"]:
                     raise WsdbError(f"{path}: {name} does not match its sha256 in the manifest (damaged or altered)")
-                files[name] = data
     except (zipfile.BadZipFile, zipfile.LargeZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError,
-            EOFError) as error:
+            EOFError, NotImplementedError, RuntimeError, ValueError) as error:
         raise WsdbError(f"{path}: not a readable wsdb bundle ({' '.join(str(error).split())[:160]})") from None
     return manifest, files
 
@@ -281,7 +281,10 @@ def show(path: Path) -> dict:
     return manifest
 
 
-def _tables(path: Path, files: dict[str, bytes], revision) -> dict[str, pa.Table]:
+def _tables(path: Path, files: dict[str, bytes], manifest: dict) -> dict[str, pa.Table]:
+    """Each table of the bundle, its rows as many as the manifest declares and each by the
+    rules of wsdb/bundle_rules.py."""
+    revision = manifest["schema_revision"]
     tables = {}
     for name in ("architectures", *TABLES):
         data = files.get(f"tables/{name}.parquet")
@@ -295,6 +298,21 @@ def _tables(path: Path, files: dict[str, bytes], revision) -> dict[str, pa.Table
             tables[name] = pq.read_table(io.BytesIO(data))
         except (pa.ArrowInvalid, OSError) as error:
             raise WsdbError(f"{path}: tables/{name}.parquet is not readable Parquet ({error})") from None
+        declared = manifest["files"][f"tables/{name}.parquet"]["rows"]
+        if tables[name].num_rows != declared:
+            raise WsdbError(f"{path}: tables/{name}.parquet holds {tables[name].num_rows:,} rows, the manifest says "
+                            f"{declared:,}")
+        if name != "architectures":
+            expected = {"architecture_ref" if c.name == "architecture_id" else c.name for c in _table(name).columns}
+            if set(tables[name].column_names) != expected:
+                raise WsdbError(f"{path}: tables/{name}.parquet has columns {sorted(tables[name].column_names)}, "
+                                f"expected {sorted(expected)}")
+    for name, table in tables.items():
+        if name != "architectures":
+            try:
+                rules.check_rows(name, table, tables["architectures"].num_rows)
+            except WsdbError as error:
+                raise WsdbError(f"{path}: {error}") from None
     return tables
 
 
@@ -314,7 +332,14 @@ def _check_cells(path: Path, table: pa.Table) -> None:
 def _architectures(path: Path, table: pa.Table) -> list[CanonicalArchitecture]:
     """Each bundled class re-canonicalised from its encoding; its key must agree."""
     archs = []
-    for row in table.select(["ref", "search_space", "canonical_key", "canonical_encoding", "trainable_parameters"]).to_pylist():
+    for position, row in enumerate(table.select(["ref", "search_space", "canonical_key", "canonical_encoding",
+                                                 "trainable_parameters"]).to_pylist()):
+        if row["ref"] != position:  # other tables refer to the architectures by these numbers
+            raise WsdbError(f"{path}: tables/architectures.parquet row {position}: ref {row['ref']!r} is not {position}")
+        problem = values.problem(row["trainable_parameters"], "count")
+        if problem:
+            raise WsdbError(f"{path}: architecture {position}: trainable_parameters = {row['trainable_parameters']!r} "
+                            f"is not {problem}")
         kind = CANONICAL_ENCODING_KIND.get(row["search_space"])
         try:
             if kind is None:
@@ -332,22 +357,53 @@ def _architectures(path: Path, table: pa.Table) -> list[CanonicalArchitecture]:
     return archs
 
 
-def _place_checkpoints(path: Path, files: dict[str, bytes], checkpoints: pa.Table, location: str) -> pa.Table:
-    """Write the bundled checkpoint files under `location` (a directory or fsspec URI) and
-    point their rows there; rows without a bundled file keep the URI they had."""
-    uris = []
-    for row in checkpoints.select(["supernet_id", "label", "uri", "sha256"]).to_pylist():
+def _checkpoint_files(path: Path, files: dict[str, bytes], checkpoints: pa.Table,
+                      location: str) -> tuple[pa.Table, list[tuple[str, bytes]]]:
+    """Where each bundled checkpoint file goes (`location`/<super-net id>/<label>.pt, names made
+    from the ids and labels bundle_rules checked, inside `location`), and the rows pointing
+    there. A row without a bundled file gets no URI: an imported row never points at a file
+    the import did not place (a bundle could name any file of the importer's disk)."""
+    base = location_uri(location)
+    uris, placed = [], []
+    for row in checkpoints.select(["supernet_id", "label", "sha256"]).to_pylist():
         data = files.get(f"checkpoints/{row['supernet_id']}/{row['label']}.pt")
         if data is None:
-            uris.append(row["uri"])
+            uris.append(None)
             continue
-        if row["sha256"] is not None and _sha256(data) != row["sha256"]:
+        if row["sha256"] is None or _sha256(data) != row["sha256"]:
             raise WsdbError(f"{path}: checkpoint {row['supernet_id']}/{row['label']} does not match its row's sha256")
-        uri = f"{location_uri(location)}/{row['supernet_id']}/{row['label']}.pt"
-        write_bytes(uri, data)
+        uri = f"{base}/{row['supernet_id']}/{row['label']}.pt"
+        if base.startswith("file://") and not Path(uri.removeprefix("file://")).resolve().is_relative_to(
+                Path(base.removeprefix("file://")).resolve()):
+            raise WsdbError(f"{path}: checkpoint {row['supernet_id']}/{row['label']} would land outside {location}")
         uris.append(uri)
+        placed.append((uri, data))
     index = checkpoints.column_names.index("uri")
-    return checkpoints.set_column(index, "uri", pa.array(uris, pa.string()))
+    return checkpoints.set_column(index, "uri", pa.array(uris, pa.string())), placed
+
+
+def _place(path: Path, placed: list[tuple[str, bytes]], written: list[str]) -> None:
+    """Write the checkpoint files, appending each new one to `written` as it lands (the caller
+    removes them if the import fails); a file already there with the same content is left as it
+    is, one with other content is refused."""
+    for uri, data in placed:
+        fs, local = fsspec.core.url_to_fs(uri)
+        if fs.exists(local):
+            if _sha256(read_verified(uri, None, "checkpoint")) != _sha256(data):
+                raise WsdbError(f"{path}: {uri} exists with other content: import into another --checkpoint-dir")
+            continue
+        try:
+            write_bytes(uri, data)
+        except OSError as error:
+            raise WsdbError(f"{path}: cannot place checkpoint file {uri} ({error.strerror or error})") from None
+        written.append(uri)
+
+
+def _remove(uris: list[str]) -> None:
+    for uri in uris:
+        fs, local = fsspec.core.url_to_fs(uri)
+        with contextlib.suppress(OSError):
+            fs.rm(local)
 
 
 def import_bundle(url: str, path: Path, checkpoint_dir: str = "checkpoints") -> dict[str, int]:
@@ -358,39 +414,45 @@ def import_bundle(url: str, path: Path, checkpoint_dir: str = "checkpoints") -> 
     if isinstance(revision, str) and revision > database.head_revision():
         raise WsdbError(f"{path}: written by a wsdb with schema {revision}, newer than this one's "
                         f"{database.head_revision()}: upgrade wsdb")
-    tables = _tables(path, files, revision)
+    tables = _tables(path, files, manifest)
     archs = _architectures(path, tables["architectures"])
     _check_cells(path, tables["subspace_cells"])
     database.open_engine(url).dispose()  # the target must be a warehouse before files are placed
-    if any(name.startswith("checkpoints/") for name in files):
-        tables["checkpoints"] = _place_checkpoints(path, files, tables["checkpoints"], checkpoint_dir)
-    added = {}
-    with database.warehouse(url) as engine, engine.begin() as connection:
-        by_space: dict[str, list[tuple[int, CanonicalArchitecture]]] = {}
-        for ref, arch in enumerate(archs):
-            by_space.setdefault(arch.search_space, []).append((ref, arch))
-        ids_by_ref = [0] * len(archs)
-        added["architectures"] = 0
-        for space, items in by_space.items():
-            ids, new, _ = store_architectures(connection, [a for _, a in items])
-            added["architectures"] += new
-            for ref, arch in items:
-                ids_by_ref[ref] = ids[arch.canonical_key]
-        known_runs = {r for (r,) in connection.execute(sa.text("SELECT id FROM search_runs"))}
-        for name in TABLES:
-            table = tables[name]
-            if "architecture_ref" in table.column_names:
-                mapped = pa.array([ids_by_ref[r] for r in table.column("architecture_ref").to_pylist()], pa.int32())
-                table = table.drop_columns(["architecture_ref"]).append_column("architecture_id", mapped)
-            target = _table(name)
-            expected = {c.name for c in target.columns}
-            if set(table.column_names) != expected:
-                raise WsdbError(f"{path}: tables/{name}.parquet has columns {sorted(table.column_names)}, "
-                                f"expected {sorted(expected)}")
-            table = table.select([c.name for c in target.columns])
-            if name == "search_traces":  # no key: traces of the runs this warehouse did not hold
-                fresh = [r not in known_runs for r in table.column("run_id").to_pylist()]
-                added[name] = append_rows(connection, target, table.filter(pa.array(fresh, pa.bool_())))
-            else:
-                added[name] = insert_new_rows(connection, target, table)
+    tables["checkpoints"], placed = _checkpoint_files(path, files, tables["checkpoints"], checkpoint_dir)
+    added, written = {}, []
+    try:
+        with database.warehouse(url) as engine, engine.begin() as connection:
+            _insert(connection, archs, tables, added)
+            _place(path, placed, written)  # last, inside the transaction: a failure rolls the rows back
+    except BaseException:  # an interrupt too
+        _remove(written)  # the rows were rolled back: no file of the import stays
+        raise
     return added
+
+
+def _insert(connection, archs: list[CanonicalArchitecture], tables: dict[str, pa.Table],
+            added: dict[str, int]) -> None:
+    """Every bundled row, architectures mapped by canonical key, rows the warehouse holds skipped."""
+    by_space: dict[str, list[tuple[int, CanonicalArchitecture]]] = {}
+    for ref, arch in enumerate(archs):
+        by_space.setdefault(arch.search_space, []).append((ref, arch))
+    ids_by_ref = [0] * len(archs)
+    added["architectures"] = 0
+    for space, items in by_space.items():
+        ids, new, _ = store_architectures(connection, [a for _, a in items])
+        added["architectures"] += new
+        for ref, arch in items:
+            ids_by_ref[ref] = ids[arch.canonical_key]
+    known_runs = {r for (r,) in connection.execute(sa.text("SELECT id FROM search_runs"))}
+    for name in TABLES:
+        table = tables[name]
+        if "architecture_ref" in table.column_names:
+            mapped = pa.array([ids_by_ref[r] for r in table.column("architecture_ref").to_pylist()], pa.int32())
+            table = table.drop_columns(["architecture_ref"]).append_column("architecture_id", mapped)
+        target = _table(name)
+        table = table.select([c.name for c in target.columns])
+        if name == "search_traces":  # no key: traces of the runs this warehouse did not hold
+            fresh = [r not in known_runs for r in table.column("run_id").to_pylist()]
+            added[name] = append_rows(connection, target, table.filter(pa.array(fresh, pa.bool_())))
+        else:
+            added[name] = insert_new_rows(connection, target, table)

@@ -23,6 +23,7 @@ from plotly.offline import get_plotlyjs
 from wsdb import analysis, catalog, duck, lookup, report
 from wsdb.db import describe_url, duckdb_path
 from wsdb.errors import WsdbError
+from wsdb.files import atomic_output, check_output
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
@@ -139,9 +140,7 @@ def _table1_per_space(url: str, db_option: str) -> str:
 
 def build(url: str, out: Path, supernets: list[str] | None = None) -> Path:
     """Write the report for every super-net (or the named ones)."""
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise WsdbError(f"cannot write {out}: folder {out.parent} does not exist")
+    out = check_output(out, "report")
     db = duckdb_path(url)
     db_option = f" --db {db}" if db else ""
     holdings = catalog.summary(url)
@@ -199,9 +198,8 @@ def build(url: str, out: Path, supernets: list[str] | None = None) -> Path:
             f"<h1>wsdb study report</h1><p class=\"note\">Warehouse {html.escape(describe_url(url))}; "
             f"{len(nets)} super-nets. Every number below is what the command under its section prints.</p>"
             + "".join(sections) + "</body></html>\n")
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    partial.replace(out)
+    with atomic_output(out, "report") as partial:
+        partial.write_text(page, encoding="utf-8")
     return out
 
 

@@ -22,9 +22,9 @@ import sys
 import textwrap
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 from wsdb.errors import WsdbError
+from wsdb.files import atomic_output
 
 SHOWN_ROWS = 100
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -107,12 +107,11 @@ def _write_csv(listed: list[dict], columns: list[str], target: str) -> None:
         writer.writerow(columns)
         writer.writerows([[_plain(row.get(c)) for c in columns] for row in listed])
         return
-    path = _writable(target)
-    with open(path, "w", newline="") as handle:
+    with atomic_output(target, "CSV") as partial, open(partial, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         writer.writerows([[_plain(row.get(c)) for c in columns] for row in listed])
-    print(f"wrote {len(listed):,} rows to {path}", file=sys.stderr)
+    print(f"wrote {len(listed):,} rows to {target}", file=sys.stderr)
 
 
 def _write_parquet(rows, target: str) -> None:
@@ -121,17 +120,10 @@ def _write_parquet(rows, target: str) -> None:
 
     if target == "-":
         raise WsdbError("--parquet needs a file name (Parquet is binary: use --csv - or --json for stdout)")
-    path = _writable(target)
     table = rows if hasattr(rows, "column_names") else pa.Table.from_pylist(list(rows))
-    pq.write_table(table, path)
-    print(f"wrote {table.num_rows:,} rows to {path}", file=sys.stderr)
-
-
-def _writable(target: str) -> Path:
-    path = Path(target)
-    if path.parent and not path.parent.exists():
-        raise WsdbError(f"cannot write {path}: folder {path.parent} does not exist")
-    return path
+    with atomic_output(target, "Parquet") as partial:
+        pq.write_table(table, partial)
+    print(f"wrote {table.num_rows:,} rows to {target}", file=sys.stderr)
 
 
 def _plain(value) -> str:

@@ -22,6 +22,7 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from wsdb import duck, lookup  # noqa: E402
 from wsdb.errors import WsdbError  # noqa: E402
+from wsdb.files import atomic_output  # noqa: E402
 from wsdb.report import check_convention, half_width, layout, summary  # noqa: E402
 
 FEATURES = ("has_input_output_edge", "num_output_inputs", "num_vertices", "num_edges", "depth",
@@ -207,8 +208,9 @@ def subspaces(url: str, out: Path, family: str | None = None, params: dict | Non
 
 def _save(figure, out: Path) -> Path:
     out = Path(out)
-    if out.parent and not out.parent.exists():
-        raise WsdbError(f"cannot write {out}: folder {out.parent} does not exist")
-    figure.savefig(out, dpi=120, bbox_inches="tight")
-    plt.close(figure)
+    try:
+        with atomic_output(out, "plot") as partial:
+            figure.savefig(partial, dpi=120, bbox_inches="tight", format=out.suffix.lstrip(".").lower() or "png")
+    finally:
+        plt.close(figure)
     return out

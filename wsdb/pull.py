@@ -12,6 +12,8 @@ local writes after a pull cannot collide.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import sqlalchemy as sa
 
@@ -40,7 +42,8 @@ def pull(source_url: str, target_url: str) -> dict[str, int]:
     (and "<table> updated": changed rows of the tables that workers update)."""
     if database.duckdb_path(target_url) is None:
         raise WsdbError("--to must be a DuckDB file")
-    if database.duckdb_path(source_url) is not None and database.duckdb_path(source_url) == database.duckdb_path(target_url):
+    source_path, target_path = database.duckdb_path(source_url), database.duckdb_path(target_url)
+    if source_path is not None and Path(source_path).resolve() == Path(target_path).resolve():
         raise WsdbError("--from and --to are the same warehouse")
     database.open_engine(source_url).dispose()  # the source must be a warehouse before a target is created
     database.init_database(target_url)  # creates it at head, or checks it is at head

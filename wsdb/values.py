@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from wsdb.ingest.common import IngestError
+from wsdb.errors import BadFile
 
 RANGES = {
     "accuracy": (0.0, 1.0, "a fraction in [0, 1] (accuracies are stored as fractions)"),
@@ -64,10 +64,10 @@ def problem(value, kind: str) -> str | None:
 
 
 def check(value, kind: str, where: str, field: str):
-    """`value` if valid, else an IngestError '<where>: <field> = <value> is not <wanted>'."""
+    """`value` if valid, else a BadFile error '<where>: <field> = <value> is not <wanted>'."""
     reason = problem(value, kind)
     if reason is not None:
-        raise IngestError(f"{where}: {field} = {value!r} is not {reason}")
+        raise BadFile(f"{where}: {field} = {value!r} is not {reason}")
     return value
 
 
