@@ -48,11 +48,15 @@ class IngestSummary:
 
 
 def require_file(path: Path) -> Path:
+    """An input file that exists and is a regular file (a FIFO or device would block the
+    ingest forever)."""
     path = Path(path)
     if not path.exists():
         raise IngestError(f"{path}: no such file")
     if path.is_dir():
         raise IngestError(f"{path}: is a directory, expected a file")
+    if not path.is_file():
+        raise IngestError(f"{path}: not a regular file (a FIFO or device never ends); give the file itself")
     return path
 
 

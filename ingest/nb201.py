@@ -54,6 +54,10 @@ NATS_TYPES = frozenset({("collections", "OrderedDict")})
 FILES_PER_BATCH = 50
 
 
+# NB201/NATS train at most 200 epochs (hp '200'; hp '12' records hold 12 or the 200-epoch schedule)
+MOST_EPOCHS = 200
+
+
 def run_rows(arch_index: int, hp: str, dataset: str, seed: int, run: dict, final_only: bool, origin: str) -> list[dict]:
     """Ground-truth rows of one training run (a NATS/NB201 ResultsCount state dict), without
     their architecture_id."""
@@ -63,6 +67,9 @@ def run_rows(arch_index: int, hp: str, dataset: str, seed: int, run: dict, final
     where = f"{origin}: hp {hp}, {dataset} seed {seed}"
     try:
         epochs = int(run["epochs"])
+        if not 1 <= epochs <= max(int(hp), MOST_EPOCHS):  # bounds the loop below by what the format holds
+            raise IngestError(f"{where}: epochs = {run['epochs']!r} is not a count of epochs the benchmark trained "
+                              f"(1 to {max(int(hp), MOST_EPOCHS)})")
         evaluations = run.get("eval_acc1es") or {}
         losses = run.get("eval_losses") or {}
         train_acc, train_loss, train_times = (run.get(k) or {} for k in ("train_acc1es", "train_losses", "train_times"))
@@ -199,7 +206,7 @@ def decompress_bounded(path: Path, limit: int = MAX_ARCHITECTURE_FILE_BYTES) -> 
     """bz2-decompress a file, refusing one that would expand beyond `limit` bytes."""
     decompressor = bz2.BZ2Decompressor()
     try:
-        data = decompressor.decompress(path.read_bytes(), max_length=limit + 1)
+        data = decompressor.decompress(require_file(path).read_bytes(), max_length=limit + 1)
     except (OSError, ValueError, EOFError):
         raise IngestError(f"{path}: not a bz2 file") from None
     if len(data) > limit:

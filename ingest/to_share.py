@@ -34,6 +34,7 @@ from wsdb.ingest.common import (
     IngestSummary,
     ground_truth_rows,
     number_occurrences,
+    require_file,
 )
 from wsdb.safe_pickle import load_numpy_pickle
 from wsdb.schema import (
@@ -93,6 +94,7 @@ def find_results(root: Path) -> list[tuple[Path, str, str, int]]:
         raise IngestError(f"{root}: no <method>/<space>/<seed>/eval_results.pkl found")
     found = []
     for path in files:
+        require_file(path)
         method, space, seed = path.parts[-4:-1]
         if space not in SPACES:
             raise IngestError(f"{path}: unknown space folder {space!r}; expected one of {', '.join(SPACES)}")

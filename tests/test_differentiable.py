@@ -318,3 +318,44 @@ def test_derived_architectures_become_a_search_run_and_the_per_dataset_report(tm
     row = next(line for line in report.stdout.splitlines() if line.startswith("ws64,gdas,bilevel,cifar10,2,"))
     mean = float(row.split(",")[5])
     assert mean == pytest.approx(sum(r["accuracy"] for r in summary) / 2)
+
+
+def test_a_checkpoint_with_nan_theta_or_tensors_of_another_shape_is_refused_on_resume(tmp_path):
+    """A resumed run checks what it loads: θ of NaN (it trained on and stored NaN θ) and model
+    tensors of another shape (an internal error) are one line naming the checkpoint."""
+    import hashlib
+    import io
+
+    from wsdb.errors import WsdbError
+    from wsdb.trainers.checkpoints import FORMAT
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    init_database(url)
+    config = make_config({"space": "nb201", "search": "darts", "architecture_update": "exponentiated",
+                          "dataset": "synthetic", "synthetic_images": 32, "epochs": 3, "batch_size": 16,
+                          "initial_channels": 4, "cells_per_stack": 1})
+    options = RunOptions(checkpoint_dir=str(tmp_path / "ck"), progress=False, stop_after_epochs=1)
+    supernet = run_supernet(url, config, seed=1, options=options)
+    with warehouse(url) as engine, engine.connect() as connection:
+        uri, sha = connection.execute(sa.text("SELECT uri, sha256 FROM checkpoints")).one()
+    original = load_checkpoint(uri, sha, "test")
+
+    def tampered(edit) -> None:
+        state = copy.deepcopy(original)
+        edit(state)
+        buffer = io.BytesIO()
+        torch.save({**state, "format": FORMAT}, buffer)
+        path = uri.removeprefix("file://")
+        with open(path, "wb") as handle:
+            handle.write(buffer.getvalue())
+        with warehouse(url) as engine, engine.begin() as connection:
+            connection.execute(sa.text("UPDATE checkpoints SET sha256 = :s"),
+                               {"s": hashlib.sha256(buffer.getvalue()).hexdigest()})
+
+    tampered(lambda s: s["architecture"]["value"].fill_(float("nan")))
+    with pytest.raises(WsdbError, match="theta holds NaN"):
+        resume_supernet(url, supernet, RunOptions(progress=False, stop_after_epochs=1), force=True)
+    first = next(iter(original["model"]))
+    tampered(lambda s: s["model"].__setitem__(first, torch.zeros(3, 3)))
+    with pytest.raises(WsdbError, match="does not fit this super-net"):
+        resume_supernet(url, supernet, RunOptions(progress=False, stop_after_epochs=1), force=True)

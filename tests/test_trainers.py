@@ -170,15 +170,76 @@ def test_a_damaged_checkpoint_is_refused_on_resume(tmp_path):
         resume_supernet(url, supernet, options)
 
 
-def test_a_failing_run_is_marked_failed_with_its_error(tmp_path):
+def test_a_run_that_cannot_start_registers_nothing_and_a_failing_one_is_marked_failed(tmp_path, monkeypatch):
+    """Data that is not there, a checkpoint folder that cannot be made: one line, no super-net
+    row (a nameless `failed` row was left); a run that fails while training is marked failed."""
     db = str(tmp_path / "w.duckdb")
-    init_database(f"duckdb:///{db}")
-    result = run_cli("run-supernet", "--space", "nb201", "--dataset", "npz", "--data-dir", str(tmp_path / "none.npz"),
-                     "--epochs", "1", "--db", db, "--quiet")
-    assert result.returncode == 1
-    assert result.stderr.strip().count("\n") == 0 and "none.npz" in result.stderr
-    (row,) = _rows(f"duckdb:///{db}", "SELECT status, error FROM supernets")
-    assert row["status"] == "failed" and "none.npz" in row["error"]
+    url = f"duckdb:///{db}"
+    init_database(url)
+    (tmp_path / "a-file").write_text("x")
+    for args, message in ((["--dataset", "npz", "--data-dir", str(tmp_path / "none.npz")], "none.npz"),
+                          (["--dataset", "synthetic", "--checkpoint-dir", str(tmp_path / "a-file" / "ck")],
+                           "--checkpoint-dir")):
+        result = run_cli("run-supernet", "--space", "nb201", *args, "--epochs", "1", "--db", db, "--quiet")
+        assert result.returncode == 1 and result.stderr.strip().count("\n") == 0, result.stderr
+        assert message in result.stderr
+    assert _rows(url, "SELECT COUNT(*) AS n FROM supernets") == [{"n": 0}]
+    from wsdb.trainers import train
+
+    def broken_epoch(self):
+        raise RuntimeError("the GPU fell off the bus")
+
+    monkeypatch.setattr(train.Trainer, "train_epoch", broken_epoch)
+    config = make_config({"space": "nb201", "dataset": "synthetic", "synthetic_images": 32, "epochs": 1,
+                          "batch_size": 32, "initial_channels": 4, "cells_per_stack": 1})
+    with pytest.raises(RuntimeError):
+        run_supernet(url, config, options=RunOptions(checkpoint_dir=str(tmp_path / "ck"), progress=False))
+    (row,) = _rows(url, "SELECT status, error FROM supernets")
+    assert row["status"] == "failed" and "fell off the bus" in row["error"]
+
+
+def test_an_interrupted_evaluation_keeps_every_architecture_it_scored(tmp_path):
+    """The scores written before an interrupt are those of every architecture finished: a rerun
+    loses at most the one in progress (scores were flushed every 25)."""
+    from wsdb.trainers.runtime import RunInterrupted
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    init_database(url)
+    config = make_config({"space": "ws64", "dataset": "synthetic", "synthetic_images": 32, "epochs": 1,
+                          "batch_size": 16, "initial_channels": 4, "cells_per_stack": 1})
+    with warehouse(url) as engine, engine.begin() as connection:
+        populate(connection, "ws64")
+    run_supernet(url, config, name="net", options=RunOptions(checkpoint_dir=str(tmp_path / "ck"), progress=False))
+    asked = []
+
+    def keep_going() -> bool:
+        asked.append(1)
+        return len(asked) <= 4  # the fifth architecture is interrupted
+
+    with pytest.raises(RunInterrupted):
+        evaluate_supernet(url, "net", "no-ft", n=10, progress=False, keep_going=keep_going)
+    assert _rows(url, "SELECT COUNT(DISTINCT architecture_id) AS n FROM proxy_scores") == [{"n": 4}]
+    assert evaluate_supernet(url, "net", "no-ft", n=10, progress=False).scored == 6  # the rest, on rerun
+
+
+def test_an_evaluation_that_cannot_start_writes_no_sample(tmp_path):
+    """A super-net whose checkpoint file is gone: one line, and no sample or protocol written."""
+    db = tmp_path / "w.duckdb"
+    url = f"duckdb:///{db}"
+    init_database(url)
+    config = make_config({"space": "ws64", "dataset": "synthetic", "synthetic_images": 32, "epochs": 1,
+                          "batch_size": 16, "initial_channels": 4, "cells_per_stack": 1})
+    with warehouse(url) as engine, engine.begin() as connection:
+        populate(connection, "ws64")
+    run_supernet(url, config, name="net", options=RunOptions(checkpoint_dir=str(tmp_path / "ck"), progress=False))
+    before = _rows(url, "SELECT (SELECT COUNT(*) FROM architecture_samples) AS samples, "
+                        "(SELECT COUNT(*) FROM evaluation_protocols) AS protocols")
+    for path in (tmp_path / "ck").rglob("*.pt"):
+        path.unlink()
+    result = run_cli("evaluate", "--supernet", "net", "--protocol", "bns-ft:3", "--n", "5", "--db", str(db))
+    assert result.returncode == 1 and "cannot read" in result.stderr and result.stderr.count("\n") == 1
+    assert _rows(url, "SELECT (SELECT COUNT(*) FROM architecture_samples) AS samples, "
+                      "(SELECT COUNT(*) FROM evaluation_protocols) AS protocols") == before
 
 
 def test_bad_options_are_one_line_errors(tmp_path):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from wsdb.errors import WsdbError
+from wsdb.files import regular_input
 
 SPACES = ("nb101", "nb201", "ws64")
 SAMPLERS = ("uniform", "random-a", "fairnas", "pro-rata")
@@ -109,7 +110,67 @@ class TrainingConfig:
         return make_config(json.loads(text))
 
 
+# The range of every numeric key: (lowest, highest, whether the ends are allowed), one rule for
+# values from options, YAML files, sweeps and stored configurations. NaN and infinities are
+# never a setting.
+RANGES = {
+    "architectures_per_batch": (1, None), "global_dropout": (0, 1, "[)"), "path_dropout": (0, 1, "[)"),
+    "sharing_groups": (1, 64), "grouping_seed": (0, None), "prefix_sharing": (0, None), "evaluate_last_steps": (0, None),
+    "initial_channels": (1, None), "cells_per_stack": (1, None), "bn_momentum": (0, 1), "bn_eps": (0, None, "()"),
+    "learning_rate": (0, None, "()"), "lr_min": (0, None), "momentum": (0, 1, "[)"), "epsilon": (0, None, "()"),
+    "rms_decay": (0, 1, "[)"), "weight_decay": (0, None), "gradient_clip": (0, None, "()"), "batch_size": (1, None),
+    "epochs": (1, None), "train_portion": (0, 1, "(]"), "synthetic_images": (1, None), "checkpoint_every": (1, None),
+    "architecture_lr": (0, None, "()"), "architecture_weight_decay": (0, None), "gdas_tau_max": (0, None, "()"),
+    "gdas_tau_min": (0, None, "()"), "partial_channels": (1, None),
+}
+
+
+def _number_problem(config: TrainingConfig) -> str | None:
+    """The first numeric key whose value is not a finite number of its type in its range."""
+    import math
+
+    for f in fields(TrainingConfig):
+        if f.name not in RANGES:
+            continue
+        value = getattr(config, f.name)
+        if value is None and "None" in str(f.type):
+            continue
+        whole = str(f.type).startswith("int")
+        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+            return f"{f.name} must be {'a whole number' if whole else 'a number'}, not {value!r}"
+        if not math.isfinite(value):
+            return f"{f.name} must be a finite number, not {value!r}"
+        low, high, *ends = RANGES[f.name]
+        ends = ends[0] if ends else "[]"
+        if (value < low or (ends[0] == "(" and value == low)
+                or (high is not None and (value > high or (ends[1] == ")" and value == high)))):
+            shown = f"{ends[0]}{low}, {'inf' if high is None else high}{ends[1] if high is not None else ')'}"
+            return f"{f.name} must be in {shown}, not {value!r}"
+    return None
+
+
+def _combination_problem(config: TrainingConfig) -> str | None:
+    """Keys that the rest of the configuration would ignore are refused, not dropped."""
+    if config.search is None:
+        given = [name for name, value, default in (
+            ("architecture_lr", config.architecture_lr, None),
+            ("architecture_update", config.architecture_update, "adam"),
+            ("formulation", config.formulation, "bilevel")) if value != default]
+        if given:
+            return f"{', '.join(given)} set the architecture weights of a search: they need search (darts, gdas, pc-darts)"
+    else:
+        if config.sampler != "uniform" or config.architectures_per_batch != 1:
+            return (f"search {config.search} weighs every operation at once: sampler and architectures_per_batch "
+                    "apply to sampling (leave them out)")
+    if config.search != "pc-darts" and config.partial_channels != 4:
+        return "partial_channels is PC-DARTS' K: it needs search pc-darts"
+    return None
+
+
 def _problem(config: TrainingConfig) -> str | None:
+    problem = _number_problem(config) or _combination_problem(config)
+    if problem:
+        return problem
     checks = [
         (config.space in SPACES, f"space must be one of {', '.join(SPACES)}, not {config.space!r}"),
         (config.sampler in SAMPLERS, f"sampler must be one of {', '.join(SAMPLERS)}, not {config.sampler!r}"),
@@ -121,7 +182,6 @@ def _problem(config: TrainingConfig) -> str | None:
         (config.architectures_per_batch >= 1, "architectures_per_batch must be at least 1"),
         (config.epochs >= 1 and config.batch_size >= 1, "epochs and batch_size must be positive"),
         (0.0 < config.train_portion <= 1.0, "train_portion must be in (0, 1]"),
-        (config.gradient_clip is None or config.gradient_clip > 0, "gradient_clip must be positive (or absent: none)"),
         (config.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
         (config.initial_channels >= 1 and config.cells_per_stack >= 1, "channels and cells must be positive"),
         (not (config.sampler == "fairnas" and config.architectures_per_batch > 1),
@@ -231,9 +291,9 @@ def read_config_file(path: Path) -> dict:
     import yaml
 
     try:
-        values = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise WsdbError(f"{path}: no such configuration file") from None
+        values = yaml.safe_load(regular_input(path, "configuration").read_text())
+    except UnicodeDecodeError:
+        raise WsdbError(f"{path}: not a text file") from None
     except yaml.YAMLError as error:
         raise WsdbError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
     if not isinstance(values, dict):

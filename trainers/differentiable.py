@@ -190,10 +190,22 @@ class ArchitectureWeights:
                 "optimizer": None if self.optimizer is None else self.optimizer.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
+        """θ (and β) from a checkpoint, checked: the shapes of this super-net, finite, and under
+        the exponentiated update on the simplex (a NaN θ would otherwise train on as NaN)."""
+        stored = [("theta", self.value, state["value"])]
+        if self.edge_value is not None:
+            stored.append(("beta", self.edge_value, self._stored_edge_value(state)))
+        for name, current, value in stored:
+            if not isinstance(value, torch.Tensor) or value.shape != current.shape:
+                raise ValueError(f"{name} has shape {getattr(value, 'shape', None)}, this super-net's is "
+                                 f"{tuple(current.shape)}")
+            if not bool(torch.isfinite(value).all()):
+                raise ValueError(f"{name} holds NaN or infinite weights")
+            if self.config.architecture_update == "exponentiated" and bool((value < 0).any()):
+                raise ValueError(f"{name} holds negative weights, which the exponentiated update never makes")
         with torch.no_grad():
-            self.value.copy_(state["value"])
-            if self.edge_value is not None:
-                self.edge_value.copy_(self._stored_edge_value(state))
+            for _, current, value in stored:
+                current.copy_(value)
         if self.optimizer is not None:
             self.optimizer.load_state_dict(state["optimizer"])
 

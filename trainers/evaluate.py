@@ -44,17 +44,21 @@ from wsdb.schema import (
     utcnow,
 )
 from wsdb.trainers import records
-from wsdb.trainers.checkpoints import load_checkpoint, write_bytes
+from wsdb.trainers.checkpoints import fitting, load_checkpoint, write_bytes
 from wsdb.trainers.config import TrainingConfig
 from wsdb.trainers.data import Dataset, load_dataset
 from wsdb.trainers.layers import ParameterUsage, batchnorm_layers, recording
 from wsdb.trainers.optim import MaskedOptimizer
 from wsdb.trainers.sampling import load_pool
 from wsdb.trainers.spaces import training_space
-from wsdb.trainers.runtime import check_keep_going, pick_device
+from wsdb.trainers.runtime import RunInterrupted, check_keep_going, pick_device
 
 FINE_TUNING = {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "weight_decay": 0.0}
-FLUSH_EVERY = 25  # architectures per transaction
+# Scores reach the warehouse after every architecture that took FLUSH_SECONDS or more since
+# the last write, at most FLUSH_EVERY architectures apart (fast ones: one transaction per batch),
+# and before an interrupt ends the run: a rerun loses at most the architecture in progress.
+FLUSH_EVERY = 25
+FLUSH_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -353,13 +357,23 @@ def _write_predictions(url: str, checkpoint, protocol_id: str, sample: str, labe
     return uri
 
 
+def _fitted_model(space, config: TrainingConfig, data: Dataset, device: torch.device, ckpt, supernet_id: str):
+    """The super-net with a checkpoint's weights (its sha256 verified, its tensors fitting)."""
+    what = f"checkpoint {ckpt.label} of super-net {supernet_id}"
+    state = load_checkpoint(ckpt.uri, ckpt.sha256, what)
+    model = space.build_supernet(config, data.num_classes).to(device)
+    with fitting(what):
+        model.load_state_dict(state["model"])
+    return model.to(memory_format=torch.channels_last)
+
+
 def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str | None = None, n: int | None = None,
                       seed: int = 0, checkpoint: str = "latest", save_predictions: bool = False,
                       data_dir: str | None = None, device: str | None = None, batch_size: int = 1000,
                       progress: bool = True, keep_going=None, curve: bool = False) -> EvaluationSummary:
     """Score a sample (or N random architectures) with checkpoints of a trained super-net.
     `keep_going` is asked before each architecture (a worker's lease); False raises
-    RunInterrupted (scores are stored every FLUSH_EVERY architectures; a rerun skips them).
+    RunInterrupted (scores are stored as they come, see FLUSH_SECONDS; a rerun skips them).
     With `curve` (protocol ft:S only) each architecture is scored after each of the S steps,
     under protocols ft:1 ... ft:S."""
     protocol = parse_protocol(protocol_text)
@@ -371,15 +385,12 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
     if (sample is None) == (n is None):
         raise WsdbError("give exactly one of --sample NAME or --n COUNT")
     steps = [parse_protocol(f"ft:{s}") for s in range(1, protocol.parameters["steps"] + 1)] if curve else [protocol]
-    with warehouse(url) as engine, engine.begin() as connection:
+    # Everything that can be wrong is checked before anything is written: the super-net, its
+    # checkpoints (the first one read and fitted), the data; then the protocol and the sample.
+    with warehouse(url, read_only=True) as engine, engine.connect() as connection:
         row = lookup.supernet(connection, supernet)
         if row.origin != "trained":
             raise WsdbError(f"super-net {row.id} was imported without weights: it cannot evaluate")
-        for each in steps:
-            ensure_protocol(connection, each)
-        subspace = row.subspace or "FULL"
-        sample = sample or random_sample(connection, row.search_space, subspace, n, seed)
-        architectures = sample_architectures(connection, sample, row.search_space)
         checkpoints = _select_checkpoints(records.checkpoints_of(connection, row.id), checkpoint)
     if not checkpoints:
         raise WsdbError(f"super-net {row.id} has no checkpoint yet")
@@ -388,6 +399,12 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
     torch_device = pick_device(device)
     space = training_space(config.space)
     data = load_dataset(config.dataset, data_dir, torch_device, config.train_portion, config.synthetic_images)
+    first = {checkpoints[0].id: _fitted_model(space, config, data, torch_device, checkpoints[0], row.id)}
+    with warehouse(url) as engine, engine.begin() as connection:
+        for each in steps:
+            ensure_protocol(connection, each)
+        sample = sample or random_sample(connection, row.search_space, row.subspace or "FULL", n, seed)
+        architectures = sample_architectures(connection, sample, row.search_space)
     summary = EvaluationSummary(row.id, sample, protocol.id)
     started = time.perf_counter()
     for ckpt in checkpoints:
@@ -399,32 +416,42 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
         summary.skipped += len(architectures) - len(todo)
         if not todo:
             continue
-        state = load_checkpoint(ckpt.uri, ckpt.sha256, f"checkpoint {ckpt.label} of super-net {row.id}")
-        model = space.build_supernet(config, data.num_classes).to(torch_device)
-        model.load_state_dict(state["model"])
-        model = model.to(memory_format=torch.channels_last)
+        model = first.pop(ckpt.id, None) or _fitted_model(space, config, data, torch_device, ckpt, row.id)
         evaluator = Evaluator(model, data, config, protocol, torch_device, row.seed or 0, batch_size)
         pending, kept = [], []
-        for i, (architecture_id, encoding) in enumerate(todo, start=1):
-            check_keep_going(keep_going)
-            if curve:
-                scores = evaluator.score_curve(space.decode(encoding), architecture_id)
-            else:
-                scores = [evaluator.score(space.decode(encoding), architecture_id, keep_predictions=want_file)]
-            score = scores[-1]
-            if architecture_id not in done:
-                pending.append((architecture_id, scores))
-            if want_file:
-                kept.append((architecture_id, score))
-            if len(pending) >= FLUSH_EVERY or i == len(todo):
+        last_write = time.perf_counter()
+
+        def flush() -> None:
+            nonlocal pending, last_write
+            if pending:
                 with warehouse(url) as engine, engine.begin() as connection:
                     for k, each in enumerate(steps):  # the last protocol last: what a rerun checks
                         store_scores(connection, ckpt.id, each.id, [(a, s[k]) for a, s in pending])
                 summary.scored += len(pending)
-                pending = []
-            if progress and (sys.stderr.isatty() or i % 100 == 0 or i == len(todo)):
-                print(f"{ckpt.label}: {i}/{len(todo)} architectures, last {score.accuracy:.4f} in {score.seconds:.2f} s",
-                      end="\r" if sys.stderr.isatty() and i < len(todo) else "\n", file=sys.stderr)
+            pending, last_write = [], time.perf_counter()
+
+        try:
+            for i, (architecture_id, encoding) in enumerate(todo, start=1):
+                check_keep_going(keep_going)
+                if curve:
+                    scores = evaluator.score_curve(space.decode(encoding), architecture_id)
+                else:
+                    scores = [evaluator.score(space.decode(encoding), architecture_id, keep_predictions=want_file)]
+                score = scores[-1]
+                if architecture_id not in done:
+                    pending.append((architecture_id, scores))
+                if want_file:
+                    kept.append((architecture_id, score))
+                if (len(pending) >= FLUSH_EVERY or i == len(todo)
+                        or time.perf_counter() - last_write >= FLUSH_SECONDS):
+                    flush()
+                if progress and (sys.stderr.isatty() or i % 100 == 0 or i == len(todo)):
+                    print(f"{ckpt.label}: {i}/{len(todo)} architectures, last {score.accuracy:.4f} in "
+                          f"{score.seconds:.2f} s", end="\r" if sys.stderr.isatty() and i < len(todo) else "\n",
+                          file=sys.stderr)
+        except (RunInterrupted, KeyboardInterrupt):
+            flush()  # what was scored is kept
+            raise
         if want_file:
             summary.prediction_files.append(
                 _write_predictions(url, ckpt, protocol.id, sample, data.valid.labels.cpu().numpy(), kept))

@@ -30,7 +30,7 @@ from wsdb.errors import WsdbError
 from wsdb.progress import progress_bar
 from wsdb.schema import Supernet, utcnow
 from wsdb.trainers import records
-from wsdb.trainers.checkpoints import load_checkpoint, location_uri, save_checkpoint
+from wsdb.trainers.checkpoints import check_location, fitting, load_checkpoint, location_uri, save_checkpoint
 from wsdb.trainers.config import TrainingConfig
 from wsdb.trainers.data import Dataset, load_dataset
 from wsdb.trainers.differentiable import ArchitectureWeights, search_step
@@ -142,6 +142,10 @@ class Trainer:
         }
 
     def restore(self, state: dict) -> None:
+        with fitting(f"the newest checkpoint of super-net {self.supernet_id}"):
+            self._restore(state)
+
+    def _restore(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.sampler.rng.bit_generator.state = state["sampler_rng"]
@@ -313,15 +317,18 @@ def run_supernet(url: str, config: TrainingConfig, seed: int = 0, name: str | No
                  options: RunOptions | None = None, supernet_id: str | None = None, seeds: Seeds | None = None) -> str:
     """Register a super-net (under a given id, e.g. one a training job chose at submission)
     and train it; returns its id. `seeds` sets the initialisation, sampling and data seeds
-    apart (each defaults to `seed`)."""
+    apart (each defaults to `seed`). Everything a user can get wrong (the sub-space, the data,
+    the checkpoint folder) is checked before the super-net is registered: a mistake leaves no row."""
     seeds = seeds or Seeds.of(seed)
     options = options or RunOptions()
     config = resolve_subspace(url, config)
     device = pick_device(options.device)
     supernet_id = supernet_id or uuid.uuid4().hex
+    trainer = Trainer(url, supernet_id, config, seed, options, device, seeds)
+    check_location(options.checkpoint_dir or DEFAULT_CHECKPOINT_DIR)
     records.register_supernet(url, supernet_id, config.space, config.subspace, name, config.as_json(), seed, device,
                               _absolute(options.data_dir), seeds)
-    return _run_and_record(url, lambda: Trainer(url, supernet_id, config, seed, options, device, seeds), supernet_id)
+    return _run_and_record(url, lambda: trainer, supernet_id)
 
 
 def resume_supernet(url: str, supernet: str, options: RunOptions | None = None, force: bool = False) -> str:

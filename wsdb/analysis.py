@@ -172,8 +172,9 @@ def shipped() -> dict[str, Analysis]:
 def load(name_or_path: str) -> Analysis:
     if name_or_path.endswith(".sql"):
         path = Path(name_or_path)
-        if not path.is_file():
+        if not path.exists():
             raise WsdbError(f"{path}: no such SQL file")
+        files.regular_input(path, "SQL")
         files.protect(path)  # an output of the query never overwrites it
         return parse(path.read_text(), path.stem, str(path))
     analyses = shipped()

@@ -97,8 +97,15 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None, *,
 
 def run_script(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     """Run every statement of `sql` in one transaction (a read-write session); returns the
-    last statement's result. An error rolls every statement back."""
+    last statement's result. An error rolls every statement back. Transaction control
+    (BEGIN, COMMIT, ROLLBACK, ...) is refused: a COMMIT inside would keep what came before it
+    while the command fails."""
     statements = _statements(con, sql)
+    for number, statement in enumerate(statements, start=1):
+        if statement.type.name == "TRANSACTION":
+            word = statement.query.split(maxsplit=1)[0].strip(";").upper()
+            raise WsdbError(f"statement {number}: {word} is refused: `wsdb sql --write` runs the whole script in one "
+                            "transaction itself (nothing was changed)")
     con.begin()
     try:
         result = pa.table({})

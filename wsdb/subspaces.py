@@ -40,6 +40,7 @@ from wsdb.bulk import insert_new_rows
 from wsdb.catalog import store_architectures
 from wsdb.db import warehouse
 from wsdb.errors import InvalidArchitecture, WsdbError
+from wsdb.files import regular_input
 from wsdb.schema import Subspace, SubspaceCell, SubspaceMember, utcnow
 from wsdb.spaces import constructions, registry
 from wsdb.spaces.canonical import CanonicalArchitecture
@@ -316,7 +317,7 @@ def _read_members(path: Path, space: str) -> list[CanonicalArchitecture]:
     label); blank lines and lines starting with # are skipped."""
     kinds = {"nb101": ("nb101-cell",), "nb201": ("nb201-index", "nb201-arch-str"), "ws64": ("ws64-label",)}[space]
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = regular_input(path, "member list").read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise WsdbError(f"{path}: cannot read the member list ({error})") from None
     archs = []
