@@ -38,7 +38,7 @@ from google.protobuf.message import DecodeError
 
 from wsdb.bulk import deferred_checkpoints, fill_null_integers
 from wsdb.catalog import store_architectures, store_encodings
-from wsdb.errors import InvalidArchitecture, WsdbError
+from wsdb.errors import Interrupted, InvalidArchitecture, WsdbError
 from wsdb.ground_truth import store_runs
 from wsdb import values
 from wsdb.progress import progress_bar
@@ -234,6 +234,9 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
                 raise
             while pending:
                 _store_block(engine, pending.pop(0).result(), summary, path)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{path}: the {summary.records_read:,} records of the batches committed before it are kept "
+                          f"({summary.new_results:,} new results); the same command again goes on from there") from None
     finally:
         executor.shutdown(cancel_futures=True)
     return summary.finish()

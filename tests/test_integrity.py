@@ -139,6 +139,44 @@ def test_decoder_processes_die_with_a_killed_ingest(tmp_path):
     assert not [pid for pid in children if _alive(pid)], "decoder processes outlived the killed ingest"
 
 
+def test_ctrl_c_of_an_ingest_says_what_was_kept_and_a_rerun_completes_it(tmp_path):
+    """SIGINT (Ctrl-C) ends an ingest with exit 130 and one line saying what it kept; its
+    workers go with it; the same command again ends with the rows of one whole ingest."""
+    from test_ingest_nb101 import make_file
+
+    path = make_file(tmp_path / "big.tfrecord", 5000, seed=9)
+    db = tmp_path / "w.duckdb"
+    database.init_database(f"duckdb:///{db}")
+    command = [sys.executable, "-m", "wsdb.cli", "ingest", "nasbench101", str(path), "--db", str(db), "--workers", "2",
+               "--batch-records", "500"]
+    ingest = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    children = []
+    deadline = time.monotonic() + 60
+    while len(children) < 2 and time.monotonic() < deadline and ingest.poll() is None:
+        children = _children(ingest.pid)
+        time.sleep(0.1)
+    if ingest.poll() is not None:
+        pytest.skip("the ingest finished before it could be interrupted")
+    ingest.send_signal(signal.SIGINT)
+    _, stderr = ingest.communicate(timeout=120)
+    assert ingest.returncode == 130, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wsdb: interrupted: ") and "kept" in lines[0], stderr
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in children if _alive(pid)]
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    once = tmp_path / "once.duckdb"
+    database.init_database(f"duckdb:///{once}")
+    assert subprocess.run([*command[:-6], "--db", str(once)], capture_output=True, timeout=300).returncode == 0
+    counts = [duckdb.connect(str(p), read_only=True).execute(
+        "SELECT COUNT(*), COUNT(DISTINCT architecture_id) FROM ground_truth_results").fetchone() for p in (db, once)]
+    assert counts[0] == counts[1] and counts[0][0] > 0
+
+
 def _children(pid: int) -> list[int]:
     """The decoder processes of `pid` (spawn workers run spawn_main; the resource tracker does not)."""
     found = []

@@ -15,3 +15,7 @@ class DatabaseError(WsdbError):
 
 class BadFile(WsdbError):
     """A file whose content is not what it should be (names the file and the record)."""
+
+
+class Interrupted(WsdbError):
+    """Ctrl-C (SIGINT) during a command, with what the command kept; exit status 130."""

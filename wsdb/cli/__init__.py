@@ -16,7 +16,7 @@ import typer
 
 from wsdb.cli import analyses, bundles, database, ingest, queue, reports, spaces, training
 from wsdb.cli.options import GROUP_SETTINGS
-from wsdb.errors import WsdbError
+from wsdb.errors import Interrupted, WsdbError
 
 app = typer.Typer(
     help="wsdb: a warehouse for weight-sharing neural architecture search.\n\nCanonical architectures, benchmark "
@@ -64,10 +64,15 @@ def run(argv: list[str] | None = None) -> int:
         if isinstance(exc.code, str):
             typer.echo(exc.code, err=True)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Interrupted as exc:
+        typer.echo(f"wsdb: interrupted: {exc}", err=True)
+        return 130
     except WsdbError as exc:
         typer.echo(f"wsdb: error: {exc}", err=True)
     except KeyboardInterrupt:
-        typer.echo("wsdb: interrupted", err=True)
+        typer.echo("wsdb: interrupted: what was committed before stays (an ingest its whole batches, an evaluation "
+                   "its scored architectures, a training run its checkpoints); run the same command again to go on",
+                   err=True)
         return 130
     except BrokenPipeError:  # `wsdb ... | head` closed the pipe: nothing left to say
         sys.stderr.close()
