@@ -6,7 +6,8 @@ student_t_quantile), read-only and sandboxed unless `read_only=False`:
 
     import wsdb
     con = wsdb.connect("study.duckdb")
-    con.sql("SELECT supernet_id, spearman_rho(LIST(proxy_value), LIST(truth_validation_accuracy)) "
+    con.sql("SELECT supernet_id, checkpoint_id, protocol_id, metric, "
+            "spearman_rho(LIST(proxy_value), LIST(truth_validation_accuracy)) AS rho "
             "FROM proxy_vs_truth GROUP BY ALL").show()
 """
 
