@@ -42,6 +42,7 @@ from wsdb.errors import InvalidArchitecture, WsdbError
 from wsdb.files import atomic_output, check_output, regular_input
 from wsdb.schema import Base, utcnow
 from wsdb.spaces import registry
+from wsdb.spaces.subspace_names import CELL_ENCODING
 from wsdb.spaces.canonical import CanonicalArchitecture
 
 FORMAT = "wsdb-bundle"
@@ -318,8 +319,6 @@ def _tables(path: Path, files: dict[str, bytes], manifest: dict) -> dict[str, pa
 
 def _check_cells(path: Path, table: pa.Table) -> None:
     """Each bundled cell of a random-cells sub-space must be a valid cell of its space."""
-    from wsdb.subspaces import CELL_ENCODING
-
     for row in table.select(["search_space", "subspace", "encoding"]).to_pylist():
         try:
             if row["search_space"] not in CELL_ENCODING:

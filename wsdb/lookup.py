@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from wsdb.errors import WsdbError
+from wsdb.spaces.subspace_names import undefined_hint
 
 SHOWN = 8  # known values listed in an error message
 SHORTEST_ID_PREFIX = 6
@@ -77,8 +78,6 @@ def subspace(connection, given: str, search_space: str | None = None) -> str:
                  + (" AND search_space = :s" if search_space else ""), {"g": given, "s": search_space})
     if found:
         return found[0][0]
-    from wsdb.subspaces import undefined_hint  # wsdb.subspaces builds on this module
-
     hint = undefined_hint(given)
     if hint:
         raise WsdbError(hint)

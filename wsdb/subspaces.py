@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,103 +40,9 @@ from wsdb.db import warehouse
 from wsdb.errors import InvalidArchitecture, WsdbError
 from wsdb.files import regular_input
 from wsdb.schema import Subspace, SubspaceCell, SubspaceMember, utcnow
-from wsdb.spaces import constructions, registry
+from wsdb.spaces import registry
+from wsdb.spaces.subspace_names import BUILTIN, CELL_ENCODING, Builtin, Derived, builtin, parse
 from wsdb.spaces.canonical import CanonicalArchitecture
-
-METRICS = ("test_accuracy", "validation_accuracy")
-
-
-@dataclass(frozen=True)
-class Builtin:
-    search_space: str
-    description: str
-    source: str
-    build: Callable[[], constructions.Construction]
-
-
-BUILTIN = {
-    **{
-        f"1SHOT1-SS{n}": Builtin(
-            "nb101",
-            f"NAS-Bench-1Shot1 search space {n}: vertex parents {'-'.join(map(str, constructions.ONE_SHOT1_PARENTS[n]))} "
-            "(intermediate vertices, then the output), every configuration, loose ends pruned",
-            papers.ZELA_2020.citation(),
-            lambda n=n: constructions.one_shot1(n),
-        )
-        for n in (1, 2, 3)
-    },
-    "ZHANG-ZHANG-YANG": Builtin(
-        "nb101",
-        "exactly 5 intermediate vertices, all used; parents 1-1-1-2-2; the output concatenates 2 of them and never "
-        "takes the input (their Appendix A.1)",
-        papers.ZHANG_ZHANG_YANG_2020.citation(),
-        constructions.zhang_zhang_yang_nb101,
-    ),
-    "VALID": Builtin(
-        "nb201",
-        "cells whose input reaches the output through non-none edges (15,284 of 15,625)",
-        papers.ZHANG_ZHANG_YANG_2020.citation(),
-        constructions.nb201_valid,
-    ),
-}
-
-
-RANDOM_KINDS = ("random", "random-cells")
-# The encoding of one raw cell, per space whose cells the warehouse lists (random-cells draws them)
-CELL_ENCODING = {"nb201": "nb201-arch-str", "ws64": "ws64-label"}
-
-
-@dataclass(frozen=True)
-class Derived:
-    """A parsed `random/...` or `best/...` name."""
-
-    kind: str
-    parent: str
-    k: int
-    seed: int | None = None
-    benchmark: str | None = None
-    dataset: str | None = None
-    metric: str | None = None
-
-    def name(self, parent: str) -> str:
-        tail = [self.seed] if self.kind in RANDOM_KINDS else [self.benchmark, self.dataset, self.metric]
-        return "/".join(str(part) for part in (self.kind, parent, self.k, *tail))
-
-
-def _whole(name: str, what: str, text: str, least: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < least:
-        raise WsdbError(f"sub-space {name!r}: {what} must be a whole number >= {least}, got {text!r}")
-    return value
-
-
-def parse(name: str) -> Derived | None:
-    """The derived definition a name spells, None for other names; a malformed one is an error."""
-    parts = name.split("/")
-    kind = parts[0].lower()
-    if kind in RANDOM_KINDS:
-        if len(parts) < 4 or not all(parts[1:]):
-            raise WsdbError(f"sub-space {name!r}: write {kind}/<parent>/<k>/<seed>, e.g. {kind}/nb201/8/0")
-        return Derived(kind, "/".join(parts[1:-2]), _whole(name, "k", parts[-2], 1),
-                       seed=_whole(name, "the seed", parts[-1], 0))
-    if kind == "best":
-        if len(parts) < 6 or not all(parts[1:]):
-            raise WsdbError(f"sub-space {name!r}: write best/<parent>/<k>/<benchmark>/<dataset>/<metric>, "
-                            "e.g. best/nb201/8/nasbench201/cifar100/test_accuracy")
-        metric = parts[-1].lower()
-        if metric not in METRICS:
-            raise WsdbError(f"sub-space {name!r}: metric must be one of {', '.join(METRICS)}, got {parts[-1]!r}")
-        return Derived("best", "/".join(parts[1:-4]), _whole(name, "k", parts[-4], 1),
-                       benchmark=parts[-3], dataset=parts[-2], metric=metric)
-    return None
-
-
-def _builtin(name: str) -> tuple[str, Builtin] | None:
-    return next(((key, b) for key, b in BUILTIN.items() if key.lower() == name.lower()), None)
-
 
 # --- reading ------------------------------------------------------------------------------------
 
@@ -160,7 +64,7 @@ def _parent(connection, text: str) -> tuple[str, str, str]:
         raise WsdbError(f"parent {text!r} is a sub-space of {', '.join(s for s, _ in found)}: name the search space "
                         "instead (e.g. nb201 for all of it) or a sub-space of one space")
     if not found:
-        if parse(text) is not None or _builtin(text) is not None:
+        if parse(text) is not None or builtin(text) is not None:
             space, name = _define(connection, text)
             return space, name, name
         raise WsdbError(f"parent {text!r} is neither a search space ({', '.join(sorted(spaces))}) nor a sub-space "
@@ -296,9 +200,9 @@ def _define(connection, name: str) -> tuple[str, str]:
     found = _stored(connection, name)
     if found:
         return found[0]
-    builtin = _builtin(name)
-    if builtin is not None:
-        return _define_builtin(connection, *builtin)
+    named = builtin(name)
+    if named is not None:
+        return _define_builtin(connection, *named)
     spec = parse(name)
     if spec is None:
         raise WsdbError(f"no sub-space {name!r}: a new name needs --space and --members FILE; built in: "
@@ -346,7 +250,7 @@ def define(url: str, name: str, space: str | None = None, members_file: Path | N
             if space is None:
                 raise WsdbError("--members needs --space (nb101, nb201 or ws64)")
             lookup.search_space(connection, space)
-            if parse(name) is not None or _builtin(name) is not None or "/" in name:
+            if parse(name) is not None or builtin(name) is not None or "/" in name:
                 raise WsdbError(f"sub-space name {name!r} is reserved or has a '/': choose another for a member list")
             if existed:
                 raise WsdbError(f"sub-space {space}/{existed[0][1]} exists: choose another name "
@@ -446,10 +350,3 @@ def show(url: str, name: str) -> dict:
         "default_ground_truth": f"{defaults['benchmark']} {defaults['dataset']} {defaults['epoch_budget']} epochs",
     })
     return record
-
-
-def undefined_hint(name: str) -> str | None:
-    """What to say of a name that is not stored but could be defined (None if it could not)."""
-    if _builtin(name) is not None or parse(name) is not None:
-        return f"sub-space {name!r} is not defined in this warehouse: `wsdb spaces define {name}` materialises it"
-    return None
