@@ -16,9 +16,9 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, report  # noqa: E402
 
-from wsdb import db as database  # noqa: E402
-from wsdb import report as table1  # noqa: E402
-from wsdb import statistics as wsdb_statistics  # noqa: E402
+from wsdb.warehouse import db as database  # noqa: E402
+from wsdb.analyses import report as table1  # noqa: E402
+from wsdb.analyses import statistics as wsdb_statistics  # noqa: E402
 from wsdb.ingest.to_share import ingest_to_share  # noqa: E402
 
 

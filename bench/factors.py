@@ -23,8 +23,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import report  # noqa: E402
 
-from wsdb.db import init_database  # noqa: E402
-from wsdb.populate import populate_spaces  # noqa: E402
+from wsdb.warehouse.db import init_database  # noqa: E402
+from wsdb.warehouse.populate import populate_spaces  # noqa: E402
 from wsdb.trainers import records  # noqa: E402
 from wsdb.trainers.config import make_config  # noqa: E402
 from wsdb.trainers.train import RunOptions, Trainer  # noqa: E402

@@ -25,11 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, report  # noqa: E402
 
-from wsdb import db as database  # noqa: E402
+from wsdb.warehouse import db as database  # noqa: E402
 from wsdb.ingest.nb101 import ingest_nb101  # noqa: E402
 from wsdb.ingest.nb101_metrics import ModelMetrics  # noqa: E402
 from wsdb.ingest.tfrecord import read_records  # noqa: E402
-from wsdb.populate import populate_spaces  # noqa: E402
+from wsdb.warehouse.populate import populate_spaces  # noqa: E402
 
 
 def bare_parse(path: Path) -> tuple[int, float]:

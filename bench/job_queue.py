@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from _common import report  # noqa: E402
 from throwaway_postgres import available, throwaway_postgres  # noqa: E402
 
-from wsdb import db as database  # noqa: E402
-from wsdb import jobs  # noqa: E402
+from wsdb.warehouse import db as database  # noqa: E402
+from wsdb.jobqueue import jobs  # noqa: E402
 
 
 def drain_empty_jobs(url: str) -> tuple[int, float, float]:

@@ -18,8 +18,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, peak_rss_mb, report  # noqa: E402
 
-from wsdb import db as database  # noqa: E402
-from wsdb import simulate  # noqa: E402
+from wsdb.warehouse import db as database  # noqa: E402
+from wsdb.search import simulate  # noqa: E402
 from wsdb.ingest.nb101 import ingest_nb101  # noqa: E402
 
 

@@ -12,8 +12,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, peak_rss_mb, report  # noqa: E402
 
-from wsdb import analysis, subspaces  # noqa: E402
-from wsdb import db as database  # noqa: E402
+from wsdb.analyses import runner as analysis  # noqa: E402
+
+from wsdb.warehouse import subspaces  # noqa: E402
+from wsdb.warehouse import db as database  # noqa: E402
 from wsdb.ingest.to_share import ingest_to_share  # noqa: E402
 
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, report  # noqa: E402
 from _common import device as host_device  # noqa: E402
 
-from wsdb import db as database  # noqa: E402
+from wsdb.warehouse import db as database  # noqa: E402
 from wsdb.trainers.config import make_config  # noqa: E402
 from wsdb.trainers.evaluate import Evaluator, parse_protocol  # noqa: E402
 from wsdb.trainers.records import describe_device  # noqa: E402

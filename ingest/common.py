@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from wsdb.errors import BadFile
+from wsdb.base.errors import BadFile
 
 
 class IngestError(BadFile):
@@ -76,9 +76,9 @@ def ground_truth_table(columns: dict, where: Callable[[int], str], checked: bool
     rows, where a dict per row cost seconds."""
     import pyarrow as pa
 
-    from wsdb.bulk import arrow_type
-    from wsdb import values
-    from wsdb.schema import GroundTruthResult
+    from wsdb.warehouse.bulk import arrow_type
+    from wsdb.base import values
+    from wsdb.warehouse.schema import GroundTruthResult
 
     length = len(next(iter(columns.values()))) if columns else 0
     arrays = {}

@@ -10,7 +10,7 @@ holds is identified without recomputing it (ingest/nb101_identity.py: the offici
 computed at most once per class and warehouse).
 
 A record does not say which repeat it is: runs are identified by their content and numbered
-by wsdb.ground_truth (overlapping files end as one ingest of their union). The main process
+by wsdb.warehouse.ground_truth (overlapping files end as one ingest of their union). The main process
 reads blocks of framed records and checks their headers, and writes to the database; worker
 processes check the payload checksums, decode, check every number and recompute hashes (the
 costly part), one block at a time, so memory stays bounded. Each block is committed in its
@@ -36,18 +36,18 @@ import pyarrow as pa
 import sqlalchemy as sa
 from google.protobuf.message import DecodeError
 
-from wsdb.bulk import deferred_checkpoints, fill_null_integers
-from wsdb.catalog import store_architectures, store_encodings
-from wsdb.errors import Interrupted, InvalidArchitecture, WsdbError
-from wsdb.ground_truth import store_runs
-from wsdb import values
-from wsdb.progress import progress_bar
+from wsdb.warehouse.bulk import deferred_checkpoints, fill_null_integers
+from wsdb.warehouse.catalog import store_architectures, store_encodings
+from wsdb.base.errors import Interrupted, InvalidArchitecture, WsdbError
+from wsdb.warehouse.ground_truth import store_runs
+from wsdb.base import values
+from wsdb.base.progress import progress_bar
 from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table, require_file
 from wsdb.ingest.nb101_identity import RAW_KIND, KnownCells, identify, load_known
 from wsdb.ingest.nb101_metrics import ModelMetrics
 from wsdb.ingest.tfrecord import read_blocks, record_lengths, unframe
-from wsdb.processes import process_pool
-from wsdb.schema import Architecture
+from wsdb.base.processes import process_pool
+from wsdb.warehouse.schema import Architecture
 from wsdb.spaces import nb101
 from wsdb.spaces.canonical import CanonicalArchitecture
 

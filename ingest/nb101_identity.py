@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
-from wsdb.bulk import select_table
+from wsdb.warehouse.bulk import select_table
 from wsdb.spaces.nb101_codes import encode_texts
 from wsdb.spaces.nb101_fingerprint import FingerprintIndex, fingerprints
 

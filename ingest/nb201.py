@@ -26,10 +26,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from wsdb.bulk import deferred_checkpoints, insert_new_rows
-from wsdb.catalog import store_architectures
-from wsdb.errors import InvalidArchitecture
-from wsdb.progress import progress_bar
+from wsdb.warehouse.bulk import deferred_checkpoints, insert_new_rows
+from wsdb.warehouse.catalog import store_architectures
+from wsdb.base.errors import InvalidArchitecture
+from wsdb.base.progress import progress_bar
 from wsdb.ingest.common import (
     IngestError,
     IngestSummary,
@@ -38,9 +38,9 @@ from wsdb.ingest.common import (
     read_csv_rows,
     require_file,
 )
-from wsdb import values
-from wsdb.safe_pickle import load_numpy_pickle
-from wsdb.schema import GroundTruthResult, ZeroCostScore
+from wsdb.base import values
+from wsdb.base.safe_pickle import load_numpy_pickle
+from wsdb.warehouse.schema import GroundTruthResult, ZeroCostScore
 from wsdb.spaces import nb201
 
 BENCHMARK = "nasbench201"

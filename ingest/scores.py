@@ -21,11 +21,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from wsdb.bulk import insert_new_rows
-from wsdb.catalog import store_architectures
-from wsdb.errors import InvalidArchitecture
+from wsdb.warehouse.bulk import insert_new_rows
+from wsdb.warehouse.catalog import store_architectures
+from wsdb.base.errors import InvalidArchitecture
 from wsdb.ingest.common import IngestError, IngestSummary, parse_number, read_csv_rows
-from wsdb.schema import ZeroCostScore
+from wsdb.warehouse.schema import ZeroCostScore
 from wsdb.spaces import nb101, nb201
 
 NASLIB_NB101_OPS = {0: nb101.INPUT, 1: nb101.OUTPUT, 2: nb101.MAXPOOL3X3, 3: nb101.CONV1X1, 4: nb101.CONV3X3}

@@ -14,7 +14,7 @@ from pathlib import Path
 import google_crc32c
 import numpy as np
 
-from wsdb.errors import WsdbError
+from wsdb.base.errors import WsdbError
 
 _HEADER = struct.Struct("<QI")
 _FOOTER = struct.Struct("<I")

@@ -22,13 +22,13 @@ from pathlib import Path
 import pyarrow as pa
 import sqlalchemy as sa
 
-from wsdb.bulk import insert_new_rows
-from wsdb.catalog import store_architectures
-from wsdb.errors import InvalidArchitecture
-from wsdb.ground_truth import store_runs
-from wsdb import values
-from wsdb.papers import POURCHOT_2020
-from wsdb.progress import progress_bar
+from wsdb.warehouse.bulk import insert_new_rows
+from wsdb.warehouse.catalog import store_architectures
+from wsdb.base.errors import InvalidArchitecture
+from wsdb.warehouse.ground_truth import store_runs
+from wsdb.base import values
+from wsdb.base.papers import POURCHOT_2020
+from wsdb.base.progress import progress_bar
 from wsdb.ingest.common import (
     IngestError,
     IngestSummary,
@@ -36,8 +36,8 @@ from wsdb.ingest.common import (
     number_occurrences,
     require_file,
 )
-from wsdb.safe_pickle import load_numpy_pickle
-from wsdb.schema import (
+from wsdb.base.safe_pickle import load_numpy_pickle
+from wsdb.warehouse.schema import (
     ArchitectureSample,
     ArchitectureSampleMember,
     Checkpoint,

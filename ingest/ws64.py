@@ -19,8 +19,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from wsdb.bulk import insert_new_rows
-from wsdb.errors import InvalidArchitecture
+from wsdb.warehouse.bulk import insert_new_rows
+from wsdb.base.errors import InvalidArchitecture
 from wsdb.ingest.common import (
     IngestError,
     IngestSummary,
@@ -28,9 +28,9 @@ from wsdb.ingest.common import (
     parse_number,
     read_csv_rows,
 )
-from wsdb.papers import ZHANG_2020_DEEPER
-from wsdb.populate import populate
-from wsdb.schema import Checkpoint, GroundTruthResult, ProxyScore, Supernet, utcnow
+from wsdb.base.papers import ZHANG_2020_DEEPER
+from wsdb.warehouse.populate import populate
+from wsdb.warehouse.schema import Checkpoint, GroundTruthResult, ProxyScore, Supernet, utcnow
 from wsdb.spaces import ws64
 
 PUBLICATION = ZHANG_2020_DEEPER.citation()

@@ -1,13 +1,13 @@
 """Alembic environment for wsdb: run by `wsdb init` and `wsdb db upgrade`.
 
-wsdb.db passes an open connection in `config.attributes["connection"]`; running `alembic`
+wsdb.warehouse.db passes an open connection in `config.attributes["connection"]`; running `alembic`
 by hand with `-x url=...` also works.
 """
 
 from alembic import context
 from sqlalchemy import create_engine
 
-import wsdb.db  # noqa: F401  (registers Alembic's DuckDB implementation)
+import wsdb.warehouse.db  # noqa: F401  (registers Alembic's DuckDB implementation)
 
 
 def run_migrations() -> None:

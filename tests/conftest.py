@@ -78,7 +78,7 @@ def migrate(url: str, direction: str, revision: str) -> None:
     """Alembic's upgrade or downgrade of a warehouse to `revision`, as `wsdb db upgrade` runs it."""
     from alembic import command
 
-    from wsdb import db as database
+    from wsdb.warehouse import db as database
 
     engine = database.create_engine(url)
     config = database._alembic_config()

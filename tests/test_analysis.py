@@ -13,12 +13,14 @@ from hypothesis import strategies as st
 from scipy.stats import kendalltau, pearsonr, spearmanr
 
 from conftest import run_cli
-from wsdb import analysis, db as database, duck
-from wsdb.errors import WsdbError
+from wsdb.analyses import runner as analysis
+from wsdb.warehouse import db as database
+from wsdb.analyses import duck
+from wsdb.base.errors import WsdbError
 from wsdb.ingest.common import ground_truth_rows
-from wsdb.bulk import insert_new_rows
-from wsdb.populate import populate
-from wsdb.schema import Checkpoint, GroundTruthResult, ProxyScore, Supernet, utcnow
+from wsdb.warehouse.bulk import insert_new_rows
+from wsdb.warehouse.populate import populate
+from wsdb.warehouse.schema import Checkpoint, GroundTruthResult, ProxyScore, Supernet, utcnow
 
 
 def test_every_shipped_analysis_documents_itself():
@@ -314,7 +316,7 @@ def test_yu_et_als_final_searched_model_and_p_over_r_on_their_population(tmp_pat
     3 the super-net ranks best ("final searched model"), s-KdT on the same 200, and P>R with r
     counted among NB201's 15,625 architectures (population=cells) or its 6,466 classes; all
     recomputed here in numpy from the rows."""
-    from wsdb.schema import ArchitectureSample, ArchitectureSampleMember
+    from wsdb.warehouse.schema import ArchitectureSample, ArchitectureSampleMember
 
     db = tmp_path / "w.duckdb"
     url = f"duckdb:///{db}"
@@ -366,7 +368,7 @@ def test_yu_et_als_final_searched_model_and_p_over_r_on_their_population(tmp_pat
     (factor,) = _run(url, "factors", sample="yu-200", population="cells")
     assert factor["final_accuracy"] == pytest.approx(np.mean([truth[a] for a in top3]))
     assert factor["architectures"] == 200 and factor["top_k"] == 3
-    from wsdb import statistics
+    from wsdb.analyses import statistics
 
     in_order = sorted(sample)
     assert factor["sparse_kendall"] == pytest.approx(statistics.sparse_kendall_tau(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from wsdb import analysis
+from wsdb.analyses import runner as analysis
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Analyses compared between the warehouses, with the parameters they need.
@@ -362,8 +362,8 @@ def test_a_refused_or_failed_import_leaves_no_file_behind(tmp_path, monkeypatch)
     rows are refused places nothing, and an import that fails after placing them takes them back."""
     import pyarrow as pa
 
-    from wsdb import bundle as bundles
-    from wsdb.errors import WsdbError
+    from wsdb.sharing import bundle as bundles
+    from wsdb.base.errors import WsdbError
 
     _, bundle = _trained_bundle(tmp_path)
 

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from conftest import run_cli
-from wsdb.db import head_revision as database_head
+from wsdb.warehouse.db import head_revision as database_head
 
 GOLDEN = (
     "--space", "nb101",

@@ -11,11 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from conftest import migrate
-from wsdb import db as database
-from wsdb.catalog import store_architectures
-from wsdb.errors import DatabaseError
-from wsdb.populate import populate
-from wsdb.schema import VIEWS, Base
+from wsdb.warehouse import db as database
+from wsdb.warehouse.catalog import store_architectures
+from wsdb.base.errors import DatabaseError
+from wsdb.warehouse.populate import populate
+from wsdb.warehouse.schema import VIEWS, Base
 from wsdb.spaces import nb101
 
 TABLES = {table.name for table in Base.metadata.sorted_tables}

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import run_cli
-from wsdb.db import init_database, warehouse
+from wsdb.warehouse.db import init_database, warehouse
 from wsdb.spaces import nb201 as nb201_space
 from wsdb.trainers import nb201
 from wsdb.trainers.checkpoints import load_checkpoint
@@ -326,7 +326,7 @@ def test_a_checkpoint_with_nan_theta_or_tensors_of_another_shape_is_refused_on_r
     import hashlib
     import io
 
-    from wsdb.errors import WsdbError
+    from wsdb.base.errors import WsdbError
     from wsdb.trainers.checkpoints import FORMAT
 
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from scipy import stats
 
 from conftest import run_cli
-from wsdb.db import init_database, warehouse
+from wsdb.warehouse.db import init_database, warehouse
 from wsdb.spaces import nb101 as nb101_space
 from wsdb.spaces import nb201 as nb201_space
 from wsdb.spaces import ws64 as ws64_space

@@ -136,7 +136,7 @@ def test_analyses_default_to_each_spaces_own_ground_truth(demo_db):
 
 def test_scatter_takes_one_metric_of_a_supernet_with_several(demo_copy):
     import wsdb
-    from wsdb import plots
+    from wsdb.analyses import plots
 
     with wsdb.connect(demo_copy, read_only=False) as con:  # a super-net that also stored losses
         con.execute("INSERT INTO proxy_scores (checkpoint_id, architecture_id, protocol_id, metric, evaluation_repeat, "
@@ -203,7 +203,7 @@ def test_stored_configuration_cites_papers_and_old_warehouses_are_rewritten(demo
 def test_an_old_warehouse_is_upgraded_to_the_citations(any_url):
     import sqlalchemy as sa
 
-    from wsdb import db as database
+    from wsdb.warehouse import db as database
 
     migrate(any_url, "upgrade", "0004")
     engine = database.create_engine(any_url)
@@ -354,7 +354,7 @@ def test_nb201_arch_show_keeps_runs_and_published_means_apart(tmp_path):
 def test_every_shipped_analysis_returns_exactly_the_columns_its_header_documents(demo_db):
     """dbt's contract: the `columns:` of a header are the columns the SQL returns, in order."""
     import wsdb
-    from wsdb import analysis
+    from wsdb.analyses import runner as analysis
 
     with wsdb.connect(demo_db) as con:
         for name, item in analysis.shipped().items():

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import SHARED_DATA, run_cli
-from wsdb import db as database
+from wsdb.warehouse import db as database
 from wsdb.ingest.common import IngestError
 from wsdb.ingest.nb101 import ingest_nb101
 from wsdb.ingest.nb101_metrics import ModelMetrics
@@ -132,7 +132,7 @@ def test_repeats_are_identified_by_content_whatever_the_files_overlap(tmp_path, 
     expected = table_content(reference)
     assert len(expected) == 30 * 3 * 2
     # within each cell, repeats are 0, 1, 2 in the order of their run fingerprints
-    from wsdb.ground_truth import run_fingerprint
+    from wsdb.warehouse.ground_truth import run_fingerprint
     finals = {}
     for key, budget, repeat, epoch, point, train, validation, test, seconds in expected:
         if point == "final":
@@ -171,7 +171,7 @@ def nb101_record(module_hash, matrix, ops, parameters, run) -> bytes:
 
 
 def test_the_same_runs_from_the_published_pickles_and_a_tfrecord_file_are_stored_once(tmp_path, shared_data):
-    from wsdb.safe_pickle import load_numpy_pickle
+    from wsdb.base.safe_pickle import load_numpy_pickle
     from wsdb.ingest.to_share import ingest_to_share
     from wsdb.spaces import nb101
 

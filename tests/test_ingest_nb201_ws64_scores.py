@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import run_cli
-from wsdb import db as database
-from wsdb.errors import BadFile
+from wsdb.warehouse import db as database
+from wsdb.base.errors import BadFile
 from wsdb.ingest.common import IngestError
 from wsdb.ingest.nb201 import ingest_nats, ingest_nb201_pth, ingest_nb201_table
 from wsdb.ingest.scores import ingest_scores

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from scipy.stats import spearmanr
 
 from conftest import run_cli
-from wsdb import db as database
-from wsdb.errors import BadFile
+from wsdb.warehouse import db as database
+from wsdb.base.errors import BadFile
 from wsdb.ingest.common import IngestError
-from wsdb.safe_pickle import load_numpy_pickle
+from wsdb.base.safe_pickle import load_numpy_pickle
 from wsdb.ingest.to_share import TRAINING_VARIANTS, ingest_to_share, parse_method
 
 PUBLISHED = "nb101/to_share_or_not_to_share"

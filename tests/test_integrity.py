@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import run_cli
-from wsdb import lookup
-from wsdb import db as database
-from wsdb.errors import WsdbError
+from wsdb.warehouse import lookup
+from wsdb.warehouse import db as database
+from wsdb.base.errors import WsdbError
 from wsdb.trainers import records
 from wsdb.trainers.config import make_config
 from wsdb.trainers.train import RunOptions, resume_supernet, run_supernet
@@ -123,20 +123,10 @@ def test_decoder_processes_die_with_a_killed_ingest(tmp_path):
     ingest = subprocess.Popen([sys.executable, "-m", "wsdb.cli", "ingest", "nasbench101", str(path), "--db", str(db),
                                "--workers", "2", "--batch-records", "500"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    children = []
-    deadline = time.monotonic() + 60
-    while len(children) < 2 and time.monotonic() < deadline and ingest.poll() is None:
-        children = _children(ingest.pid)
-        time.sleep(0.1)
-    if ingest.poll() is not None:
-        pytest.skip("the ingest finished before its workers could be observed")
-    assert len(children) >= 2, children
+    children = _decoders_of(ingest)
     ingest.send_signal(signal.SIGKILL)
     ingest.wait()
-    deadline = time.monotonic() + 5
-    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not [pid for pid in children if _alive(pid)], "decoder processes outlived the killed ingest"
+    _assert_gone(children)
 
 
 def test_ctrl_c_of_an_ingest_says_what_was_kept_and_a_rerun_completes_it(tmp_path):
@@ -151,22 +141,13 @@ def test_ctrl_c_of_an_ingest_says_what_was_kept_and_a_rerun_completes_it(tmp_pat
                "--batch-records", "500"]
     ingest = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                               start_new_session=True)
-    children = []
-    deadline = time.monotonic() + 60
-    while len(children) < 2 and time.monotonic() < deadline and ingest.poll() is None:
-        children = _children(ingest.pid)
-        time.sleep(0.1)
-    if ingest.poll() is not None:
-        pytest.skip("the ingest finished before it could be interrupted")
+    children = _decoders_of(ingest)
     ingest.send_signal(signal.SIGINT)
     _, stderr = ingest.communicate(timeout=120)
     assert ingest.returncode == 130, stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("wsdb: interrupted: ") and "kept" in lines[0], stderr
-    deadline = time.monotonic() + 5
-    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not [pid for pid in children if _alive(pid)]
+    _assert_gone(children)
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     once = tmp_path / "once.duckdb"
@@ -175,6 +156,27 @@ def test_ctrl_c_of_an_ingest_says_what_was_kept_and_a_rerun_completes_it(tmp_pat
     counts = [duckdb.connect(str(p), read_only=True).execute(
         "SELECT COUNT(*), COUNT(DISTINCT architecture_id) FROM ground_truth_results").fetchone() for p in (db, once)]
     assert counts[0] == counts[1] and counts[0][0] > 0
+
+
+def _decoders_of(ingest: subprocess.Popen) -> list[int]:
+    """The ingest's two decoder processes, once both run (skips the test if it ends first)."""
+    children = []
+    deadline = time.monotonic() + 60
+    while len(children) < 2 and time.monotonic() < deadline and ingest.poll() is None:
+        children = _children(ingest.pid)
+        time.sleep(0.1)
+    if ingest.poll() is not None:
+        pytest.skip("the ingest finished before its workers could be observed")
+    assert len(children) >= 2, children
+    return children
+
+
+def _assert_gone(children: list[int]) -> None:
+    """The decoder processes end within 5 s of their parent (their watchdog: 0.25 s)."""
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in children if _alive(pid)], "decoder processes outlived the ingest"
 
 
 def _children(pid: int) -> list[int]:

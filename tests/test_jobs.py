@@ -7,9 +7,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from wsdb import db as database
-from wsdb import jobs
-from wsdb.errors import WsdbError
+from wsdb.warehouse import db as database
+from wsdb.jobqueue import jobs
+from wsdb.base.errors import WsdbError
 
 
 def worker_named(name: str) -> jobs.WorkerIdentity:

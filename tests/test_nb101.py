@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from wsdb.errors import InvalidArchitecture
+from wsdb.base.errors import InvalidArchitecture
 from wsdb.spaces import nb101
 
 INCEPTION_MATRIX = [

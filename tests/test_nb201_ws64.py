@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from wsdb.errors import InvalidArchitecture
+from wsdb.base.errors import InvalidArchitecture
 from wsdb.spaces import nb201, ws64
 
 

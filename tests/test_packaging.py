@@ -47,7 +47,7 @@ def test_wheel_contains_every_part_and_migrates_from_an_installed_copy(tmp_path)
     db = tmp_path / "installed.duckdb"
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run(
-        [sys.executable, "-c", "import wsdb, wsdb.db as d; print(wsdb.__file__); print(d.init_database('duckdb:///%s'))" % db],
+        [sys.executable, "-c", "import wsdb, wsdb.warehouse.db as d; print(wsdb.__file__); print(d.init_database('duckdb:///%s'))" % db],
         capture_output=True, text=True, env=env, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr

@@ -9,13 +9,16 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import SHARED_DATA, run_cli
-from wsdb import analysis, db as database, duck, simulate
+from wsdb.analyses import runner as analysis
+from wsdb.warehouse import db as database
+from wsdb.analyses import duck
+from wsdb.search import simulate
 from wsdb.ingest.nb101 import ingest_nb101
 from wsdb.ingest.to_share import ingest_to_share
 from wsdb.ingest.ws64 import ingest_ws64_trajectory
-from wsdb.populate import populate
-from wsdb.pull import pull
-from wsdb.schema import Base
+from wsdb.warehouse.populate import populate
+from wsdb.sharing.pull import pull
+from wsdb.warehouse.schema import Base
 
 pytestmark = pytest.mark.postgres
 
@@ -77,7 +80,7 @@ def test_pull_cli_errors(tmp_path, postgres_url):
 
 
 def test_a_second_pull_updates_what_workers_changed(postgres_url, duckdb_url):
-    from wsdb import jobs
+    from wsdb.jobqueue import jobs
 
     database.init_database(postgres_url)
     with database.warehouse(postgres_url) as engine, engine.begin() as connection:

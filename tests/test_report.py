@@ -9,9 +9,11 @@ import pytest
 from scipy import stats
 
 from conftest import run_cli
-from wsdb import analysis, db as database, duck
+from wsdb.analyses import runner as analysis
+from wsdb.warehouse import db as database
+from wsdb.analyses import duck
 from wsdb.ingest.to_share import ingest_to_share
-from wsdb.report import layout, summary
+from wsdb.analyses.report import layout, summary
 
 # ../seeds/000 Table 1: (sub-space, column) -> (mean, half width, left-out mark)
 PUBLISHED = {
@@ -103,11 +105,11 @@ def test_the_std_spread_is_zhang_et_als_convention_on_a_published_cell():
     """Deeper Insights, Table 2, "Different seeds" T3R: 17.6000±0.4899 over 10 instances; ranks are
     whole numbers, so the ten values are six 18s and four 17s, whose population standard deviation
     is 0.4899 (the sample one would be 0.5164). `--spread std` shows that number."""
-    from wsdb.report import factor_layout
+    from wsdb.analyses.report import factor_layout
 
     values = [18] * 6 + [17] * 4
     line = {"factors": {}, "protocol_id": "no-ft", "supernets": 10}
-    from wsdb.report import FACTOR_STATISTICS
+    from wsdb.analyses.report import FACTOR_STATISTICS
 
     for column, _, _ in FACTOR_STATISTICS:
         line[column] = {"n": 0, "mean": None, "sd": None, "std": None, "ci95": None}

@@ -8,9 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import run_cli
-from wsdb import db as database
-from wsdb.evolution import Space, alias_table, nb101_cells, nb201_operations
-from wsdb.simulate import GroundTruth, random_search, regularized_evolution, trajectory
+from wsdb.warehouse import db as database
+from wsdb.search.evolution import Space, alias_table, nb101_cells, nb201_operations
+from wsdb.search.simulate import GroundTruth, random_search, regularized_evolution, trajectory
 from wsdb.spaces import nb101, nb201
 
 
@@ -171,7 +171,7 @@ def test_missing_test_accuracies_or_times_switch_the_whole_space(duckdb_url, sha
     """A table of validation accuracies plus three fully recorded NATS runs: regret on
     validation, time in queries, for every architecture alike."""
     from wsdb.ingest.nb201 import ingest_nats, ingest_nb201_table
-    from wsdb.simulate import load_ground_truth
+    from wsdb.search.simulate import load_ground_truth
 
     database.init_database(duckdb_url)
     with database.warehouse(duckdb_url) as engine:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import kendalltau
 
-from wsdb import statistics
+from wsdb.analyses import statistics
 
 values = st.lists(st.sampled_from([0.1, 0.2, 0.2, 0.3, 0.5]) | st.floats(0, 1), min_size=2, max_size=60)
 

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from scipy import stats
 
 from conftest import run_cli
-from wsdb import subspaces
-from wsdb.db import create_engine, warehouse
-from wsdb.errors import WsdbError
+from wsdb.warehouse import subspaces
+from wsdb.warehouse.db import create_engine, warehouse
+from wsdb.base.errors import WsdbError
 from wsdb.spaces import constructions, nb101, nb201
 from wsdb.trainers.config import TrainingConfig
 from wsdb.trainers.sampling import ArchitectureSampler, load_pool
@@ -135,9 +135,9 @@ def test_a_best_subset_holds_the_true_top_k_and_states_ties(tmp_path):
 def test_a_best_subset_of_incomplete_ground_truth_says_so_in_the_commands_output(nb201_url):
     """3 of VALID's 6,461 classes with CIFAR-100 truth: best/VALID/16 is the best 1/16 of those 3
     (1 class), which the command says on stderr instead of a bare "defined, 1 architectures"."""
-    from wsdb.bulk import insert_new_rows
+    from wsdb.warehouse.bulk import insert_new_rows
     from wsdb.ingest.common import ground_truth_rows
-    from wsdb.schema import GroundTruthResult
+    from wsdb.warehouse.schema import GroundTruthResult
 
     with warehouse(nb201_url) as engine, engine.begin() as connection:
         ids = [i for (i,) in connection.execute(sa.text(

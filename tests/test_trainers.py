@@ -14,10 +14,10 @@ import sqlalchemy as sa
 import torch
 
 from conftest import run_cli
-from wsdb.catalog import store_architectures
-from wsdb.db import init_database, warehouse
-from wsdb.errors import WsdbError
-from wsdb.populate import populate
+from wsdb.warehouse.catalog import store_architectures
+from wsdb.warehouse.db import init_database, warehouse
+from wsdb.base.errors import WsdbError
+from wsdb.warehouse.populate import populate
 from wsdb.spaces import nb101 as nb101_space
 from wsdb.trainers.checkpoints import load_checkpoint
 from wsdb.trainers.config import make_config
@@ -198,18 +198,23 @@ def test_a_run_that_cannot_start_registers_nothing_and_a_failing_one_is_marked_f
     assert row["status"] == "failed" and "fell off the bus" in row["error"]
 
 
+def _trained_ws64(url: str, checkpoints: Path) -> None:
+    """A warehouse holding the 64 ws64 classes and one tiny ws64 super-net "net", trained a step."""
+    init_database(url)
+    config = make_config({"space": "ws64", "dataset": "synthetic", "synthetic_images": 32, "epochs": 1,
+                          "batch_size": 16, "initial_channels": 4, "cells_per_stack": 1})
+    with warehouse(url) as engine, engine.begin() as connection:
+        populate(connection, "ws64")
+    run_supernet(url, config, name="net", options=RunOptions(checkpoint_dir=str(checkpoints), progress=False))
+
+
 def test_an_interrupted_evaluation_keeps_every_architecture_it_scored(tmp_path):
     """The scores written before an interrupt are those of every architecture finished: a rerun
     loses at most the one in progress (scores were flushed every 25)."""
     from wsdb.trainers.runtime import RunInterrupted
 
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    init_database(url)
-    config = make_config({"space": "ws64", "dataset": "synthetic", "synthetic_images": 32, "epochs": 1,
-                          "batch_size": 16, "initial_channels": 4, "cells_per_stack": 1})
-    with warehouse(url) as engine, engine.begin() as connection:
-        populate(connection, "ws64")
-    run_supernet(url, config, name="net", options=RunOptions(checkpoint_dir=str(tmp_path / "ck"), progress=False))
+    _trained_ws64(url, tmp_path / "ck")
     asked = []
 
     def keep_going() -> bool:
@@ -226,12 +231,7 @@ def test_an_evaluation_that_cannot_start_writes_no_sample(tmp_path):
     """A super-net whose checkpoint file is gone: one line, and no sample or protocol written."""
     db = tmp_path / "w.duckdb"
     url = f"duckdb:///{db}"
-    init_database(url)
-    config = make_config({"space": "ws64", "dataset": "synthetic", "synthetic_images": 32, "epochs": 1,
-                          "batch_size": 16, "initial_channels": 4, "cells_per_stack": 1})
-    with warehouse(url) as engine, engine.begin() as connection:
-        populate(connection, "ws64")
-    run_supernet(url, config, name="net", options=RunOptions(checkpoint_dir=str(tmp_path / "ck"), progress=False))
+    _trained_ws64(url, tmp_path / "ck")
     before = _rows(url, "SELECT (SELECT COUNT(*) FROM architecture_samples) AS samples, "
                         "(SELECT COUNT(*) FROM evaluation_protocols) AS protocols")
     for path in (tmp_path / "ck").rglob("*.pt"):

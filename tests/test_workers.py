@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import torch
 
 from conftest import run_cli
-from wsdb import db as database
+from wsdb.warehouse import db as database
 from wsdb.trainers.checkpoints import load_checkpoint
 
 TINY = ["--set", "space=nb201", "--set", "dataset=synthetic", "--set", "initial_channels=8", "--set",

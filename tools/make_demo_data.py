@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from wsdb.safe_pickle import load_numpy_pickle  # noqa: E402
+from wsdb.base.safe_pickle import load_numpy_pickle  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT = Path(__file__).resolve().parent.parent / "wsdb" / "data" / "demo"

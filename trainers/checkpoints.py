@@ -1,4 +1,4 @@
-"""Super-net checkpoint files, stored as artifacts (wsdb.artifacts: URI + sha256 + size).
+"""Super-net checkpoint files, stored as artifacts (wsdb.warehouse.artifacts: URI + sha256 + size).
 
 Checkpoints are read back only if their sha256 matches the database row, and through
 torch's `weights_only` unpickler, an allow-list of tensors and plain containers: a
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from wsdb.artifacts import location_uri, read_verified, write_bytes
-from wsdb.errors import WsdbError
+from wsdb.warehouse.artifacts import location_uri, read_verified, write_bytes
+from wsdb.base.errors import WsdbError
 
 __all__ = ["FORMAT", "check_location", "fitting", "load_checkpoint", "location_uri", "save_checkpoint", "write_bytes"]
 

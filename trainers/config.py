@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from wsdb.errors import WsdbError
-from wsdb.files import regular_input
+from wsdb.base.errors import WsdbError
+from wsdb.base.files import regular_input
 
 SPACES = ("nb101", "nb201", "ws64")
 SAMPLERS = ("uniform", "random-a", "fairnas", "pro-rata")

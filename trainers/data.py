@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wsdb.errors import WsdbError
-from wsdb.safe_pickle import load_numpy_pickle
+from wsdb.base.errors import WsdbError
+from wsdb.base.safe_pickle import load_numpy_pickle
 
 CIFAR_ARCHIVES = {
     "cifar-10-batches-py": ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"),

@@ -31,11 +31,11 @@ import sqlalchemy as sa
 import torch
 import torch.nn.functional as F
 
-from wsdb import lookup
-from wsdb.bulk import insert_new_rows
-from wsdb.db import warehouse
-from wsdb.errors import WsdbError
-from wsdb.schema import (
+from wsdb.warehouse import lookup
+from wsdb.warehouse.bulk import insert_new_rows
+from wsdb.warehouse.db import warehouse
+from wsdb.base.errors import WsdbError
+from wsdb.warehouse.schema import (
     ArchitectureSample,
     ArchitectureSampleMember,
     EvaluationProtocol,

@@ -14,8 +14,8 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from wsdb import db as database
-from wsdb.errors import WsdbError
+from wsdb.warehouse import db as database
+from wsdb.base.errors import WsdbError
 from wsdb.trainers.worker import WorkerOptions, run_worker
 
 CLUSTERS = ("slurm", "local")

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 import torch
 
 import wsdb
-from wsdb.db import warehouse
-from wsdb.errors import WsdbError
-from wsdb.catalog import store_architectures
-from wsdb.schema import ArchitectureWeight, Checkpoint, DerivedArchitecture, EdgeWeight, RunSeeds, Supernet, utcnow
+from wsdb.warehouse.db import warehouse
+from wsdb.base.errors import WsdbError
+from wsdb.warehouse.catalog import store_architectures
+from wsdb.warehouse.schema import ArchitectureWeight, Checkpoint, DerivedArchitecture, EdgeWeight, RunSeeds, Supernet, utcnow
 from wsdb.trainers.seeds import Seeds
 
 

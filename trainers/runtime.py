@@ -7,7 +7,7 @@ from typing import Callable
 
 import torch
 
-from wsdb.errors import WsdbError
+from wsdb.base.errors import WsdbError
 
 
 class RunInterrupted(Exception):

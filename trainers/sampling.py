@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import sqlalchemy as sa
 
-from wsdb.errors import WsdbError
+from wsdb.base.errors import WsdbError
 from wsdb.trainers.config import TrainingConfig
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wsdb.errors import WsdbError
+from wsdb.base.errors import WsdbError
 
 KINDS = ("init", "sampling", "data")
 

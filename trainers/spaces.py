@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 from torch import nn
 
-from wsdb.errors import InvalidArchitecture, WsdbError
+from wsdb.base.errors import InvalidArchitecture, WsdbError
 from wsdb.spaces import nb101 as nb101_space
 from wsdb.spaces import nb201 as nb201_space
 from wsdb.spaces import ws64 as ws64_space

@@ -28,9 +28,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from wsdb import jobs, lookup
-from wsdb.db import warehouse
-from wsdb.errors import WsdbError
+from wsdb.jobqueue import jobs
+
+from wsdb.warehouse import lookup
+from wsdb.warehouse.db import warehouse
+from wsdb.base.errors import WsdbError
 from wsdb.trainers.config import TrainingConfig, make_config, read_config_file
 from wsdb.trainers.seeds import KINDS, Seeds
 

@@ -24,11 +24,13 @@ import sqlalchemy as sa
 import torch
 import torch.nn.functional as F
 
-from wsdb import lookup, subspaces
-from wsdb.db import warehouse
-from wsdb.errors import WsdbError
-from wsdb.progress import progress_bar
-from wsdb.schema import Supernet, utcnow
+from wsdb.warehouse import lookup
+
+from wsdb.warehouse import subspaces
+from wsdb.warehouse.db import warehouse
+from wsdb.base.errors import WsdbError
+from wsdb.base.progress import progress_bar
+from wsdb.warehouse.schema import Supernet, utcnow
 from wsdb.trainers import records
 from wsdb.trainers.checkpoints import check_location, fitting, load_checkpoint, location_uri, save_checkpoint
 from wsdb.trainers.config import TrainingConfig

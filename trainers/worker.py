@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from wsdb import lookup
-from wsdb import db as database
-from wsdb import jobs
-from wsdb.errors import WsdbError
-from wsdb.schema import Supernet
+from wsdb.warehouse import lookup
+from wsdb.warehouse import db as database
+from wsdb.jobqueue import jobs
+from wsdb.base.errors import WsdbError
+from wsdb.warehouse.schema import Supernet
 from wsdb.trainers import records
 from wsdb.trainers.config import make_config
 from wsdb.trainers.evaluate import evaluate_supernet

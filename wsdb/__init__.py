@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 def connect(path: str, read_only: bool = True):
     """A DuckDB connection to the warehouse at `path` (a file or duckdb:/// URL) with wsdb's
     functions registered; read-only opens share the file with other readers."""
-    from wsdb import db, duck
+    from wsdb.warehouse import db
+    from wsdb.analyses import duck
 
     return duck.connect(db.resolve_url(str(path)), read_only=read_only)

@@ -16,7 +16,7 @@ import typer
 
 from wsdb.cli import analyses, bundles, database, ingest, queue, reports, spaces, training
 from wsdb.cli.options import GROUP_SETTINGS
-from wsdb.errors import Interrupted, WsdbError
+from wsdb.base.errors import Interrupted, WsdbError
 
 app = typer.Typer(
     help="wsdb: a warehouse for weight-sharing neural architecture search.\n\nCanonical architectures, benchmark "

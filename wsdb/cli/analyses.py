@@ -6,10 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from wsdb import analysis, db as database, duck
+from wsdb.analyses import runner as analysis
+
+from wsdb.warehouse import db as database
+
+from wsdb.analyses import duck
 from wsdb.cli.options import CsvOption, DbOption, JsonOption, ParamOption, ParquetOption, key_values
-from wsdb.errors import WsdbError
-from wsdb.output import emit
+from wsdb.base.errors import WsdbError
+from wsdb.analyses.output import emit
 
 
 def query(

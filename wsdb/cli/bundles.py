@@ -7,9 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from wsdb import bundle, db as database
+from wsdb.sharing import bundle
+
+from wsdb.warehouse import db as database
 from wsdb.cli.options import GROUP_SETTINGS, DbOption, JsonOption
-from wsdb.output import emit, emit_record
+from wsdb.analyses.output import emit, emit_record
 
 bundle_app = typer.Typer(help="Share a study: bundles another warehouse imports.", **GROUP_SETTINGS)
 

@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
-from wsdb import catalog, db as database
+from wsdb.warehouse import catalog
+
+from wsdb.warehouse import db as database
 from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption
-from wsdb.output import emit, emit_record
-from wsdb.populate import FAST_SPACES, populate_spaces
+from wsdb.analyses.output import emit, emit_record
+from wsdb.warehouse.populate import FAST_SPACES, populate_spaces
 
 db_app = typer.Typer(help="The warehouse's schema: status and upgrades.", **GROUP_SETTINGS)
 
@@ -92,7 +94,7 @@ def pull(
     Example:
       wsdb pull --from postgresql+psycopg://wsdb@db.lab/wsdb --to study.duckdb
     """
-    from wsdb.pull import pull as copy_warehouse
+    from wsdb.sharing.pull import pull as copy_warehouse
 
     copied = copy_warehouse(database.resolve_url(source), database.resolve_url(target))
     new = sum(count for name, count in copied.items() if not name.endswith(" updated"))

@@ -20,9 +20,17 @@ import numpy as np
 import pyarrow.csv
 import pyarrow.parquet as pq
 
-from wsdb import analysis, db as database, duck, plots, report
-from wsdb.errors import WsdbError
-from wsdb.papers import POURCHOT_2020, ZHANG_2020_DEEPER
+from wsdb.analyses import runner as analysis
+
+from wsdb.warehouse import db as database
+
+from wsdb.analyses import duck
+
+from wsdb.analyses import plots
+
+from wsdb.analyses import report
+from wsdb.base.errors import WsdbError
+from wsdb.base.papers import POURCHOT_2020, ZHANG_2020_DEEPER
 from wsdb.ingest.to_share import ingest_to_share
 from wsdb.ingest.ws64 import ingest_ws64_ground_truth, ingest_ws64_trajectory
 

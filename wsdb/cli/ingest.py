@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from wsdb import db as database
+from wsdb.warehouse import db as database
 from wsdb.cli.options import GROUP_SETTINGS, DbOption, JsonOption
-from wsdb.output import emit_record
+from wsdb.analyses.output import emit_record
 
 ingest_app = typer.Typer(
     help="Turn downloaded benchmark and publication files into warehouse rows.\n\nEvery ingester is idempotent (a "

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from wsdb.errors import WsdbError
+from wsdb.base.errors import WsdbError
 
 # Plain click help (no boxes): paragraphs wrapped to the terminal, examples kept as written
 # (a \b line before them), flags shown as flags.

@@ -8,9 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from wsdb import db as database, jobs
+from wsdb.warehouse import db as database
+
+from wsdb.jobqueue import jobs
 from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption, seeds, yaml_values
-from wsdb.output import emit, emit_record
+from wsdb.analyses.output import emit, emit_record
 
 submit_app = typer.Typer(help="Queue training and evaluation jobs (workers run them).",
                          **GROUP_SETTINGS)

@@ -8,10 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from wsdb import db as database
+from wsdb.warehouse import db as database
 from wsdb.cli.options import (GROUP_SETTINGS, BenchmarkOption, CsvOption, DbOption, EpochBudgetOption, JsonOption, ParamOption,
                               TruthDatasetOption, key_values, positive_integers)
-from wsdb.output import emit
+from wsdb.analyses.output import emit
 
 report_app = typer.Typer(help="Reports in the layouts of the papers' tables.", **GROUP_SETTINGS)
 plot_app = typer.Typer(help="PNG figures (headless matplotlib).", **GROUP_SETTINGS)
@@ -37,7 +37,7 @@ def table1(db: DbOption = None, space: SpaceOption = "nb101", ci: CiOption = "no
       wsdb report table1 --markdown
       wsdb report table1 --ci student-t --csv cells.csv
     """
-    from wsdb import report
+    from wsdb.analyses import report
 
     convention = report.check_convention(ci)
     cells = report.summary(database.resolve_url(db), {**key_values(param, "--param"), "search_space": space})
@@ -61,7 +61,7 @@ def table2(db: DbOption = None, space: SpaceOption = "nb101",
       wsdb report table2 --markdown
       wsdb report table2 --top-k 1,10,20 --csv table2.csv
     """
-    from wsdb import report
+    from wsdb.analyses import report
 
     rows = report.table2(database.resolve_url(db), space, positive_integers(top_k, "--top-k"))
     if csv_file:
@@ -84,7 +84,7 @@ def subspaces(db: DbOption = None, param: ParamOption = None, markdown: Markdown
       wsdb report subspaces --markdown
       wsdb report subspaces --param dataset=cifar100 --param k=5 --csv subspaces.csv
     """
-    from wsdb import report
+    from wsdb.analyses import report
 
     params = key_values(param, "--param")
     summary = report.subspace_summary(report.subspace_runs(database.resolve_url(db), params))
@@ -109,7 +109,7 @@ def differentiable(db: DbOption = None, param: ParamOption = None, markdown: Mar
       wsdb report differentiable --markdown
       wsdb report differentiable --csv methods.csv
     """
-    from wsdb import report
+    from wsdb.analyses import report
 
     summary = report.differentiable(database.resolve_url(db), key_values(param, "--param"))
     if csv_file:
@@ -145,7 +145,7 @@ def factors(db: DbOption = None,
       wsdb report factors --supernet fixed-seed0 --supernet shuffle-seed0
       wsdb report factors --sweep zhang-table3 --spread std --markdown
     """
-    from wsdb import report
+    from wsdb.analyses import report
 
     report.check_spread(spread)
     varying, summary = report.factors(database.resolve_url(db), sweep, supernet, key_values(param, "--param"))
@@ -174,7 +174,7 @@ def html_report(
       wsdb report html --out study.html
       wsdb report html --out one.html --supernet to-share/baseline_ft_bn/full/0
     """
-    from wsdb import html_report
+    from wsdb.analyses import html_report
 
     path = html_report.build(database.resolve_url(db), out, supernet)
     typer.echo(f"wrote {path}")
@@ -206,7 +206,7 @@ def scatter(
     Example:
       wsdb plot scatter --supernet to-share/baseline_ft_bn/full/0 --out full0.png
     """
-    from wsdb import plots
+    from wsdb.analyses import plots
 
     path = plots.scatter(database.resolve_url(db), supernet, Path(out), color_by, protocol, dataset, epoch_budget,
                          metric, benchmark)
@@ -230,7 +230,7 @@ def regret(
     Example:
       wsdb plot regret --space nb101 --out regret.png
     """
-    from wsdb import plots
+    from wsdb.analyses import plots
 
     path = plots.regret(database.resolve_url(db), Path(out), space, subspace, positive_integers(top_k, "--top-k"))
     typer.echo(f"wrote {path}")
@@ -245,7 +245,7 @@ def correlation(out: OutOption = "correlation.png", space: SpaceOption = "nb101"
     Example:
       wsdb plot correlation --out correlation.png
     """
-    from wsdb import plots
+    from wsdb.analyses import plots
 
     path = plots.correlation(database.resolve_url(db), Path(out), ci,
                              {**key_values(param, "--param"), "search_space": space})
@@ -266,7 +266,7 @@ def plot_subspaces(
     Example:
       wsdb plot subspaces --family random/nb201 --out downscaled.png
     """
-    from wsdb import plots
+    from wsdb.analyses import plots
 
     path = plots.subspaces(database.resolve_url(db), Path(out), family, key_values(param, "--param"))
     typer.echo(f"wrote {path}")

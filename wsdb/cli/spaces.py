@@ -9,10 +9,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from wsdb import catalog, db as database, subspaces
+from wsdb.warehouse import catalog
+
+from wsdb.warehouse import db as database
+
+from wsdb.warehouse import subspaces
 from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption
-from wsdb.output import emit, emit_record
-from wsdb.populate import populate_spaces
+from wsdb.analyses.output import emit, emit_record
+from wsdb.warehouse.populate import populate_spaces
 from wsdb.spaces import registry
 
 spaces_app = typer.Typer(help="Search spaces and their sub-spaces.", **GROUP_SETTINGS)

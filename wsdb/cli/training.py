@@ -7,10 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from wsdb import db as database
-from wsdb.errors import WsdbError
+from wsdb.warehouse import db as database
+from wsdb.base.errors import WsdbError
 from wsdb.cli.options import BenchmarkOption, DbOption, EpochBudgetOption, JsonOption, TruthDatasetOption
-from wsdb.output import emit_record
+from wsdb.analyses.output import emit_record
 
 QuietOption = Annotated[bool, typer.Option("--quiet", help="No progress output.")]
 DeviceOption = Annotated[Optional[str], typer.Option(metavar="DEVICE", help="cpu, cuda, cuda:1 (default: CUDA when "
@@ -253,7 +253,7 @@ def simulate(
           --protocol bns-ft:4 --supernet-seconds 180000 --evaluation-seconds 5000 --runs 30
       wsdb simulate --space nb201 --algorithm derived --supernet my-darts
     """
-    from wsdb.simulate import run
+    from wsdb.search.simulate import run
 
     done = run(database.resolve_url(db), space, algorithm, subspace, runs, queries, repeat, seed, supernet, protocol,
                sample, supernet_seconds, evaluation_seconds, benchmark, dataset, epoch_budget)

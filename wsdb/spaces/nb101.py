@@ -17,7 +17,7 @@ import hashlib
 import json
 from functools import lru_cache
 
-from wsdb.errors import InvalidArchitecture
+from wsdb.base.errors import InvalidArchitecture
 from wsdb.spaces.canonical import CanonicalArchitecture
 
 SEARCH_SPACE = "nb101"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import os
 
-from wsdb.processes import multiprocessing_pool
+from wsdb.base.processes import multiprocessing_pool
 from wsdb.spaces import nb101
 from wsdb.spaces.canonical import CanonicalArchitecture
 

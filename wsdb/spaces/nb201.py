@@ -20,7 +20,7 @@ import itertools
 from functools import lru_cache
 from importlib import resources
 
-from wsdb.errors import InvalidArchitecture
+from wsdb.base.errors import InvalidArchitecture
 from wsdb.spaces.canonical import CanonicalArchitecture
 
 SEARCH_SPACE = "nb201"

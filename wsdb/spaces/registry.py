@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wsdb.errors import InvalidArchitecture
+from wsdb.base.errors import InvalidArchitecture
 from wsdb.spaces import nb101, nb201, ws64
 from wsdb.spaces.canonical import CanonicalArchitecture
 
@@ -109,7 +109,7 @@ def from_options(space: str, matrix: str | None = None, ops: str | None = None, 
 
 def listing() -> list[dict]:
     """Every search space's predicate sub-spaces, as wsdb defines them (no warehouse needed;
-    `wsdb.subspaces.listing` adds the constructions and what a warehouse materialised)."""
+    `wsdb.warehouse.subspaces.listing` adds the constructions and what a warehouse materialised)."""
     return [
         {"search_space": space.name, "name": name, "kind": "predicate",
          "members": space.num_architectures if name == "FULL" else None, "cells": None, "parent": None,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wsdb import papers
-from wsdb.errors import WsdbError
+from wsdb.base import papers
+from wsdb.base.errors import WsdbError
 from wsdb.spaces import constructions
 
 METRICS = ("test_accuracy", "validation_accuracy")

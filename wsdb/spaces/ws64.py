@@ -8,7 +8,7 @@ All 64 are distinct, so the label is the canonical key.
 
 from __future__ import annotations
 
-from wsdb.errors import InvalidArchitecture
+from wsdb.base.errors import InvalidArchitecture
 from wsdb.spaces.canonical import CanonicalArchitecture
 
 SEARCH_SPACE = "ws64"

@@ -19,7 +19,7 @@ from alembic.ddl.impl import DefaultImpl
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from wsdb.errors import DatabaseError
+from wsdb.base.errors import DatabaseError
 
 DEFAULT_DATABASE = "wsdb.duckdb"
 DUCKDB_LOCK_WAIT_SECONDS = 30.0

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from wsdb.catalog import store_architectures
-from wsdb.db import warehouse
-from wsdb.errors import WsdbError
+from wsdb.warehouse.catalog import store_architectures
+from wsdb.warehouse.db import warehouse
+from wsdb.base.errors import WsdbError
 from wsdb.spaces import nb101_enumeration, nb201, ws64
 from wsdb.spaces.registry import get_space
 

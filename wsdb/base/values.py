@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from wsdb.errors import BadFile
+from wsdb.base.errors import BadFile
 
 RANGES = {
     "accuracy": (0.0, 1.0, "a fraction in [0, 1] (accuracies are stored as fractions)"),

@@ -32,8 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from wsdb.bulk import append_rows, arrow_rows, delete_by_keys, insert_new_rows, select_by_keys, select_table_by_keys
-from wsdb.schema import GroundTruthResult
+from wsdb.warehouse.bulk import append_rows, arrow_rows, delete_by_keys, insert_new_rows, select_by_keys, select_table_by_keys
+from wsdb.warehouse.schema import GroundTruthResult
 
 TABLE = GroundTruthResult.__table__
 _GROUP = ("architecture_id", "epoch_budget", "benchmark_arch_id")

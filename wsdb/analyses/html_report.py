@@ -20,10 +20,18 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from wsdb import analysis, catalog, duck, lookup, report
-from wsdb.db import describe_url, duckdb_path
-from wsdb.errors import WsdbError
-from wsdb.files import atomic_output, check_output
+from wsdb.analyses import runner as analysis
+
+from wsdb.warehouse import catalog
+
+from wsdb.analyses import duck
+
+from wsdb.warehouse import lookup
+
+from wsdb.analyses import report
+from wsdb.warehouse.db import describe_url, duckdb_path
+from wsdb.base.errors import WsdbError
+from wsdb.base.files import atomic_output, check_output
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
@@ -138,6 +146,30 @@ def _table1_per_space(url: str, db_option: str) -> str:
     return "".join(parts)
 
 
+def _chosen_supernets(con, supernets: list[str] | None) -> list[dict]:
+    """The super-nets the report covers (all, or the named ones), each with a label."""
+    chosen = [lookup.supernet(con, s).id for s in supernets or []]
+    rows = con.execute("SELECT id, name, search_space, subspace, status, origin, source, config_json, seed "
+                       "FROM supernets ORDER BY name, id").fetchall()
+    nets = [dict(zip(("id", "name", "search_space", "subspace", "status", "origin", "source", "config", "seed"), r))
+            for r in rows if not chosen or r[0] in chosen]
+    if not nets:
+        raise WsdbError("nothing to report: the warehouse holds no super-nets")
+    for net in nets:
+        net["label"] = net["name"] or net["id"][:12]
+    return nets
+
+
+def _analysis_section(con, section_id: str, title: str, name: str, command: str, covered: set[str] | None,
+                      columns: list[str] | None = None) -> str:
+    """A section showing an analysis' rows (of the covered super-nets), or why there are none."""
+    rows, why = _query(con, name)
+    if covered is not None:
+        rows = [r for r in rows if r.get("supernet_id") in covered]
+    note = f'<p class="note">{html.escape(why)}</p>' if why else ""
+    return _section(section_id, title, note + _table(rows, f"{section_id}-table", columns), command)
+
+
 def build(url: str, out: Path, supernets: list[str] | None = None) -> Path:
     """Write the report for every super-net (or the named ones)."""
     out = check_output(out, "report")
@@ -146,53 +178,33 @@ def build(url: str, out: Path, supernets: list[str] | None = None) -> Path:
     holdings = catalog.summary(url)
     table1_html = _table1_per_space(url, db_option)  # before the connection below: each registers the functions
     with duck.connect(url) as con:
-        chosen = [lookup.supernet(con, s).id for s in supernets or []]
-        rows = con.execute("SELECT id, name, search_space, subspace, status, origin, source, config_json, seed "
-                           "FROM supernets ORDER BY name, id").fetchall()
-        nets = [dict(zip(("id", "name", "search_space", "subspace", "status", "origin", "source", "config", "seed"), r))
-                for r in rows if not chosen or r[0] in chosen]
-        if not nets:
-            raise WsdbError("nothing to report: the warehouse holds no super-nets")
-        for net in nets:
-            net["label"] = net["name"] or net["id"][:12]
-        names = {net["id"] for net in nets}
-        correlation, correlation_why = _query(con, "correlation")
-        correlation = [r for r in correlation if r["supernet_id"] in names]
-        scatters = "".join(_scatter(con, net) for net in nets)
-        regret = _regret(con)
-        bias, bias_why = _query(con, "bias_by_feature")
-        bias = [r for r in bias if r.get("supernet_id") in names]
-        stability, stability_why = _query(con, "stability_checkpoints")
-        stability = [r for r in stability if r.get("supernet_id") in names]
-        s_tau, s_tau_why = _query(con, "stability_supernets")
-    configuration = [{"super-net": n["label"], "id": n["id"], "space": n["search_space"], "sub-space": n["subspace"],
-                      "status": n["status"], "origin": n["origin"], "seed": n["seed"],
-                      "source": n["source"], "configuration": _short_config(n["config"])} for n in nets]
-    correlation_columns = ["supernet_name", "checkpoint_label", "protocol_id", "n", "spearman", "kendall",
-                           "sparse_kendall", "pearson", "proxy_is_constant"]
-
-    def why(text):
-        return f'<p class="note">{html.escape(text)}</p>' if text else ""
-
-    sections = [
-        _section("holdings", "What the warehouse holds", _table(holdings, "holdings-table"), f"wsdb summary{db_option}"),
-        _section("supernets", "Super-nets: configuration and provenance", _table(configuration, "supernets-table"),
-                 f"wsdb sql \"SELECT * FROM supernets\"{db_option}"),
-        _section("table1", "Mean Spearman rho per configuration (layout of Pourchot et al. 2020, Table 1)", table1_html,
-                 f"wsdb report table1 --space SPACE{db_option}"),
-        _section("correlation", "Correlation of proxy and ground truth, per checkpoint and protocol",
-                 why(correlation_why) + _table(correlation, "correlation-table", correlation_columns),
-                 f"wsdb query correlation{db_option}"),
-        _section("scatter", "Proxy against stand-alone accuracy, per super-net", scatters,
-                 f"wsdb plot scatter --supernet NAME{db_option}"),
-        _section("regret", "Search simulations: mean test regret", regret, f"wsdb query regret_curve{db_option}"),
-        _section("bias", "Bias by architectural feature", why(bias_why) + _table(bias, "bias-table"),
-                 f"wsdb query bias_by_feature{db_option}"),
-        _section("stability", "Stability over the last checkpoints (GT-Tau-Mean-k / Std-k)",
-                 why(stability_why) + _table(stability, "stability-table"), f"wsdb query stability_checkpoints{db_option}"),
-        _section("s-tau", "Agreement between super-nets of one configuration (S-Tau)",
-                 why(s_tau_why) + _table(s_tau, "s-tau-table"), f"wsdb query stability_supernets{db_option}"),
-    ]
+        nets = _chosen_supernets(con, supernets)
+        covered = {net["id"] for net in nets}
+        configuration = [{"super-net": n["label"], "id": n["id"], "space": n["search_space"],
+                          "sub-space": n["subspace"], "status": n["status"], "origin": n["origin"], "seed": n["seed"],
+                          "source": n["source"], "configuration": _short_config(n["config"])} for n in nets]
+        sections = [
+            _section("holdings", "What the warehouse holds", _table(holdings, "holdings-table"),
+                     f"wsdb summary{db_option}"),
+            _section("supernets", "Super-nets: configuration and provenance", _table(configuration, "supernets-table"),
+                     f"wsdb sql \"SELECT * FROM supernets\"{db_option}"),
+            _section("table1", "Mean Spearman rho per configuration (layout of Pourchot et al. 2020, Table 1)",
+                     table1_html, f"wsdb report table1 --space SPACE{db_option}"),
+            _analysis_section(con, "correlation", "Correlation of proxy and ground truth, per checkpoint and protocol",
+                              "correlation", f"wsdb query correlation{db_option}", covered,
+                              ["supernet_name", "checkpoint_label", "protocol_id", "n", "spearman", "kendall",
+                               "sparse_kendall", "pearson", "proxy_is_constant"]),
+            _section("scatter", "Proxy against stand-alone accuracy, per super-net",
+                     "".join(_scatter(con, net) for net in nets), f"wsdb plot scatter --supernet NAME{db_option}"),
+            _section("regret", "Search simulations: mean test regret", _regret(con),
+                     f"wsdb query regret_curve{db_option}"),
+            _analysis_section(con, "bias", "Bias by architectural feature", "bias_by_feature",
+                              f"wsdb query bias_by_feature{db_option}", covered),
+            _analysis_section(con, "stability", "Stability over the last checkpoints (GT-Tau-Mean-k / Std-k)",
+                              "stability_checkpoints", f"wsdb query stability_checkpoints{db_option}", covered),
+            _analysis_section(con, "s-tau", "Agreement between super-nets of one configuration (S-Tau)",
+                              "stability_supernets", f"wsdb query stability_supernets{db_option}", None),
+        ]
     page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>wsdb study report</title>"
             f"<style>{STYLE}</style><script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
             f"<h1>wsdb study report</h1><p class=\"note\">Warehouse {html.escape(describe_url(url))}; "

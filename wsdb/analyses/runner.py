@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from wsdb import files, lookup
-from wsdb.errors import WsdbError
+from wsdb.base import files
+
+from wsdb.warehouse import lookup
+from wsdb.base.errors import WsdbError
 
 _PARAMETER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:=\s*('(?:[^']|'')*'|[^\s]+))?\s*(.*)$")
 
@@ -185,7 +187,7 @@ def load(name_or_path: str) -> Analysis:
 
 def execute(con, item: Analysis, values: dict[str, object]):
     """Run `item` (after the analyses it uses) with bound `values`; returns an Arrow table."""
-    from wsdb import duck
+    from wsdb.analyses import duck
 
     for name in item.uses:
         used = load(name)
@@ -217,7 +219,7 @@ class Result:
 def query(url: str, name_or_path: str, given: dict[str, str] | None = None) -> Result:
     """Run an analysis on a warehouse (read-only, sandboxed) with every naming parameter
     checked; when nothing matches, the notes say why."""
-    from wsdb import duck
+    from wsdb.analyses import duck
 
     item = load(name_or_path)
     with duck.connect(url) as con:

@@ -19,7 +19,7 @@ Genomes are int64:
 Uniform integers below n are int(u * n) of a 53-bit uniform u (off uniform by < n / 2^53; numba's
 Generator.integers costs ~50 ns a call, eight times more). A genome's row in the ground
 truth comes from tables (-1: not held). Queries follow
-wsdb.simulate: a held architecture costs its drawn repeat's time and counts as a query; one
+wsdb.search.simulate: a held architecture costs its drawn repeat's time and counts as a query; one
 that is not held has fitness 0, costs nothing and is not recorded.
 """
 

@@ -33,13 +33,15 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from wsdb import lookup, papers
-from wsdb.bulk import insert_new_rows
-from wsdb.catalog import store_architectures
-from wsdb.db import warehouse
-from wsdb.errors import InvalidArchitecture, WsdbError
-from wsdb.files import regular_input
-from wsdb.schema import Subspace, SubspaceCell, SubspaceMember, utcnow
+from wsdb.warehouse import lookup
+
+from wsdb.base import papers
+from wsdb.warehouse.bulk import insert_new_rows
+from wsdb.warehouse.catalog import store_architectures
+from wsdb.warehouse.db import warehouse
+from wsdb.base.errors import InvalidArchitecture, WsdbError
+from wsdb.base.files import regular_input
+from wsdb.warehouse.schema import Subspace, SubspaceCell, SubspaceMember, utcnow
 from wsdb.spaces import registry
 from wsdb.spaces.subspace_names import BUILTIN, CELL_ENCODING, Builtin, Derived, builtin, parse
 from wsdb.spaces.canonical import CanonicalArchitecture

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from wsdb.errors import WsdbError
+from wsdb.base.errors import WsdbError
 from wsdb.spaces.subspace_names import undefined_hint
 
 SHOWN = 8  # known values listed in an error message

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 import pyarrow as pa
 import sqlalchemy as sa
 
-from wsdb.bulk import arrow_rows, fill_null_integers, insert_new_rows, lookup
-from wsdb.db import warehouse
-from wsdb.schema import FEATURE_COLUMNS, Architecture, ArchitectureEncoding
+from wsdb.warehouse.bulk import arrow_rows, fill_null_integers, insert_new_rows, lookup
+from wsdb.warehouse.db import warehouse
+from wsdb.warehouse.schema import FEATURE_COLUMNS, Architecture, ArchitectureEncoding
 from wsdb.spaces.canonical import CanonicalArchitecture
 
 _ARCHITECTURE_COLUMNS = ("search_space", "canonical_key", "canonical_encoding", "trainable_parameters", *FEATURE_COLUMNS)

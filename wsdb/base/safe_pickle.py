@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import pickle
 
-from wsdb.errors import BadFile
+from wsdb.base.errors import BadFile
 
 # (module, name) pairs a numpy-and-builtins pickle needs; numpy 2 renamed numpy.core to
 # numpy._core, and pickles written under either name exist.

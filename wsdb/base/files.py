@@ -16,7 +16,7 @@ import os
 import stat
 from pathlib import Path
 
-from wsdb.errors import WsdbError
+from wsdb.base.errors import WsdbError
 
 _PROTECTED: set[Path] = set()  # inputs of the running command
 

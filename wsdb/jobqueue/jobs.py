@@ -28,8 +28,8 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from wsdb.errors import WsdbError
-from wsdb.schema import Job, JobAttempt, utcnow
+from wsdb.base.errors import WsdbError
+from wsdb.warehouse.schema import Job, JobAttempt, utcnow
 
 KINDS = ("train", "evaluate")
 STATUSES = ("queued", "running", "done", "failed", "cancelled")

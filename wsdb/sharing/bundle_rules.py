@@ -8,7 +8,7 @@ rules before any row or file of it is written.
   sha256, a byte count and for tables a row count) and names (tables wsdb knows, checkpoint
   files named `checkpoints/<super-net id>/<label>.pt`); the bytes and rows it declares must be
   what the files hold.
-- The rows: every number by the value rules of ingested data (wsdb/values.py), proxy scores by
+- The rows: every number by the value rules of ingested data (wsdb/base/values.py), proxy scores by
   their metric, architecture references in range, configurations JSON objects, ids and
   checkpoint labels of a shape that makes a safe file name.
 """
@@ -21,8 +21,8 @@ import zipfile
 
 import pyarrow as pa
 
-from wsdb import values
-from wsdb.errors import WsdbError
+from wsdb.base import values
+from wsdb.base.errors import WsdbError
 
 MANIFEST_LIMIT = 16 << 20  # bytes of manifest.json
 # Members are stored, not deflated (Parquet is compressed already): a member that expands more

@@ -17,10 +17,10 @@ from pathlib import Path
 import pyarrow as pa
 import sqlalchemy as sa
 
-from wsdb import db as database
-from wsdb.bulk import append_rows, arrow_type, insert_new_rows, update_changed_rows
-from wsdb.errors import WsdbError
-from wsdb.schema import Base, search_traces
+from wsdb.warehouse import db as database
+from wsdb.warehouse.bulk import append_rows, arrow_type, insert_new_rows, update_changed_rows
+from wsdb.base.errors import WsdbError
+from wsdb.warehouse.schema import Base, search_traces
 
 CHUNK_ROWS = 50_000
 MUTABLE_TABLES = ("supernets", "jobs", "job_attempts")

@@ -32,15 +32,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from wsdb import __version__, lookup, values
-from wsdb import bundle_rules as rules
-from wsdb.artifacts import location_uri, read_verified, write_bytes
-from wsdb import db as database
-from wsdb.bulk import append_rows, arrow_type, insert_new_rows
-from wsdb.catalog import store_architectures
-from wsdb.errors import InvalidArchitecture, WsdbError
-from wsdb.files import atomic_output, check_output, regular_input
-from wsdb.schema import Base, utcnow
+from wsdb import __version__
+
+from wsdb.warehouse import lookup
+
+from wsdb.base import values
+from wsdb.sharing import bundle_rules as rules
+from wsdb.warehouse.artifacts import location_uri, read_verified, write_bytes
+from wsdb.warehouse import db as database
+from wsdb.warehouse.bulk import append_rows, arrow_type, insert_new_rows
+from wsdb.warehouse.catalog import store_architectures
+from wsdb.base.errors import InvalidArchitecture, WsdbError
+from wsdb.base.files import atomic_output, check_output, regular_input
+from wsdb.warehouse.schema import Base, utcnow
 from wsdb.spaces import registry
 from wsdb.spaces.subspace_names import CELL_ENCODING
 from wsdb.spaces.canonical import CanonicalArchitecture
@@ -114,74 +118,75 @@ def _selected_supernets(connection, selection: Selection) -> set[str]:
     return chosen
 
 
-def collect(connection, selection: Selection) -> dict[str, pa.Table]:
-    """The selected rows and everything they reference, per table (architecture ids as stored)."""
-    supernets = _selected_supernets(connection, selection)
-    for name in selection.samples:
-        lookup.sample(connection, name)
-    p: dict = {}
-    runs_where = " OR ".join(filter(None, [
+def _select_in(connection, name: str, column: str, values) -> pa.Table:
+    """The rows of table `name` whose `column` is one of `values`."""
+    params: dict = {}
+    return _select(connection, name, _in(column, values, params, "v"), params)
+
+
+def _selected_runs(connection, selection: Selection, supernets: set[str]) -> pa.Table:
+    """The search runs named, guided by a selected super-net, or all of them."""
+    params: dict = {}
+    where = " OR ".join(filter(None, [
         "TRUE" if selection.everything else None,
-        _in("id", selection.search_runs, p, "r") if selection.search_runs else None,
-        _in("supernet_id", supernets, p, "n") if supernets else None])) or "FALSE"
-    runs = _select(connection, "search_runs", runs_where, p)
+        _in("id", selection.search_runs, params, "r") if selection.search_runs else None,
+        _in("supernet_id", supernets, params, "n") if supernets else None])) or "FALSE"
+    runs = _select(connection, "search_runs", where, params)
     missing = set(selection.search_runs) - set(runs.column("id").to_pylist())
     if missing:
         raise WsdbError(f"--search-run: no search run {sorted(missing)[0]!r} in this warehouse")
-    supernets |= {s for s in runs.column("supernet_id").to_pylist() if s}
-    if not supernets and not selection.samples and runs.num_rows == 0:
-        raise WsdbError("the selection matches nothing: " + ("the warehouse holds no super-nets, samples or search runs"
-                                                            if selection.everything else
-                                                            "name --supernet, --sweep, --sample, --search-run or --all"))
-    tables: dict[str, pa.Table] = {}
-    p = {}
-    tables["supernets"] = _select(connection, "supernets", _in("id", supernets, p, "n"), p)
-    p = {}
-    tables["run_seeds"] = _select(connection, "run_seeds", _in("supernet_id", supernets, p, "n"), p)
-    p = {}
-    tables["checkpoints"] = _select(connection, "checkpoints", _in("supernet_id", supernets, p, "n"), p)
-    checkpoints = tables["checkpoints"].column("id").to_pylist()
-    for name in ("architecture_weights", "edge_weights", "derived_architectures"):
-        p = {}
-        tables[name] = _select(connection, name, _in("checkpoint_id", checkpoints, p, "c"), p)
-    p = {}
-    tables["proxy_scores"] = _select(connection, "proxy_scores", _in("checkpoint_id", checkpoints, p, "c"), p)
-    tables["search_runs"] = runs
-    p = {}
-    tables["search_traces"] = _select(connection, "search_traces", _in("run_id", runs.column("id").to_pylist(), p, "r"), p)
-    samples = set(selection.samples) | {s for s in runs.column("sample_name").to_pylist() if s}
-    if selection.everything:
-        samples |= {s for (s,) in connection.execute(sa.text("SELECT name FROM architecture_samples"))}
-    p = {}
-    tables["architecture_samples"] = _select(connection, "architecture_samples", _in("name", samples, p, "s"), p)
-    p = {}
-    tables["architecture_sample_members"] = _select(connection, "architecture_sample_members",
-                                                    _in("sample_name", samples, p, "s"), p)
-    protocols = set(tables["proxy_scores"].column("protocol_id").to_pylist()) | {
-        s for s in runs.column("protocol_id").to_pylist() if s}
-    p = {}
-    tables["evaluation_protocols"] = _select(connection, "evaluation_protocols", _in("id", protocols, p, "p"), p)
+    return runs
+
+
+def _listed_subspaces(connection, tables: dict[str, pa.Table]) -> None:
+    """The sub-spaces with listed members (derived, constructed) that selected rows name, with
+    their members and cells (predicates are the same in every warehouse)."""
     used = {(s, n) for table in ("supernets", "search_runs", "architecture_samples")
             for s, n in zip(tables[table].column("search_space").to_pylist(), tables[table].column("subspace").to_pylist())
             if n}
     listed = [(s, n) for s, n in used if lookup.rows(connection, "SELECT 1 FROM subspaces WHERE search_space = :s AND "
                                                                  "name = :n AND predicate_sql IS NULL", {"s": s, "n": n})]
     where = " OR ".join(f"(search_space = :s{i} AND name = :n{i})" for i in range(len(listed))) or "FALSE"
-    p = {k: v for i, (s, n) in enumerate(listed) for k, v in ((f"s{i}", s), (f"n{i}", n))}
-    tables["subspaces"] = _select(connection, "subspaces", where, p)
-    tables["subspace_members"] = _select(connection, "subspace_members", where.replace("name =", "subspace ="), p)
-    tables["subspace_cells"] = _select(connection, "subspace_cells", where.replace("name =", "subspace ="), p)
+    params = {k: v for i, (s, n) in enumerate(listed) for k, v in ((f"s{i}", s), (f"n{i}", n))}
+    tables["subspaces"] = _select(connection, "subspaces", where, params)
+    for name in ("subspace_members", "subspace_cells"):
+        tables[name] = _select(connection, name, where.replace("name =", "subspace ="), params)
+
+
+def collect(connection, selection: Selection) -> dict[str, pa.Table]:
+    """The selected rows and everything they reference, per table (architecture ids as stored)."""
+    supernets = _selected_supernets(connection, selection)
+    for name in selection.samples:
+        lookup.sample(connection, name)
+    runs = _selected_runs(connection, selection, supernets)
+    supernets |= {s for s in runs.column("supernet_id").to_pylist() if s}
+    if not supernets and not selection.samples and runs.num_rows == 0:
+        raise WsdbError("the selection matches nothing: " + ("the warehouse holds no super-nets, samples or search runs"
+                                                            if selection.everything else
+                                                            "name --supernet, --sweep, --sample, --search-run or --all"))
+    tables: dict[str, pa.Table] = {"supernets": _select_in(connection, "supernets", "id", supernets), "search_runs": runs}
+    for name in ("run_seeds", "checkpoints"):
+        tables[name] = _select_in(connection, name, "supernet_id", supernets)
+    checkpoints = tables["checkpoints"].column("id").to_pylist()
+    for name in ("architecture_weights", "edge_weights", "derived_architectures", "proxy_scores"):
+        tables[name] = _select_in(connection, name, "checkpoint_id", checkpoints)
+    tables["search_traces"] = _select_in(connection, "search_traces", "run_id", runs.column("id").to_pylist())
+    samples = set(selection.samples) | {s for s in runs.column("sample_name").to_pylist() if s}
+    if selection.everything:
+        samples |= {s for (s,) in connection.execute(sa.text("SELECT name FROM architecture_samples"))}
+    tables["architecture_samples"] = _select_in(connection, "architecture_samples", "name", samples)
+    tables["architecture_sample_members"] = _select_in(connection, "architecture_sample_members", "sample_name", samples)
+    protocols = set(tables["proxy_scores"].column("protocol_id").to_pylist()) | {
+        s for s in runs.column("protocol_id").to_pylist() if s}
+    tables["evaluation_protocols"] = _select_in(connection, "evaluation_protocols", "id", protocols)
+    _listed_subspaces(connection, tables)
     architectures = set()
     for name in ("proxy_scores", "search_traces", "architecture_sample_members", "subspace_members",
                  "derived_architectures"):
         architectures |= set(tables[name].column("architecture_id").to_pylist())
-    p = {}
-    tables["ground_truth_results"] = (_select(connection, "ground_truth_results",
-                                              _in("architecture_id", architectures, p, "a"), p)
-                                      if selection.with_ground_truth else _select(connection, "ground_truth_results",
-                                                                                  "FALSE", {}))
-    p = {}
-    tables["architectures"] = _select(connection, "architectures", _in("id", architectures, p, "a"), p)
+    tables["ground_truth_results"] = _select_in(connection, "ground_truth_results", "architecture_id",
+                                                architectures if selection.with_ground_truth else ())
+    tables["architectures"] = _select_in(connection, "architectures", "id", architectures)
     return tables
 
 
@@ -246,7 +251,7 @@ def export(url: str, out: Path, selection: Selection) -> dict:
 
 
 def _open(path: Path) -> tuple[dict, dict[str, bytes]]:
-    """The manifest and every file it lists, each within the bounds of wsdb/bundle_rules.py and
+    """The manifest and every file it lists, each within the bounds of wsdb/sharing/bundle_rules.py and
     checked against its sha256."""
     path = Path(path)
     if not path.exists():
@@ -284,7 +289,7 @@ def show(path: Path) -> dict:
 
 def _tables(path: Path, files: dict[str, bytes], manifest: dict) -> dict[str, pa.Table]:
     """Each table of the bundle, its rows as many as the manifest declares and each by the
-    rules of wsdb/bundle_rules.py."""
+    rules of wsdb/sharing/bundle_rules.py."""
     revision = manifest["schema_revision"]
     tables = {}
     for name in ("architectures", *TABLES):

@@ -23,8 +23,8 @@ import textwrap
 from datetime import date, datetime
 from decimal import Decimal
 
-from wsdb.errors import WsdbError
-from wsdb.files import atomic_output
+from wsdb.base.errors import WsdbError
+from wsdb.base.files import atomic_output
 
 SHOWN_ROWS = 100
 _ID = re.compile(r"^[0-9a-f]{32}$")

@@ -18,7 +18,7 @@ a random repeat per query, like the official API; `mean`: the mean over repeats)
 where the ground truth has no training time (time_unit 'queries'). After each query the regret
 is the best mean test accuracy of the (sub)space minus the mean test accuracy of the
 architecture with the best validation accuracy so far. Regularized evolution runs as compiled
-loops (wsdb.evolution); NB101 mutants are mapped to classes by table (wsdb.spaces.nb101_codes).
+loops (wsdb.search.evolution); NB101 mutants are mapped to classes by table (wsdb.spaces.nb101_codes).
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
-from wsdb import lookup
-from wsdb.bulk import append_rows, insert_new_rows
-from wsdb.errors import WsdbError
-from wsdb.evolution import Space
-from wsdb.schema import Architecture, SearchRun, search_traces, utcnow
+from wsdb.warehouse import lookup
+from wsdb.warehouse.bulk import append_rows, insert_new_rows
+from wsdb.base.errors import WsdbError
+from wsdb.search.evolution import Space
+from wsdb.warehouse.schema import Architecture, SearchRun, search_traces, utcnow
 
 ALGORITHMS = ("rs", "re", "ws", "derived")
 NAMESPACE = uuid.UUID("2f9d6c1e-3b7a-4c55-9e0d-5ea2c4000006")
@@ -75,7 +75,7 @@ class GroundTruth:
         """(validation accuracy, cost), (n, choices) each, of what one query of a row can
         return: `mean` one choice (the means over repeats), `random` one per repeat, drawn
         uniformly among those with a validation accuracy. The cost is the training time, or 1
-        where time counts queries. Made once per repeat rule (`draw` and wsdb.evolution)."""
+        where time counts queries. Made once per repeat rule (`draw` and wsdb.search.evolution)."""
         if repeat not in self._tables:
             if repeat == "mean":
                 validation = _nanmean(self.validation)[:, None]
@@ -172,7 +172,7 @@ def ws_guided_search(gt: GroundTruth, order_ids: np.ndarray, runs: int, rng: np.
 
 def regularized_evolution(gt: GroundTruth, runs: int, queries: int, rng: np.random.Generator, repeat: str,
                           population: int = 50, tournament: int = 10, max_steps_factor: int = 50) -> list[dict]:
-    """Runs of `queries` queries each (wsdb.evolution); a run that cannot reach its budget in
+    """Runs of `queries` queries each (wsdb.search.evolution); a run that cannot reach its budget in
     max_steps_factor x queries mutants ends with the queries it made."""
     validation, cost = gt.query_tables(repeat)
     space = Space(gt.search_space, gt.canonical_encodings)
@@ -286,7 +286,7 @@ def run(url: str, space: str, algorithm: str, subspace: str | None = None, runs:
         benchmark: str | None = None, dataset: str | None = None, epoch_budget: int | None = None) -> dict:
     """Simulate `runs` searches on the ground truth the warehouse holds and store them (a rerun
     of the same settings and seed adds nothing); returns what was done, for the command line."""
-    from wsdb.db import warehouse
+    from wsdb.warehouse.db import warehouse
 
     if algorithm not in ALGORITHMS:
         raise WsdbError(f"--algorithm must be one of {', '.join(ALGORITHMS)}")

@@ -16,7 +16,7 @@ from pathlib import Path
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from wsdb.errors import WsdbError
+from wsdb.base.errors import WsdbError
 
 
 def location_uri(location: str | os.PathLike) -> str:

@@ -18,9 +18,13 @@ from __future__ import annotations
 import json
 import math
 
-from wsdb import analysis, duck, lookup
-from wsdb.errors import WsdbError
-from wsdb.papers import POURCHOT_2020, YU_2020, ZHANG_2020_DEEPER, ZHANG_ZHANG_YANG_2020
+from wsdb.analyses import runner as analysis
+
+from wsdb.analyses import duck
+
+from wsdb.warehouse import lookup
+from wsdb.base.errors import WsdbError
+from wsdb.base.papers import POURCHOT_2020, YU_2020, ZHANG_2020_DEEPER, ZHANG_ZHANG_YANG_2020
 
 CONVENTIONS = {"normal": "spearman_ci95_normal", "student-t": "spearman_ci95_student_t"}
 ROW_ORDER = ("A4", "A3", "A2", "A1", "FULL", "NRES", "RES")

@@ -17,8 +17,10 @@ import warnings
 import duckdb
 import pyarrow as pa
 
-from wsdb import db as database, statistics
-from wsdb.errors import DatabaseError, WsdbError
+from wsdb.warehouse import db as database
+
+from wsdb.analyses import statistics
+from wsdb.base.errors import DatabaseError, WsdbError
 
 SANDBOX = {
     "enable_external_access": False,

@@ -20,10 +20,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from wsdb import duck, lookup  # noqa: E402
-from wsdb.errors import WsdbError  # noqa: E402
-from wsdb.files import atomic_output  # noqa: E402
-from wsdb.report import check_convention, half_width, layout, summary  # noqa: E402
+from wsdb.analyses import duck  # noqa: E402
+
+from wsdb.warehouse import lookup  # noqa: E402
+from wsdb.base.errors import WsdbError  # noqa: E402
+from wsdb.base.files import atomic_output  # noqa: E402
+from wsdb.analyses.report import check_convention, half_width, layout, summary  # noqa: E402
 
 FEATURES = ("has_input_output_edge", "num_output_inputs", "num_vertices", "num_edges", "depth",
             "num_conv3x3", "num_conv1x1", "num_maxpool3x3", "num_skip", "num_none", "num_avgpool3x3")
@@ -132,7 +134,7 @@ def correlation(url: str, out: Path, convention: str = "normal", params: dict | 
 def regret(url: str, out: Path, search_space: str = "nb101", subspace: str | None = None, top_k: str = "1,10,20") -> Path:
     """Mean test regret vs simulated time (log-log) per algorithm with 95% bands and the
     TOP-k budget lines (Pourchot et al. 2020, Figure 2)."""
-    from wsdb import analysis
+    from wsdb.analyses import runner as analysis
 
     with duck.connect(url) as con:
         rows = analysis.run(con, "regret_curve", {"search_space": search_space,
@@ -168,7 +170,7 @@ def regret(url: str, out: Path, search_space: str = "nb101", subspace: str | Non
 def subspaces(url: str, out: Path, family: str | None = None, params: dict | None = None) -> Path:
     """Top-k ground truth of WS and RS (mean, min/max band) and Kendall's tau (right axis)
     against the down-scale k of one family of derived sub-spaces."""
-    from wsdb.report import subspace_runs, subspace_summary
+    from wsdb.analyses.report import subspace_runs, subspace_summary
 
     summary = subspace_summary(subspace_runs(url, params))
     families = sorted({r["family"] for r in summary})

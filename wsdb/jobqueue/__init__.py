@@ -1,0 +1,1 @@
+"""The job queue workers claim from (jobs, leases, attempts), in the warehouse's database."""

@@ -1,0 +1,2 @@
+"""Search simulations on benchmark ground truth: random search, regularized evolution and
+weight-sharing-guided search, with their regret traces."""
