@@ -68,10 +68,12 @@ def emit(rows, *, as_json: bool = False, csv_file: str | None = None, parquet_fi
     chosen = [name for name, given in (("--json", as_json), ("--csv", csv_file), ("--parquet", parquet_file)) if given]
     if len(chosen) > 1:
         raise WsdbError(f"choose one of {' and '.join(chosen)}")
+    listed = None if hasattr(rows, "column_names") else _rows_of(rows)
     if parquet_file:
-        _write_parquet(rows, parquet_file)
+        _write_parquet(rows if listed is None else _arrow_table(listed, _columns_of(rows, listed) or list(columns or [])),
+                       parquet_file)
         return
-    listed = _rows_of(rows)
+    listed = _rows_of(rows) if listed is None else listed
     columns = _columns_of(rows, listed) or list(columns or [])
     if csv_file:
         _write_csv(listed, columns, csv_file)
@@ -114,13 +116,28 @@ def _write_csv(listed: list[dict], columns: list[str], target: str) -> None:
     print(f"wrote {len(listed):,} rows to {target}", file=sys.stderr)
 
 
-def _write_parquet(rows, target: str) -> None:
+def _arrow_table(listed: list[dict], columns: list[str]):
+    """Rows as an Arrow table: nested values as JSON text, a column of mixed kinds as text."""
     import pyarrow as pa
+
+    def flat(value):
+        return json.dumps(_json_safe(value), default=json_value) if isinstance(value, (dict, list, tuple)) else value
+
+    data = {c: [flat(row.get(c)) for row in listed] for c in columns}
+    arrays = {}
+    for column, values in data.items():
+        try:
+            arrays[column] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays[column] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    return pa.table(arrays) if arrays else pa.table({})
+
+
+def _write_parquet(table, target: str) -> None:
     import pyarrow.parquet as pq
 
     if target == "-":
         raise WsdbError("--parquet needs a file name (Parquet is binary: use --csv - or --json for stdout)")
-    table = rows if hasattr(rows, "column_names") else pa.Table.from_pylist(list(rows))
     with atomic_output(target, "Parquet") as partial:
         pq.write_table(table, partial)
     print(f"wrote {table.num_rows:,} rows to {target}", file=sys.stderr)

@@ -80,14 +80,16 @@ def export(
     db: DbOption = None,
     csv_file: CsvOption = None,
     parquet_file: ParquetOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Write a whole table or view to CSV or Parquet.
+    """Write a whole table or view to CSV, Parquet or JSON.
 
     \b
     Examples:
       wsdb export proxy_vs_truth --parquet proxy_vs_truth.parquet
       wsdb export ground_truth_final --csv -
+      wsdb export supernets --json
     """
-    if not (csv_file or parquet_file):
-        raise WsdbError("export needs --csv FILE (or -) or --parquet FILE")
-    emit(duck.export(database.resolve_url(db), name), csv_file=csv_file, parquet_file=parquet_file)
+    if not (csv_file or parquet_file or as_json):
+        raise WsdbError("export needs --csv FILE (or -), --parquet FILE or --json")
+    emit(duck.export(database.resolve_url(db), name), csv_file=csv_file, parquet_file=parquet_file, as_json=as_json)

@@ -9,7 +9,7 @@ import typer
 from wsdb.warehouse import catalog
 
 from wsdb.warehouse import db as database
-from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption
+from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption, ParquetOption
 from wsdb.analyses.output import emit, emit_record
 from wsdb.warehouse.populate import FAST_SPACES, populate_spaces
 
@@ -64,7 +64,8 @@ def db_upgrade(db: DbOption = None) -> None:
     typer.echo(database.upgrade_database(database.resolve_url(db)))
 
 
-def summary(db: DbOption = None, as_json: JsonOption = False, csv_file: CsvOption = None) -> None:
+def summary(db: DbOption = None, as_json: JsonOption = False, csv_file: CsvOption = None,
+            parquet_file: ParquetOption = None) -> None:
     """What the warehouse holds per search space.
 
     Architectures, ground-truth rows, super-nets and proxy scores per search space.
@@ -77,7 +78,7 @@ def summary(db: DbOption = None, as_json: JsonOption = False, csv_file: CsvOptio
       wsdb summary --db study.duckdb --json
     """
     url = database.resolve_url(db)
-    emit(catalog.summary(url), as_json=as_json, csv_file=csv_file, title=f"warehouse {database.describe_url(url)}")
+    emit(catalog.summary(url), as_json=as_json, csv_file=csv_file, parquet_file=parquet_file, title=f"warehouse {database.describe_url(url)}")
 
 
 def pull(

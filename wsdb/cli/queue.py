@@ -11,7 +11,7 @@ import typer
 from wsdb.warehouse import db as database
 
 from wsdb.jobqueue import jobs
-from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption, seeds, yaml_values
+from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption, ParquetOption, seeds, yaml_values
 from wsdb.analyses.output import emit, emit_record
 
 submit_app = typer.Typer(help="Queue training and evaluation jobs (workers run them).",
@@ -208,6 +208,7 @@ def jobs_list(
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most this many rows.")] = 200,
     as_json: JsonOption = False,
     csv_file: CsvOption = None,
+    parquet_file: ParquetOption = None,
     db: DbOption = None,
 ) -> None:
     """Show the queue: running jobs first (with the seconds their lease has left), then queued, then ended.
@@ -226,8 +227,8 @@ def jobs_list(
     with database.warehouse(database.resolve_url(db), read_only=True) as engine, engine.connect() as connection:
         rows = jobs.listing(connection, status, sweep, kind, limit)
         counts = jobs.status_counts(connection)
-    emit(rows, as_json=as_json, csv_file=csv_file, columns=jobs.LISTING_COLUMNS)
-    if not (as_json or csv_file) and sys.stdout.isatty():
+    emit(rows, as_json=as_json, csv_file=csv_file, parquet_file=parquet_file, columns=jobs.LISTING_COLUMNS)
+    if not (as_json or csv_file or parquet_file) and sys.stdout.isatty():
         typer.echo(", ".join(f"{count} {status}" for status, count in counts.items()), err=True)
     if not rows:
         typer.echo("wsdb: no jobs" + (" match" if status or sweep or kind else " in the queue"), err=True)
@@ -235,7 +236,7 @@ def jobs_list(
 
 @jobs_app.command("sweeps")
 def jobs_sweeps(ctx: typer.Context, as_json: JsonOption = False, csv_file: CsvOption = None,
-                db: DbOption = None) -> None:
+                parquet_file: ParquetOption = None, db: DbOption = None) -> None:
     """Progress per sweep: jobs per status, attempts, first and last times.
 
     \b
@@ -244,7 +245,7 @@ def jobs_sweeps(ctx: typer.Context, as_json: JsonOption = False, csv_file: CsvOp
     """
     with database.warehouse(_db_of(ctx, db), read_only=True) as engine, engine.connect() as connection:
         rows = jobs.sweep_progress(connection)
-    emit(rows, as_json=as_json, csv_file=csv_file, columns=jobs.SWEEP_COLUMNS)
+    emit(rows, as_json=as_json, csv_file=csv_file, parquet_file=parquet_file, columns=jobs.SWEEP_COLUMNS)
     if not rows:
         typer.echo("wsdb: no jobs in the queue", err=True)
 

@@ -10,6 +10,7 @@ import typer
 
 from wsdb.warehouse import db as database
 from wsdb.cli.options import (GROUP_SETTINGS, BenchmarkOption, CsvOption, DbOption, EpochBudgetOption, JsonOption, ParamOption,
+                              ParquetOption,
                               TruthDatasetOption, key_values, positive_integers)
 from wsdb.analyses.output import emit
 
@@ -27,10 +28,11 @@ SpaceOption = Annotated[str, typer.Option("--space", metavar="SPACE", help="The 
 
 @report_app.command("table1")
 def table1(db: DbOption = None, space: SpaceOption = "nb101", ci: CiOption = "normal", param: ParamOption = None,
-           markdown: MarkdownOption = False, csv_file: CsvOption = None) -> None:
+           markdown: MarkdownOption = False, csv_file: CsvOption = None, as_json: JsonOption = False,
+           parquet_file: ParquetOption = None) -> None:
     """Table 1 of Pourchot et al. 2020: mean Spearman rho per configuration.
 
-    Rows are sub-spaces, columns training variant x evaluation protocol, cells the mean Spearman rho over the super-nets of that configuration with a 95% interval; * marks cells where a diverged super-net (constant proxy) was left out. --param passes parameters to the correlation analysis (truth, dataset, epoch_budget, metric). --csv writes one row per cell with its numbers.
+    Rows are sub-spaces, columns training variant x evaluation protocol, cells the mean Spearman rho over the super-nets of that configuration with a 95% interval; * marks cells where a diverged super-net (constant proxy) was left out. --param passes parameters to the correlation analysis (truth, dataset, epoch_budget, metric). --csv, --json and --parquet write one row per cell with its numbers.
 
     \b
     Examples:
@@ -41,8 +43,8 @@ def table1(db: DbOption = None, space: SpaceOption = "nb101", ci: CiOption = "no
 
     convention = report.check_convention(ci)
     cells = report.summary(database.resolve_url(db), {**key_values(param, "--param"), "search_space": space})
-    if csv_file:
-        emit(report.long_rows(cells, convention), csv_file=csv_file)
+    if csv_file or as_json or parquet_file:
+        emit(report.long_rows(cells, convention), csv_file=csv_file, as_json=as_json, parquet_file=parquet_file)
     elif markdown:
         typer.echo(report.markdown(report.layout(cells, convention), convention), nl=False)
     else:
@@ -51,7 +53,8 @@ def table1(db: DbOption = None, space: SpaceOption = "nb101", ci: CiOption = "no
 
 @report_app.command("table2")
 def table2(db: DbOption = None, space: SpaceOption = "nb101",
-           top_k: TopKOption = "1,10", markdown: MarkdownOption = False, csv_file: CsvOption = None) -> None:
+           top_k: TopKOption = "1,10", markdown: MarkdownOption = False, csv_file: CsvOption = None,
+           as_json: JsonOption = False, parquet_file: ParquetOption = None) -> None:
     """Table 2 of Pourchot et al. 2020: regret differences at TOP-k budgets.
 
     Per sub-space and TOP-k budget: the mean test-regret difference RS - RE and RS - WS (x100) with a 95% interval, the t-test p-value and Cohen's d. Needs WS-guided, random-search and evolution runs of the space (`wsdb simulate`).
@@ -64,8 +67,8 @@ def table2(db: DbOption = None, space: SpaceOption = "nb101",
     from wsdb.analyses import report
 
     rows = report.table2(database.resolve_url(db), space, positive_integers(top_k, "--top-k"))
-    if csv_file:
-        emit(rows, csv_file=csv_file)
+    if csv_file or as_json or parquet_file:
+        emit(rows, csv_file=csv_file, as_json=as_json, parquet_file=parquet_file)
     elif markdown:
         typer.echo(report.table2_markdown(rows), nl=False)
     else:
@@ -74,7 +77,7 @@ def table2(db: DbOption = None, space: SpaceOption = "nb101",
 
 @report_app.command("subspaces")
 def subspaces(db: DbOption = None, param: ParamOption = None, markdown: MarkdownOption = False,
-              csv_file: CsvOption = None) -> None:
+              csv_file: CsvOption = None, as_json: JsonOption = False, parquet_file: ParquetOption = None) -> None:
     """Weight sharing vs random search on down-scaled sub-spaces (Zhang, Zhang, Yang 2020, Figures 2 and 5).
 
     For each family of derived sub-spaces (random/PARENT/K/SEED or best/PARENT/K/...) and each down-scale K: the super-nets trained on them (runs), the best ground truth among the 10 architectures each ranks best (WS top-10), the expected best of 10 uniform draws from the same sub-space (RS top-10, computed exactly), and Kendall's tau, as mean [min, max] over runs. --param passes parameters to the analysis subspace_runs (k, truth, benchmark, dataset, protocol); --csv writes the numbers, one row per family, K and protocol.
@@ -89,8 +92,8 @@ def subspaces(db: DbOption = None, param: ParamOption = None, markdown: Markdown
     params = key_values(param, "--param")
     summary = report.subspace_summary(report.subspace_runs(database.resolve_url(db), params))
     k = int(params.get("k", 10))
-    if csv_file:
-        emit(summary, csv_file=csv_file)
+    if csv_file or as_json or parquet_file:
+        emit(summary, csv_file=csv_file, as_json=as_json, parquet_file=parquet_file)
     elif markdown:
         typer.echo(report.subspace_markdown(report.subspace_layout(summary, k), k), nl=False)
     else:
@@ -99,7 +102,7 @@ def subspaces(db: DbOption = None, param: ParamOption = None, markdown: Markdown
 
 @report_app.command("differentiable")
 def differentiable(db: DbOption = None, param: ParamOption = None, markdown: MarkdownOption = False,
-                   csv_file: CsvOption = None) -> None:
+                   csv_file: CsvOption = None, as_json: JsonOption = False, parquet_file: ParquetOption = None) -> None:
     """What differentiable methods find, per dataset (the layout of Li, Khodak, Balcan, Talwalkar 2021, Figure 5).
 
     Rows are methods (darts, gdas, pc-darts, gaea-...) with their formulation, then each space's optimum; columns the datasets of the space's benchmark; cells the accuracy of the architecture the newest checkpoint derives, mean ± standard deviation over super-nets (seeds) with their count. --param passes benchmark or epoch_budget to the analysis derived_accuracy; --csv writes the numbers.
@@ -112,8 +115,8 @@ def differentiable(db: DbOption = None, param: ParamOption = None, markdown: Mar
     from wsdb.analyses import report
 
     summary = report.differentiable(database.resolve_url(db), key_values(param, "--param"))
-    if csv_file:
-        emit(summary, csv_file=csv_file)
+    if csv_file or as_json or parquet_file:
+        emit(summary, csv_file=csv_file, as_json=as_json, parquet_file=parquet_file)
         return
     table = report.differentiable_layout(summary)
     if markdown:
@@ -133,7 +136,8 @@ def factors(db: DbOption = None,
             spread: Annotated[str, typer.Option(metavar="KIND", help="What ± shows: student-t (95% half width "
                                                 "over seeds) or std (population standard deviation, as Zhang et al. "
                                                 "2020, Deeper Insights).")] = "student-t",
-            markdown: MarkdownOption = False, csv_file: CsvOption = None, as_json: JsonOption = False) -> None:
+            markdown: MarkdownOption = False, csv_file: CsvOption = None, as_json: JsonOption = False,
+            parquet_file: ParquetOption = None) -> None:
     """Super-net factors side by side (Yu et al. 2020, Tables 3-4; Zhang et al. 2020, Deeper Insights, Table 3).
 
     Rows are the values of the configuration keys that differ between the chosen super-nets (any key: slicing, wsbn, sharing_groups with grouping, prefix_sharing, sampler, ...) and the evaluation protocol; columns the super-net accuracy (mean proxy accuracy), sparse Kendall tau, Kendall tau, the final search performance (mean ground truth of the 3 best picks, Yu et al.'s final searched model), P>R and, for runs scored after each of their last steps, GT-Tau-Mean and GT-Tau-Std; each a mean ± Student t 95% half width over the super-nets (seeds), or ± the population standard deviation with --spread std. --param passes parameters to the analysis factors (k, sample, population, truth, benchmark, dataset, protocol).
@@ -149,8 +153,8 @@ def factors(db: DbOption = None,
 
     report.check_spread(spread)
     varying, summary = report.factors(database.resolve_url(db), sweep, supernet, key_values(param, "--param"))
-    if csv_file or as_json:
-        emit(report.factor_long_rows(varying, summary), csv_file=csv_file, as_json=as_json)
+    if csv_file or as_json or parquet_file:
+        emit(report.factor_long_rows(varying, summary), csv_file=csv_file, as_json=as_json, parquet_file=parquet_file)
     elif markdown:
         typer.echo(report.factor_markdown(varying, summary, spread), nl=False)
     else:

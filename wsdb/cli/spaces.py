@@ -14,7 +14,7 @@ from wsdb.warehouse import catalog
 from wsdb.warehouse import db as database
 
 from wsdb.warehouse import subspaces
-from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption
+from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption, ParquetOption
 from wsdb.analyses.output import emit, emit_record
 from wsdb.warehouse.populate import populate_spaces
 from wsdb.spaces import registry
@@ -25,7 +25,8 @@ arch_app = typer.Typer(help="Canonical architectures: identities, encodings, fea
 
 
 @spaces_app.command("list")
-def spaces_list(db: DbOption = None, as_json: JsonOption = False, csv_file: CsvOption = None) -> None:
+def spaces_list(db: DbOption = None, as_json: JsonOption = False, csv_file: CsvOption = None,
+                parquet_file: ParquetOption = None) -> None:
     """List the sub-spaces of every search space: kind, members, definition.
 
     With a warehouse (--db, $WSDB_URL, or ./wsdb.duckdb when it exists), the sub-spaces it holds with their member counts, then the built-in constructions it has not materialised; without one, what wsdb defines. Kinds: predicate (a condition on the features), construction (a published definition), random and best (derived from a parent), membership (a list a user gave).
@@ -36,7 +37,8 @@ def spaces_list(db: DbOption = None, as_json: JsonOption = False, csv_file: CsvO
       wsdb spaces list --db study.duckdb --csv spaces.csv
     """
     found = db or os.environ.get(database.URL_ENVIRONMENT_VARIABLE) or Path(database.DEFAULT_DATABASE).exists()
-    emit(subspaces.listing(database.resolve_url(db) if found else None), as_json=as_json, csv_file=csv_file)
+    emit(subspaces.listing(database.resolve_url(db) if found else None), as_json=as_json, csv_file=csv_file,
+         parquet_file=parquet_file)
 
 
 @spaces_app.command("define")
