@@ -6,6 +6,7 @@
 -- parameters:
 --   benchmark = NULL                    ground-truth benchmark; NULL: the search space's own
 --   epoch_budget = NULL                 ground-truth epoch budget; NULL: the search space's own
+--   supernet = NULL                     only this super-net (id or name); NULL: all
 -- columns:
 --   supernet_id            super-net
 --   supernet_name          its name
@@ -41,5 +42,5 @@ JOIN supernets s ON s.id = f.supernet_id
 JOIN architectures a ON a.id = f.architecture_id
 JOIN truth t ON t.architecture_id = f.architecture_id
 JOIN optimum o ON o.search_space = t.search_space AND o.dataset = t.dataset
-WHERE f.r = 1
+WHERE f.r = 1 AND ($supernet IS NULL OR s.id = $supernet)
 ORDER BY s.search_space, f.method, t.dataset, s.name

@@ -9,6 +9,7 @@
 -- parameters:
 --   metric = 'validation_accuracy'      proxy metric
 --   protocol = NULL                     only this evaluation protocol; NULL: each separately
+--   supernet = NULL                     only this super-net (id or name); NULL: all
 -- columns:
 --   supernet_id        super-net
 --   checkpoint_id      its newest checkpoint scored under the protocol
@@ -21,6 +22,7 @@ WITH scored AS (
     SELECT p.checkpoint_id, p.protocol_id, p.architecture_id, AVG(p.value) AS proxy, COUNT(*) AS evaluations
     FROM proxy_scores p
     WHERE p.metric = $metric AND p.value IS NOT NULL AND ($protocol IS NULL OR p.protocol_id = $protocol)
+      AND ($supernet IS NULL OR p.checkpoint_id IN (SELECT id FROM checkpoints WHERE supernet_id = $supernet))
     GROUP BY p.checkpoint_id, p.protocol_id, p.architecture_id
 ),
 newest AS (

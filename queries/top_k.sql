@@ -16,10 +16,12 @@
 --   population = 'classes'              P>R's r and r_max counted over isomorphism classes, or over 'cells' (raw
 --                                       cells: NB201's 15,625 architectures as Yu et al. count them; nb101: classes)
 --   sample = NULL                       only architectures of this named sample are selected from; NULL: all scored
+--   supernet = NULL                     only this super-net (id or name); NULL: all
+--   subspace = NULL                     select from and rank within this sub-space; NULL: each super-net's own
 -- columns:
 --   supernet_id        super-net
 --   supernet_name      its name
---   subspace           its sub-space
+--   subspace           the sub-space ranked within (the super-net's own unless the parameter names one)
 --   checkpoint_label   checkpoint
 --   protocol_id        evaluation protocol
 --   k                  architectures selected
@@ -46,6 +48,9 @@ scored AS (
     WHERE p.metric = $metric AND ($protocol IS NULL OR p.protocol_id = $protocol)
       AND ($sample IS NULL OR p.architecture_id IN
            (SELECT architecture_id FROM architecture_sample_members WHERE sample_name = $sample))
+      AND ($supernet IS NULL OR c.supernet_id = $supernet)
+      AND ($subspace IS NULL OR p.architecture_id IN
+           (SELECT architecture_id FROM architecture_subspaces WHERE subspace = $subspace))
     GROUP BY ALL
 ),
 cells AS (  -- raw cells per class: their index encodings (nb201-index, ws64-index); nb101 counts classes
@@ -66,7 +71,7 @@ space AS (  -- ranks within each super-net's sub-space
              OVER (PARTITION BY n.id ORDER BY t.value RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS at_or_below,
            SUM(CASE WHEN $population = 'cells' THEN COALESCE(c.cells, 1) ELSE 1 END) OVER (PARTITION BY n.id) AS population
     FROM supernets n
-    JOIN architecture_subspaces a ON a.search_space = n.search_space AND a.subspace = COALESCE(n.subspace, 'FULL')
+    JOIN architecture_subspaces a ON a.search_space = n.search_space AND a.subspace = COALESCE($subspace, n.subspace, 'FULL')
     JOIN truth t ON t.architecture_id = a.architecture_id
     LEFT JOIN cells c ON c.architecture_id = a.architecture_id
 ),
@@ -81,7 +86,7 @@ best AS (
     WHERE s.position <= $k
     GROUP BY ALL
 )
-SELECT b.supernet_id, n.name AS supernet_name, n.subspace, b.checkpoint_label, b.protocol_id, b.k,
+SELECT b.supernet_id, n.name AS supernet_name, COALESCE($subspace, n.subspace, 'FULL') AS subspace, b.checkpoint_label, b.protocol_id, b.k,
        b.best_truth, b.mean_truth_top_k, b.rank_in_subspace, b.architectures_ranked,
        100.0 * (1 - (b.rank_in_subspace - 1) / b.architectures_ranked) AS percentile,
        b.best_in_subspace - b.best_truth AS regret,

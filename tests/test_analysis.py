@@ -375,3 +375,16 @@ def test_yu_et_als_final_searched_model_and_p_over_r_on_their_population(tmp_pat
         [proxy[a] for a in in_order], [truth[a] for a in in_order], 0.001))
     with pytest.raises(WsdbError, match="population must be one of classes, cells"):
         analysis.run(duck.connect(url), "top_k", {"population": "raw"})
+
+
+def test_analyses_take_the_same_naming_parameters():
+    """Every analysis with a row per super-net can be narrowed to one (`supernet`), and top_k takes
+    the sub-space and sample that correlation takes, checked against its rows by hand in
+    test_yu_et_als_final_searched_model_and_p_over_r_on_their_population."""
+    for item in analysis.shipped().values():
+        parameters = item.all_parameters()
+        if "supernet_id" in item.columns and not {"search_space"} & set(parameters):
+            assert "supernet" in parameters, item.name
+    for name in ("correlation", "top_k"):
+        assert {"supernet", "subspace", "sample", "protocol", "metric", "benchmark", "dataset"} <= set(
+            analysis.load(name).all_parameters()), name

@@ -104,9 +104,17 @@ def test_terminal_tables_fit_100_columns_and_pipes_get_everything(demo_db):
     piped = run_cli("query", "correlation", "--param", "protocol=bns-ft:4", "--db", demo_db)
     rows = list(csv.DictReader(io.StringIO(piped.stdout), delimiter="\t"))
     assert len(rows) == 5 and len(rows[0]["supernet_id"]) == 32 and len(rows[0]["spearman"]) > 8
-    wide = tty_run("sql", "SELECT * FROM supernets LIMIT 2", "--db", demo_db)
-    assert max(len(line) for line in wide.splitlines()) <= 100 or "-- row 1" in wide
-    assert "-- row 1" in wide and "config_json" in wide  # too wide: one block per row, nothing cut
+    wide = tty_run("sql", "SELECT id, name, source, config_json FROM supernets WHERE name LIKE '%full/0' ORDER BY name",
+                   "--db", demo_db)
+    assert max(len(line) for line in wide.splitlines()) <= 100 and "-- row" not in wide  # long text wraps in its column
+    assert "config_json" in wide and "arXiv:2002.04289" in wide.replace("\n", "")  # the source shown whole
+    assert "method=baseline_ft_bn" in wide and "optimizer=" not in wide  # configurations: the keys that differ
+    piped = json.loads(run_cli("sql", "SELECT config_json FROM supernets WHERE name LIKE '%full/0'", "--json",
+                               "--db", demo_db).stdout)
+    assert all("optimizer" in json.loads(r["config_json"]) for r in piped)  # complete when piped
+    summary = tty_run("summary", "--db", demo_db)  # three rows: a table at 100 columns, names folded
+    assert "-- row" not in summary and max(len(line) for line in summary.splitlines()) <= 100
+    assert re.search(r"^nb101\s+423,?624", summary, re.M)
 
 
 def test_csv_dash_writes_to_stdout_for_every_command_with_csv(demo_db, tmp_path):

@@ -1,6 +1,7 @@
 """Search simulations: time accounting and regret on hand-made spaces with known answers,
 valid mutations, storage, reports."""
 
+import math
 import random
 
 import numpy as np
@@ -162,9 +163,31 @@ def test_simulate_store_report_and_plot(tmp_path, duckdb_url, shared_data):
     assert missing.returncode == 1 and "pass --supernet-seconds" in missing.stderr
     table = run_cli("report", "table2", "--db", db, "--markdown")
     assert "| FULL | TOP-1 | RS - RE |" in table.stdout and "| FULL | TOP-10 | RS - WS |" in table.stdout
+    assert "Warning" not in table.stderr and all(line.startswith("wsdb: ") for line in table.stderr.splitlines())
     png = tmp_path / "regret.png"
     assert run_cli("plot", "regret", "--db", db, "--out", str(png)).returncode == 0
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_table2_differences_are_quiet_and_say_when_t_is_undefined():
+    """Identical regrets (every run of both searches reached the same one, where scipy warns of
+    precision loss and returns NaN): no p-value, no warning, and a note saying why; others: scipy's
+    p-value."""
+    import warnings
+
+    from scipy import stats as scipy_stats
+
+    from wsdb.analyses.report import _difference, table2_notes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same = _difference([0.3] * 5, [0.3] * 5)
+        apart = _difference([0.0] * 5, [0.0] * 4 + [0.01])
+    assert math.isnan(same["p_value"]) and same["difference"] == 0
+    assert apart["p_value"] == pytest.approx(scipy_stats.ttest_ind([0.0] * 5, [0.0] * 4 + [0.01]).pvalue)
+    rows = [{"subspace": "FULL", "top_k": 1, "comparison": "RS - RE", "rs_runs": 5, "other_runs": 5, **same}]
+    assert table2_notes(rows) == ["no p-value where every run of both searches has the same regret (t is undefined): "
+                                  "FULL TOP-1 RS - RE"]
 
 
 def test_missing_test_accuracies_or_times_switch_the_whole_space(duckdb_url, shared_data):

@@ -198,28 +198,87 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((int(os.environ.get("COLUMNS", 100)), 24)).columns
 
 
+def _header_lines(name: str, width: int) -> list[str]:
+    """A column name folded at its underscores into lines of at most `width` (a word longer
+    than that stands alone)."""
+    lines: list[str] = []
+    for word in name.split("_"):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += "_" + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def _json_columns(columns: list[str], shown: list[dict]) -> dict[str, list[str]]:
+    """Columns whose cells are JSON objects (configurations), abbreviated for a terminal to the
+    keys whose values differ between the rows shown (a pipe gets them whole)."""
+    out = {}
+    for column in columns:
+        parsed = []
+        for row in shown:
+            value = row.get(column)
+            try:
+                parsed.append(json.loads(value) if isinstance(value, str) and value.startswith("{") else None)
+            except json.JSONDecodeError:
+                parsed.append(None)
+        if not parsed or any(p is None for p in parsed) or not all(isinstance(p, dict) for p in parsed):
+            continue
+        keys = sorted({k for p in parsed for k in p})
+        differing = [k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in parsed}) > 1]
+        out[column] = [", ".join(f"{k}={readable(p.get(k))}" for k in differing)
+                       or f"({len(p)} keys, the same in every row: --json shows them)" for p in parsed]
+    return out
+
+
+def _fitted_widths(columns: list[str], cells: list[list[str]], numeric: list[bool], room: int) -> list[int] | None:
+    """Column widths that fit `room`: names fold at underscores, long text cells wrap (never
+    below 16 characters or the longest word of the name); None when even that is too wide."""
+    floors = [max(len(word) for word in c.split("_")) for c in columns]
+    widths = [max([floors[k]] + [len(r[k]) for r in cells]) for k in range(len(columns))]
+    spare = room - 2 * max(len(columns) - 1, 0)
+    while sum(widths) > spare:
+        shrinkable = [k for k in range(len(columns)) if not numeric[k] and widths[k] > max(16, floors[k])]
+        if not shrinkable:
+            return None
+        widest = max(shrinkable, key=lambda k: widths[k])  # one character at a time: the widest give way evenly
+        widths[widest] -= 1
+    return widths
+
+
 def _terminal_table(listed: list[dict], columns: list[str], title: str | None) -> None:
     shown = listed[:SHOWN_ROWS]
-    cells = [[readable(row.get(c)) for c in columns] for row in shown]
+    abbreviated = _json_columns(columns, shown)
+    cells = [[abbreviated[c][i] if c in abbreviated else readable(row.get(c)) for c in columns]
+             for i, row in enumerate(shown)]
     numeric = [all(isinstance(row.get(c), (int, float, Decimal)) and not isinstance(row.get(c), bool)
                    for row in shown if row.get(c) is not None) for c in columns]
-    widths = [max([len(c)] + [len(r[k]) for r in cells]) for k, c in enumerate(columns)]
     out = sys.stdout
     if title:  # its first sentence, when that fits
         first = title.split(". ")[0].rstrip(".")
         if len(first) <= terminal_width():
             out.write(f"{first}\n")
-    if sum(widths) + 2 * max(len(columns) - 1, 0) <= terminal_width():
-        def line(values):
-            return "  ".join(v.rjust(w) if right else v.ljust(w)
-                             for v, w, right in zip(values, widths, numeric)).rstrip()
+    widths = _fitted_widths(columns, cells, numeric, terminal_width()) if columns else None
+    if widths is not None:
+        def lines_of(values: list[str], wrap: bool) -> list[str]:
+            folded = [textwrap.wrap(v, w, break_on_hyphens=False) or [""] if wrap and len(v) > w else [v]
+                      for v, w in zip(values, widths)]
+            height = max(len(f) for f in folded)
+            return ["  ".join((f[i] if i < len(f) else "").rjust(w) if right else (f[i] if i < len(f) else "").ljust(w)
+                              for f, w, right in zip(folded, widths, numeric)).rstrip() for i in range(height)]
 
-        out.write(line(columns) + "\n")
+        headers = [_header_lines(c, w) for c, w in zip(columns, widths)]
+        depth = max(len(h) for h in headers)
+        for i in range(depth):  # names bottom-aligned over their columns
+            out.write("  ".join((h[i - depth + len(h)] if i >= depth - len(h) else "").rjust(w) if right else
+                                (h[i - depth + len(h)] if i >= depth - len(h) else "").ljust(w)
+                                for h, w, right in zip(headers, widths, numeric)).rstrip() + "\n")
         out.write("  ".join("-" * w for w in widths) + "\n")
         for row in cells:
-            out.write(line(row) + "\n")
+            for text in lines_of(row, wrap=True):
+                out.write(text + "\n")
     else:  # too wide for the terminal: one block per row; long prose folds at spaces, nothing is cut
-        label = max(len(c) for c in columns)
+        label = max(len(c) for c in columns) if columns else 0
         room = max(terminal_width() - label - 2, 20)
         for number, row in enumerate(cells, start=1):
             out.write(f"-- row {number} " + "-" * max(0, min(terminal_width(), 60) - 9 - len(str(number))) + "\n")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 from wsdb.analyses import runner as analysis
 
@@ -144,7 +145,12 @@ def _difference(first: list[float], second: list[float]) -> dict:
     pooled = math.sqrt(((n1 - 1) * a.var(ddof=1) + (n2 - 1) * b.var(ddof=1)) / (n1 + n2 - 2))
     difference = a.mean() - b.mean()
     half = stats.t.ppf(0.975, n1 + n2 - 2) * pooled * math.sqrt(1 / n1 + 1 / n2)
-    p_value = stats.ttest_ind(a, b, equal_var=True).pvalue
+    if pooled <= 1e-12 * max(1.0, abs(a.mean()), abs(b.mean())):
+        p_value = math.nan  # every run of both has the same regret (both found the optimum): t is undefined
+    else:
+        with warnings.catch_warnings():  # scipy's precision note for nearly equal samples: the value stands
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p_value = stats.ttest_ind(a, b, equal_var=True).pvalue
     return {"difference": 100 * difference, "ci95": 100 * half, "p_value": float(p_value),
             "cohens_d": difference / pooled if pooled > 0 else math.nan}
 
@@ -173,6 +179,16 @@ def table2(url: str, search_space: str = "nb101", top_k: str = "1,10") -> list[d
                             "rs_runs": len(regrets["rs"]), "other_runs": len(regrets[other]),
                             **_difference(regrets["rs"], regrets[other])})
     return out
+
+
+def table2_notes(rows: list[dict]) -> list[str]:
+    """What an empty p-value means, for stderr."""
+    same = [f"{r['subspace']} TOP-{r['top_k']} {r['comparison']}" for r in rows
+            if math.isnan(r["p_value"]) and r["rs_runs"] > 1 and r["other_runs"] > 1]
+    if not same:
+        return []
+    return [f"no p-value where every run of both searches has the same regret (t is undefined): {', '.join(same[:4])}"
+            + (f" and {len(same) - 4} more" if len(same) > 4 else "")]
 
 
 def table2_markdown(rows: list[dict]) -> str:
@@ -304,7 +320,8 @@ FACTOR_STATISTICS = (  # (column of the analysis factors, title, scale)
     ("final_accuracy", "final", 100), ("probability_to_surpass_random", "P>R", 1),
     ("gt_tau_mean", "GT-Tau-Mean", 1), ("gt_tau_std", "GT-Tau-Std", 1),
 )
-DERIVED_KEYS = ("groups", "extra")  # recorded from other keys, or free notes: never a factor
+# recorded from other keys, free notes, or provenance (the publication an import cites): never a factor
+DERIVED_KEYS = ("groups", "extra", "publication", "note")
 
 
 def factors(url: str, sweep: str | None = None, supernets: list[str] | None = None,
@@ -333,8 +350,16 @@ def factors(url: str, sweep: str | None = None, supernets: list[str] | None = No
             raise WsdbError("nothing to report: none of the super-nets named has proxy scores of architectures with "
                             "ground truth (`wsdb evaluate`)")
     configurations = [json.loads(r["configuration"]) for r in rows]
-    keys = sorted({k for c in configurations for k in c} - set(DERIVED_KEYS))
-    varying = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configurations}) > 1]
+    for row, configuration in zip(rows, configurations):
+        configuration["space"] = row["search_space"]  # factors compare super-nets of one space
+    varying = []
+    for space in sorted({c["space"] for c in configurations}):
+        alike = [c for c in configurations if c["space"] == space]
+        keys = sorted({k for c in alike for k in c} - set(DERIVED_KEYS))
+        varying += [k for k in keys if k not in varying
+                    and len({json.dumps(c.get(k), sort_keys=True) for c in alike}) > 1]
+    if len({c["space"] for c in configurations}) > 1:
+        varying.insert(0, "space")
     groups: dict[tuple, list[dict]] = {}
     for row, configuration in zip(rows, configurations):
         values = tuple(configuration.get(k) for k in varying)

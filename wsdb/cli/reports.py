@@ -67,6 +67,8 @@ def table2(db: DbOption = None, space: SpaceOption = "nb101",
     from wsdb.analyses import report
 
     rows = report.table2(database.resolve_url(db), space, positive_integers(top_k, "--top-k"))
+    for note in report.table2_notes(rows):
+        typer.echo(f"wsdb: note: {note}", err=True)
     if csv_file or as_json or parquet_file:
         emit(rows, csv_file=csv_file, as_json=as_json, parquet_file=parquet_file)
     elif markdown:
