@@ -33,7 +33,10 @@ def test_demo_refuses_to_overwrite(demo):
     assert again.returncode == 1 and "exists" in again.stderr
 
 
-def test_plots_write_pngs_and_reject_bad_arguments(demo, tmp_path):
+def test_plots_write_pngs_and_reject_bad_arguments(demo, tmp_path, monkeypatch):
+    from plotcheck import capture, overlapping_texts
+
+    figures = capture(monkeypatch)
     folder, _ = demo
     db = str(folder / "demo.duckdb")
     scatter = tmp_path / "s.png"
@@ -43,6 +46,7 @@ def test_plots_write_pngs_and_reject_bad_arguments(demo, tmp_path):
     figure = tmp_path / "c.png"
     assert run_cli("plot", "correlation", "--out", str(figure), "--db", db).returncode == 0
     assert figure.read_bytes().startswith(PNG_SIGNATURE) and figure.stat().st_size > 10_000
+    assert len(figures) == 2 and [overlapping_texts(f) for f in figures] == [[], []]  # readable at the default size
     bad = run_cli("plot", "scatter", "--supernet", "nope", "--out", str(tmp_path / "x.png"), "--db", db)
     assert bad.returncode == 1 and "no super-net with id or name 'nope'; known: to-share/" in bad.stderr
     feature = run_cli("plot", "scatter", "--supernet", "nope", "--color-by", "colour", "--db", db)

@@ -139,8 +139,10 @@ def test_nb101_mutation_follows_the_reference_rates(shared_data):
     assert abs((to == 1).mean() - 0.5) < 5 * np.sqrt(0.25 / changed.sum())
 
 
-def test_simulate_store_report_and_plot(tmp_path, duckdb_url, shared_data):
+def test_simulate_store_report_and_plot(tmp_path, duckdb_url, shared_data, monkeypatch):
     import shutil
+
+    from plotcheck import capture, overlapping_texts
 
     root = tmp_path / "r" / "baseline_ft_bn" / "full" / "0"
     root.mkdir(parents=True)
@@ -165,8 +167,14 @@ def test_simulate_store_report_and_plot(tmp_path, duckdb_url, shared_data):
     assert "| FULL | TOP-1 | RS - RE |" in table.stdout and "| FULL | TOP-10 | RS - WS |" in table.stdout
     assert "Warning" not in table.stderr and all(line.startswith("wsdb: ") for line in table.stderr.splitlines())
     png = tmp_path / "regret.png"
-    assert run_cli("plot", "regret", "--db", db, "--out", str(png)).returncode == 0
+    figures = capture(monkeypatch)
+    assert run_cli("plot", "regret", "--db", db, "--out", str(png)).returncode == 0  # TOP-1, TOP-10, TOP-20
     assert png.read_bytes().startswith(b"\x89PNG")
+    axis = figures[0].axes[0]
+    labels = [t.get_text() for t in axis.texts]
+    assert labels == ["TOP-1", "TOP-10", "TOP-20"] and overlapping_texts(figures[0]) == []
+    top = axis.get_window_extent().y1  # above the curves, readable, never on them
+    assert all(t.get_window_extent().y0 >= top for t in axis.texts)
 
 
 def test_table2_differences_are_quiet_and_say_when_t_is_undefined():

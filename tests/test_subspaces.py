@@ -230,7 +230,7 @@ def test_a_down_scale_over_cells_draws_cells_as_zhang_zhang_yang_and_spos_keeps_
     assert refused.returncode == 1 and "stores classes only" in refused.stderr
 
 
-def test_run_evaluate_and_report_on_down_scaled_spaces(demo_warehouse, tmp_path):
+def test_run_evaluate_and_report_on_down_scaled_spaces(demo_warehouse, tmp_path, monkeypatch):
     """Through the CLI on ws64 (the demo holds its published ground truth): define, train tiny
     super-nets on synthetic data, evaluate, report; the report's numbers checked by hand."""
     db = tmp_path / "demo.duckdb"
@@ -270,8 +270,12 @@ def test_run_evaluate_and_report_on_down_scaled_spaces(demo_warehouse, tmp_path)
         n = len(values)
         expected = sum(values[i - 1] * math.comb(i - 1, 9) / math.comb(n, 10) for i in range(10, n + 1))
         assert run["rs_top_k"] == pytest.approx(expected)
+    from plotcheck import capture, overlapping_texts
+
+    figures = capture(monkeypatch)
     plot = run_cli("plot", "subspaces", "--out", str(tmp_path / "s.png"), "--db", str(db))
     assert plot.returncode == 0 and (tmp_path / "s.png").stat().st_size > 10_000
+    assert overlapping_texts(figures[0]) == []
 
 
 @pytest.mark.postgres

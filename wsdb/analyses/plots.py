@@ -155,16 +155,43 @@ def regret(url: str, out: Path, search_space: str = "nb101", subspace: str | Non
         label = names.get(algorithm, algorithm) + (f" ({supernet})" if supernet else "") + f", {max(p['runs'] for p in points)} runs"
         line, = axis.plot(time, mean, label=label)
         axis.fill_between(time, np.maximum(mean - half, 1e-6), mean + half, alpha=0.2, color=line.get_color())
-    for k, budget in sorted({(r["top_k"], r["budget"]) for r in budget_rows if r["subspace"] == subspace}):
-        axis.axvline(budget, color="grey", linestyle="--", linewidth=0.8)
-        axis.text(budget, axis.get_ylim()[1], f" TOP-{k}", rotation=90, va="top", fontsize=8, color="grey")
     axis.set_xscale("log")
     axis.set_yscale("log")
     axis.set_xlabel(f"simulated time ({rows[0]['time_unit']})")
     axis.set_ylabel("test regret (percentage points)")
-    axis.set_title(f"{search_space}{' / ' + subspace if subspace else ''}: mean test regret, 95% bands")
-    axis.legend(fontsize=8)
+    budgets = sorted({(r["top_k"], r["budget"]) for r in budget_rows if r["subspace"] == subspace})
+    for _, budget in budgets:
+        axis.axvline(budget, color="grey", linestyle="--", linewidth=0.8)
+    label_rows = _budget_labels(figure, axis, budgets)
+    axis.set_title(f"{search_space}{' / ' + subspace if subspace else ''}: mean test regret, 95% bands",
+                   pad=6 + 13 * label_rows)
+    axis.legend(fontsize=8, loc="lower left")
     return _save(figure, out)
+
+
+def _budget_labels(figure, axis, budgets: list[tuple[int, float]]) -> int:
+    """TOP-k over its budget line, above the plot; labels whose boxes would touch go one row
+    higher (TOP-10 and TOP-20 stand close on a log axis). Returns the rows used."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not hasattr(figure.canvas, "get_renderer"):  # a figure made before Agg was chosen
+        FigureCanvasAgg(figure)
+    figure.canvas.draw()  # the final limits and scales place the labels
+    rows: list[list] = []
+    for k, budget in budgets:
+        x = axis.transData.transform((budget, 1))[0]
+        x_axes = axis.transAxes.inverted().transform((x, 0))[0]
+        for row, placed in enumerate([*rows, []]):
+            text = axis.text(x_axes, 1.01 + 0.045 * row, f"TOP-{k}", transform=axis.transAxes, ha="center",
+                             va="bottom", fontsize=8, color="grey")
+            box = text.get_window_extent(renderer=figure.canvas.get_renderer()).expanded(1.1, 1.0)
+            if not any(box.overlaps(other) for other in placed):
+                if row == len(rows):
+                    rows.append([])
+                rows[row].append(box)
+                break
+            text.remove()
+    return len(rows)
 
 
 def subspaces(url: str, out: Path, family: str | None = None, params: dict | None = None) -> Path:
