@@ -357,6 +357,24 @@ def test_nb201_arch_show_keeps_runs_and_published_means_apart(tmp_path):
     assert kinds["published-mean"]["averaged"] == kinds["published-mean"]["num_cells"] == 275
 
 
+def test_piped_arch_show_gives_the_final_ground_truth_and_the_curve_on_request(tmp_path):
+    """Every epoch of a NATS record (about 900 rows for index 284) came out of a pipe; now the
+    final point per benchmark, dataset and budget, and `--curve` for the rest."""
+    nats = SHARED_DATA / "nb201" / "nats_tss_simple_3archs"
+    if not nats.is_dir():
+        pytest.skip("published NB201 files not found")
+    db = str(tmp_path / "w.duckdb")
+    assert run_cli("init", "--db", db).returncode == 0
+    assert run_cli("ingest", "nasbench201", str(nats / "000284.pickle.pbz2"), "--db", db).returncode == 0
+    summary = run_cli("arch", "show", "--space", "nb201", "--index", "284", "--db", db).stdout
+    curve = run_cli("arch", "show", "--space", "nb201", "--index", "284", "--db", db, "--curve").stdout
+    finals = json.loads(run_cli("arch", "show", "--space", "nb201", "--index", "284", "--db", db, "--json").stdout)
+    assert finals["ground_truth"] and {r["evaluation_point"] for r in finals["ground_truth"]} == {"final"}
+    assert len(summary.splitlines()) < 40 < 500 < len(curve.splitlines())
+    refused = run_cli("arch", "show", "--space", "nb201", "--index", "284", "--curve")
+    assert refused.returncode == 1 and "give --db" in refused.stderr
+
+
 # code shape: the analyses' contract ----------------------------------------------------------
 
 def test_every_shipped_analysis_returns_exactly_the_columns_its_header_documents(demo_db):

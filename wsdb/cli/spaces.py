@@ -14,6 +14,7 @@ from wsdb.warehouse import catalog
 from wsdb.warehouse import db as database
 
 from wsdb.warehouse import subspaces
+from wsdb.base.errors import WsdbError
 from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption, ParquetOption
 from wsdb.analyses.output import emit, emit_record
 from wsdb.warehouse.populate import populate_spaces
@@ -129,22 +130,27 @@ def arch_show(
     db: Annotated[Optional[str], typer.Option("--db", metavar="PATH|URL", help="Also look the architecture up in "
                                               "this warehouse, read-only: its id and ground truth there. "
                                               "Without it nothing is opened.")] = None,
+    curve: Annotated[bool, typer.Option("--curve", help="With --db: the ground truth at every evaluation point "
+                                        "(NB201: each of 200 epochs), not only the final one.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Canonical key, encoding, features and sub-spaces of an architecture.
 
-    With --db, also its ground truth in the warehouse: per benchmark, dataset, budget and evaluation point, the mean over the runs (and the cells of the benchmark that map to this class) apart from published means.
+    With --db, also its ground truth in the warehouse: per benchmark, dataset and budget, the final mean over the runs (and the cells of the benchmark that map to this class) apart from published means; --curve adds every evaluation point before it.
 
     \b
     Examples:
       wsdb arch show --space nb101 --matrix '[[0,1,1],[0,0,1],[0,0,0]]' --ops input,conv3x3,output
       wsdb arch show --space nb201 --index 284 --db study.duckdb
+      wsdb arch show --space nb201 --index 284 --db study.duckdb --curve
       wsdb arch show --space ws64 --label 434
     """
     arch = registry.from_options(space, matrix, ops, arch_str, index, label)
     record = arch.as_dict()
     if db is not None:
-        record.update(catalog.stored_facts(database.resolve_url(db), arch))
+        record.update(catalog.stored_facts(database.resolve_url(db), arch, curves=curve))
+    elif curve:
+        raise WsdbError("--curve shows the ground truth a warehouse holds: give --db")
     if as_json:
         emit_record(record, as_json=True)
         return

@@ -99,9 +99,10 @@ def summary(url: str) -> list[dict]:
         return [dict(row._mapping) for row in connection.execute(sa.text(SUMMARY))]
 
 
-def stored_facts(url: str, arch: CanonicalArchitecture) -> dict:
+def stored_facts(url: str, arch: CanonicalArchitecture, curves: bool = False) -> dict:
     """An architecture's id in a warehouse and its ground truth there: the mean per
-    benchmark, dataset, budget and evaluation point, runs and published means kept apart."""
+    benchmark, dataset and budget at the final evaluation point (with `curves`, at every
+    evaluation point: NB201 records 200 epochs per dataset), runs and published means kept apart."""
     with warehouse(url, read_only=True) as engine, engine.connect() as connection:
         ids = architecture_ids(connection, arch.search_space, [arch.canonical_key])
         if not ids:
@@ -110,5 +111,6 @@ def stored_facts(url: str, arch: CanonicalArchitecture) -> dict:
         rows = connection.execute(sa.text(
             "SELECT benchmark, dataset, epoch_budget, evaluation_point, kind, num_repeats AS averaged, num_cells, "
             "validation_accuracy, test_accuracy FROM ground_truth_mean WHERE architecture_id = :a "
-            "ORDER BY benchmark, dataset, epoch_budget, epoch, kind"), {"a": arch_id})
+            "AND (:curves OR evaluation_point = 'final') "
+            "ORDER BY benchmark, dataset, epoch_budget, epoch, kind"), {"a": arch_id, "curves": curves})
         return {"architecture_id": arch_id, "ground_truth": [dict(r._mapping) for r in rows]}
