@@ -255,7 +255,7 @@ def _terminal_table(listed: list[dict], columns: list[str], title: str | None) -
                    for row in shown if row.get(c) is not None) for c in columns]
     out = sys.stdout
     if title:  # its first sentence, when that fits
-        first = title.split(". ")[0].rstrip(".")
+        first = re.split(r"(?<!\bal)\. (?=[A-Z])", title)[0].rstrip(".")  # "et al. 2020" is no sentence end
         if len(first) <= terminal_width():
             out.write(f"{first}\n")
     widths = _fitted_widths(columns, cells, numeric, terminal_width()) if columns else None
