@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from wsdb.base.errors import BadFile
+from wsdb.base.files import regular_input
 
 
 class IngestError(BadFile):
@@ -45,19 +46,6 @@ class IngestSummary:
             "duplicates_skipped": self.duplicates_skipped,
             "seconds": round(self.seconds, 3),
         }
-
-
-def require_file(path: Path) -> Path:
-    """An input file that exists and is a regular file (a FIFO or device would block the
-    ingest forever)."""
-    path = Path(path)
-    if not path.exists():
-        raise IngestError(f"{path}: no such file")
-    if path.is_dir():
-        raise IngestError(f"{path}: is a directory, expected a file")
-    if not path.is_file():
-        raise IngestError(f"{path}: not a regular file (a FIFO or device never ends); give the file itself")
-    return path
 
 
 GROUND_TRUTH_COLUMNS = (
@@ -128,7 +116,7 @@ def read_csv_rows(path, required: tuple[str, ...], text: str | None = None):
     import io
 
     if text is None:
-        path = require_file(Path(path))
+        path = regular_input(path)
         try:
             text = Path(path).read_text()
         except UnicodeDecodeError:

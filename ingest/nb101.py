@@ -39,10 +39,11 @@ from google.protobuf.message import DecodeError
 from wsdb.warehouse.bulk import deferred_checkpoints, fill_null_integers
 from wsdb.warehouse.catalog import store_architectures, store_encodings
 from wsdb.base.errors import Interrupted, InvalidArchitecture, WsdbError
+from wsdb.base.files import regular_input
 from wsdb.warehouse.ground_truth import store_runs
 from wsdb.base import values
 from wsdb.base.progress import progress_bar
-from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table, require_file
+from wsdb.ingest.common import IngestError, IngestSummary, ground_truth_table
 from wsdb.ingest.nb101_identity import RAW_KIND, KnownCells, identify, load_known
 from wsdb.ingest.nb101_metrics import ModelMetrics
 from wsdb.ingest.tfrecord import read_blocks, record_lengths, unframe
@@ -196,7 +197,7 @@ class _InProcess:
 
 def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show_progress: bool = True,
                  block_records: int = BLOCK_RECORDS) -> IngestSummary:
-    path = require_file(path)
+    path = regular_input(path)
     if workers is not None and workers < 1:
         raise IngestError(f"workers must be at least 1, got {workers}")
     if block_records < 1:

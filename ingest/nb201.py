@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from wsdb.warehouse.bulk import deferred_checkpoints, insert_new_rows
 from wsdb.warehouse.catalog import store_architectures
 from wsdb.base.errors import InvalidArchitecture
+from wsdb.base.files import regular_input
 from wsdb.base.progress import progress_bar
 from wsdb.ingest.common import (
     IngestError,
@@ -36,7 +37,6 @@ from wsdb.ingest.common import (
     ground_truth_rows,
     parse_number,
     read_csv_rows,
-    require_file,
 )
 from wsdb.base import values
 from wsdb.base.safe_pickle import load_numpy_pickle
@@ -206,7 +206,7 @@ def decompress_bounded(path: Path, limit: int = MAX_ARCHITECTURE_FILE_BYTES) -> 
     """bz2-decompress a file, refusing one that would expand beyond `limit` bytes."""
     decompressor = bz2.BZ2Decompressor()
     try:
-        data = decompressor.decompress(require_file(path).read_bytes(), max_length=limit + 1)
+        data = decompressor.decompress(regular_input(path).read_bytes(), max_length=limit + 1)
     except (OSError, ValueError, EOFError):
         raise IngestError(f"{path}: not a bz2 file") from None
     if len(data) > limit:
@@ -241,7 +241,7 @@ def ingest_nats(engine: sa.Engine, path: Path, trust: bool = False, final_only: 
 def ingest_nb201_pth(engine: sa.Engine, path: Path, trust: bool, final_only: bool = False,
                      show_progress: bool = True) -> IngestSummary:
     """The official single-file benchmark (NAS-Bench-201-v1_0/v1_1 .pth), via nas-bench-201."""
-    path = require_file(path)
+    path = regular_input(path)
     if not trust:
         raise IngestError(
             f"{path}: a .pth benchmark is a torch pickle that can run code while loading; "

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from wsdb.warehouse.bulk import insert_new_rows
 from wsdb.warehouse.catalog import store_architectures
 from wsdb.base.errors import InvalidArchitecture
+from wsdb.base.files import regular_input
 from wsdb.warehouse.ground_truth import store_runs
 from wsdb.base import values
 from wsdb.base.papers import POURCHOT_2020
@@ -34,7 +35,6 @@ from wsdb.ingest.common import (
     IngestSummary,
     ground_truth_rows,
     number_occurrences,
-    require_file,
 )
 from wsdb.base.safe_pickle import load_numpy_pickle
 from wsdb.warehouse.schema import (
@@ -94,7 +94,7 @@ def find_results(root: Path) -> list[tuple[Path, str, str, int]]:
         raise IngestError(f"{root}: no <method>/<space>/<seed>/eval_results.pkl found")
     found = []
     for path in files:
-        require_file(path)
+        regular_input(path)
         method, space, seed = path.parts[-4:-1]
         if space not in SPACES:
             raise IngestError(f"{path}: unknown space folder {space!r}; expected one of {', '.join(SPACES)}")

@@ -76,9 +76,11 @@ def atomic_output(target: str | os.PathLike, what: str = "output"):
             partial.unlink()
 
 
-def regular_input(path: str | os.PathLike, what: str = "input") -> Path:
-    """An input file that exists and is a regular file (not a folder, FIFO or device)."""
+def regular_input(path: str | os.PathLike, what: str = "") -> Path:
+    """An input file that exists and is a regular file (not a folder, FIFO or device);
+    `what` names the kind of file in the messages ("bundle", "SQL", ...)."""
     path = Path(path)
+    kind = f"{what} file" if what else "file"
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -86,7 +88,7 @@ def regular_input(path: str | os.PathLike, what: str = "input") -> Path:
     except OSError as error:
         raise WsdbError(f"{path}: cannot read ({error.strerror or error})") from None
     if stat.S_ISDIR(mode):
-        raise WsdbError(f"{path}: is a directory, not a {what} file")
+        raise WsdbError(f"{path}: is a directory, expected a {kind}")
     if not stat.S_ISREG(mode):
-        raise WsdbError(f"{path}: not a regular file (a FIFO or device would never end); give the {what} file itself")
+        raise WsdbError(f"{path}: not a regular file (a FIFO or device would never end); give the {kind} itself")
     return path
