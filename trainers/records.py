@@ -48,7 +48,7 @@ def seeds_of(connection: sa.Connection, supernet_id: str, seed: int | None) -> S
     """A trained super-net's seeds; `seed` for all three where none were recorded (older runs)."""
     row = connection.execute(sa.select(RunSeeds.init_seed, RunSeeds.sampling_seed, RunSeeds.data_seed)
                              .where(RunSeeds.supernet_id == supernet_id)).first()
-    return Seeds.of(seed or 0) if row is None else Seeds(*row)
+    return Seeds(*[seed or 0] * 3) if row is None else Seeds(*row)  # as stored, not re-checked
 
 
 def run_summary(url: str, supernet_id: str) -> dict:

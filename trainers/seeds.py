@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from wsdb.base.errors import WsdbError
 
 KINDS = ("init", "sampling", "data")
+LIMIT = 2 ** 31
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,12 @@ class Seeds:
 
     @classmethod
     def of(cls, seed: int, init: int | None = None, sampling: int | None = None, data: int | None = None) -> "Seeds":
-        """`seed` for each one not given."""
-        given = {"init": init, "sampling": sampling, "data": data}
-        for kind, value in given.items():
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise WsdbError(f"{kind}_seed must be a whole number >= 0, not {value!r}")
-        return cls(**{k: seed if v is None else v for k, v in given.items()})
+        """`seed` for each one not given; each a whole number in [0, 2^31), what the generators
+        take and the warehouse's `seed` column holds."""
+        for name, value in (("seed", seed), ("init_seed", init), ("sampling_seed", sampling), ("data_seed", data)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < LIMIT):
+                raise WsdbError(f"{name} must be a whole number in [0, 2^31), not {value!r}")
+        return cls(*(seed if v is None else v for v in (init, sampling, data)))
 
     def row(self, supernet_id: str) -> dict:
         """The super-net's row of run_seeds."""
