@@ -60,6 +60,6 @@ def fitting(what: str):
     line naming it."""
     try:
         yield
-    except (KeyError, RuntimeError, TypeError, ValueError, IndexError, AttributeError) as error:
+    except (KeyError, RuntimeError, TypeError, ValueError) as error:
         detail = " ".join(str(error).split())[:200]
         raise WsdbError(f"{what} does not fit this super-net ({type(error).__name__}: {detail})") from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -127,8 +128,6 @@ RANGES = {
 
 def _number_problem(config: TrainingConfig) -> str | None:
     """The first numeric key whose value is not a finite number of its type in its range."""
-    import math
-
     for f in fields(TrainingConfig):
         if f.name not in RANGES:
             continue

@@ -172,10 +172,6 @@ def regret(url: str, out: Path, search_space: str = "nb101", subspace: str | Non
 def _budget_labels(figure, axis, budgets: list[tuple[int, float]]) -> int:
     """TOP-k over its budget line, above the plot; labels whose boxes would touch go one row
     higher (TOP-10 and TOP-20 stand close on a log axis). Returns the rows used."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    if not hasattr(figure.canvas, "get_renderer"):  # a figure made before Agg was chosen
-        FigureCanvasAgg(figure)
     figure.canvas.draw()  # the final limits and scales place the labels
     rows: list[list] = []
     for k, budget in budgets:
