@@ -141,15 +141,39 @@ def _other_warehouse(d: Path) -> None:
     shutil.copy(d / "warehouse.duckdb", d / "other.duckdb")
 
 
-def _bundle(d: Path, name: str = "b.wsdb", tables=None, manifest=None, members=None, deflate: bool = False) -> None:
-    """A bundle of the attack's warehouse as another lab could send it: exported by wsdb, then
-    its tables edited (`tables`: name -> function of an Arrow table), the manifest re-signed to
-    match (sha256, bytes, rows), then edited (`manifest`: a function of the dict) and members
-    added (`members`: name -> bytes, listed in the manifest)."""
+def resign(bundle: Path, out: Path, tables=None, manifest=None, members=None, drop=None, deflate: bool = False
+           ) -> Path:
+    """`bundle` rewritten as another lab could send it: tables edited (`tables`: name ->
+    function of an Arrow table), members dropped (`drop`: a test of the member's name) and
+    added (`members`: name -> bytes), the manifest re-signed to match (sha256, bytes, rows), then
+    edited (`manifest`: a function of the dict)."""
     import zipfile
 
     import pyarrow.parquet as pq
 
+    with zipfile.ZipFile(bundle) as archive:
+        listed = json.loads(archive.read("manifest.json"))
+        files = {n: archive.read(n) for n in listed["files"] if not (drop and drop(n))}
+    for table, edit in (tables or {}).items():
+        sink = io.BytesIO()
+        pq.write_table(edit(pq.read_table(io.BytesIO(files[f"tables/{table}.parquet"]))), sink)
+        files[f"tables/{table}.parquet"] = sink.getvalue()
+    files.update(members or {})
+    listed["files"] = {n: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+                           **({"rows": pq.read_table(io.BytesIO(data)).num_rows} if n.startswith("tables/") else {})}
+                       for n, data in files.items()}
+    if manifest:
+        listed = manifest(listed)
+    compression = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+    with zipfile.ZipFile(out, "w", compression=compression) as archive:
+        archive.writestr("manifest.json", json.dumps(listed))
+        for member, data in files.items():
+            archive.writestr(member, data)
+    return out
+
+
+def _bundle(d: Path, **edits) -> None:
+    """A bundle of the attack's warehouse, exported by wsdb, then rewritten by `resign`."""
     from wsdb.cli import run
 
     exported = d / "exported.wsdb"
@@ -157,27 +181,8 @@ def _bundle(d: Path, name: str = "b.wsdb", tables=None, manifest=None, members=N
         if run(["bundle", "export", "--out", str(exported), "--all", "--with-ground-truth",
                 "--db", str(d / "warehouse.duckdb")]) != 0:
             raise RuntimeError("could not export the attack's bundle")
-    with zipfile.ZipFile(exported) as archive:
-        listed = json.loads(archive.read("manifest.json"))
-        files = {n: archive.read(n) for n in listed["files"]}
+    resign(exported, d / "b.wsdb", **edits)
     exported.unlink()
-    for table, edit in (tables or {}).items():
-        sink = io.BytesIO()
-        pq.write_table(edit(pq.read_table(io.BytesIO(files[f"tables/{table}.parquet"]))), sink)
-        files[f"tables/{table}.parquet"] = sink.getvalue()
-    files.update(members or {})
-    for member, data in files.items():
-        facts = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-        if member.startswith("tables/"):
-            facts["rows"] = pq.read_table(io.BytesIO(data)).num_rows
-        listed["files"][member] = facts
-    if manifest:
-        listed = manifest(listed)
-    compression = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
-    with zipfile.ZipFile(d / name, "w", compression=compression) as archive:
-        archive.writestr("manifest.json", json.dumps(listed))
-        for member, data in files.items():
-            archive.writestr(member, data)
 
 
 def _set(column: str, value, row: int = 0):
@@ -493,6 +498,11 @@ ATTACKS = [
     Attack("submit: a sweep file whose learning rate is .nan", ["submit", "train", "{dir}/s.yaml", "--db", "{db}"],
            "learning_rate must be a finite number",
            setup=_write("s.yaml", "name: s\nbase: {space: ws64, learning_rate: .nan}\ngrid: {seed: [0]}\n")),
+    Attack("run-supernet: --seed -1", ["run-supernet", "--space", "ws64", "--seed", "-1", "--dataset", "synthetic",
+                                       "--db", "{db}"], "seed must be a whole number in [0, 2^31)"),
+    Attack("submit: a sweep seed of 2^40", ["submit", "train", "{dir}/s.yaml", "--db", "{db}"],
+           "init_seed must be a whole number in [0, 2^31)",
+           setup=_write("s.yaml", "name: s\nbase: {space: ws64}\ngrid: {init_seed: [1099511627776]}\n")),
     Attack("run-supernet: --architecture-lr without --search", ["run-supernet", "--space", "ws64", "--architecture-lr",
                                                                 "0.1", "--dataset", "synthetic", "--db", "{db}"],
            "need search"),

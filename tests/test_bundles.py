@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from hostile_inputs import resign
 from wsdb.analyses import runner as analysis
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -256,27 +257,17 @@ def test_a_bundle_written_before_edge_weights_and_run_seeds_still_imports(study,
     subspace_cells tables. It imports whole, those tables empty; a bundle of that revision lacking
     a table it did have is still refused."""
     bundle = _export(study, tmp_path / "new.wsdb", "--all")
-    with zipfile.ZipFile(bundle) as archive:
-        manifest = json.loads(archive.read("manifest.json"))
-        files = {name: archive.read(name) for name in manifest["files"]}
-    for table in ("edge_weights", "run_seeds", "subspace_cells"):
-        del files[f"tables/{table}.parquet"]
+    newer = ("edge_weights", "run_seeds", "subspace_cells")
 
-    def write(path: Path, files: dict) -> Path:
-        old = {**manifest, "schema_revision": "0007",
-               "files": {n: {**manifest["files"][n], "sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d)}
-                         for n, d in files.items()}}
-        with zipfile.ZipFile(path, "w") as archive:
-            archive.writestr("manifest.json", json.dumps(old))
-            for name, data in files.items():
-                archive.writestr(name, data)
-        return path
+    def write(path: Path, missing: tuple[str, ...]) -> Path:
+        return resign(bundle, path, drop=lambda name: name in {f"tables/{t}.parquet" for t in missing},
+                      manifest=lambda m: {**m, "schema_revision": "0007"})
 
     target = str(tmp_path / "b.duckdb")
-    added = _import(write(tmp_path / "old.wsdb", files), target)
+    added = _import(write(tmp_path / "old.wsdb", newer), target)
     assert added["supernets"] == 11 and added["edge_weights"] == added["run_seeds"] == added["subspace_cells"] == 0
-    del files["tables/checkpoints.parquet"]
-    refused = run_cli("bundle", "import", str(write(tmp_path / "broken.wsdb", files)), "--db", str(tmp_path / "c.duckdb"))
+    refused = run_cli("bundle", "import", str(write(tmp_path / "broken.wsdb", (*newer, "checkpoints"))),
+                      "--db", str(tmp_path / "c.duckdb"))
     assert refused.returncode == 1 and "tables/checkpoints.parquet is missing" in refused.stderr
 
 
@@ -295,32 +286,6 @@ def _trained_bundle(tmp_path: Path) -> tuple[Path, Path]:
     return db, bundle
 
 
-def _resigned(bundle: Path, out: Path, edit_checkpoints=None, drop_files: bool = False) -> Path:
-    """The bundle with its checkpoints table edited and the manifest re-signed (what a hostile
-    lab can send)."""
-    import io
-
-    import pyarrow.parquet as pq
-
-    with zipfile.ZipFile(bundle) as archive:
-        manifest = json.loads(archive.read("manifest.json"))
-        files = {n: archive.read(n) for n in manifest["files"]}
-    if drop_files:
-        files = {n: d for n, d in files.items() if not n.startswith("checkpoints/")}
-    if edit_checkpoints:
-        sink = io.BytesIO()
-        pq.write_table(edit_checkpoints(pq.read_table(io.BytesIO(files["tables/checkpoints.parquet"]))), sink)
-        files["tables/checkpoints.parquet"] = sink.getvalue()
-    manifest["files"] = {n: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d),
-                             **({"rows": pq.read_table(io.BytesIO(d)).num_rows} if n.startswith("tables/") else {})}
-                         for n, d in files.items()}
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("manifest.json", json.dumps(manifest))
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return out
-
-
 def test_a_bundle_cannot_plant_a_local_file_for_a_later_export(tmp_path):
     """A checkpoint row pointing at file:///etc/passwd without a sha256 (and without the file):
     the import keeps the row but no URI, and a later `export --with-checkpoints` of the victim's
@@ -334,7 +299,8 @@ def test_a_bundle_cannot_plant_a_local_file_for_a_later_export(tmp_path):
         table = table.set_column(table.column_names.index("uri"), "uri", pa.array(uris, pa.string()))
         return table.set_column(table.column_names.index("sha256"), "sha256", pa.nulls(table.num_rows, pa.string()))
 
-    planted = _resigned(bundle, tmp_path / "planted.wsdb", plant, drop_files=True)
+    planted = resign(bundle, tmp_path / "planted.wsdb", tables={"checkpoints": plant},
+                     drop=lambda name: name.startswith("checkpoints/"))
     victim = tmp_path / "victim.duckdb"
     assert run_cli("init", "--populate", "", "--db", str(victim)).returncode == 0
     imported = run_cli("bundle", "import", str(planted), "--checkpoint-dir", str(tmp_path / "v-ck"),
@@ -374,7 +340,7 @@ def test_a_refused_or_failed_import_leaves_no_file_behind(tmp_path, monkeypatch)
 
     target = tmp_path / "t.duckdb"
     assert run_cli("init", "--populate", "", "--db", str(target)).returncode == 0
-    refused = run_cli("bundle", "import", str(_resigned(bundle, tmp_path / "bad.wsdb", bad_step)),
+    refused = run_cli("bundle", "import", str(resign(bundle, tmp_path / "bad.wsdb", tables={"checkpoints": bad_step})),
                       "--checkpoint-dir", str(tmp_path / "t-ck"), "--db", str(target))
     assert refused.returncode == 1 and "step = -3 is not a whole number" in refused.stderr
     assert not (tmp_path / "t-ck").exists()
