@@ -34,7 +34,7 @@ def test_init_is_idempotent_and_refuses_foreign_databases(any_url):
     assert "created" in database.init_database(any_url)
     assert "already initialized" in database.init_database(any_url)
     with database.warehouse(any_url) as engine, engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT COUNT(*) FROM search_spaces")).scalar() == 3
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM search_spaces")).scalar() == 4  # nb101, nb201, ws64, darts
 
 
 def test_a_database_with_other_tables_is_not_taken_over(tmp_path):

@@ -4,7 +4,9 @@ Defaults follow the papers: nb101 as Pourchot et al. 2020 (RMSProp in TensorFlow
 cosine to 0, momentum 0.9, epsilon 1, weight decay 1e-4, batch 256, 16 initial channels, BN
 momentum 0.003 = TF's 0.997), ws64 as Zhang et al. 2020 (Deeper Insights) (SGD lr 0.025 cosine to 0.001, momentum
 0.9, weight decay 1e-3, BN momentum 0.4), nb201 as the NAS-Bench-201 paper's one-shot
-baselines (SGD lr 0.025 cosine to 0.001, momentum 0.9, weight decay 5e-4). The seed is kept
+baselines (SGD lr 0.025 cosine to 0.001, momentum 0.9, weight decay 5e-4), darts as DARTS' CIFAR-10 search (Liu et al. 2019: SGD lr 0.025 cosine
+to 0.001, momentum 0.9, weight decay 3e-4, batch 64, 50 epochs, 8 cells of 16 channels, batch
+norm without affine parameters, gradients clipped to norm 5). The seed is kept
 out of the configuration (super-nets of one configuration differ only by seed, which is
 what the analyses group by).
 """
@@ -20,10 +22,10 @@ from pathlib import Path
 from wsdb.base.errors import WsdbError
 from wsdb.base.files import regular_input
 
-SPACES = ("nb101", "nb201", "ws64")
+SPACES = ("nb101", "nb201", "ws64", "darts")
 SAMPLERS = ("uniform", "random-a", "fairnas", "pro-rata")
 OPTIMIZERS = ("rmsprop", "sgd")
-DATASETS = ("cifar10", "cifar10-valid", "cifar100", "ImageNet16-120", "synthetic", "npz")
+DATASETS = ("cifar10", "cifar10-valid", "cifar10-full", "cifar100", "ImageNet16-120", "synthetic", "npz")
 SCHEDULES = ("cosine", "constant")
 SEARCHES = ("darts", "gdas", "pc-darts")
 SLICINGS = ("first", "interpolate", "shuffle")
@@ -42,6 +44,9 @@ SPACE_DEFAULTS: dict[str, dict] = {
               "bn_momentum": 0.1, "initial_channels": 16, "cells_per_stack": 5, "dataset": "cifar10-valid"},
     "ws64": {"optimizer": "sgd", "learning_rate": 0.025, "lr_min": 0.001, "weight_decay": 1e-3, "epochs": 200,
              "bn_momentum": 0.4, "initial_channels": 16, "cells_per_stack": 4, "dataset": "cifar10"},
+    "darts": {"optimizer": "sgd", "learning_rate": 0.025, "lr_min": 0.001, "weight_decay": 3e-4, "epochs": 50,
+              "batch_size": 64, "bn_momentum": 0.1, "bn_affine": False, "gradient_clip": 5.0,
+              "initial_channels": 16, "cells_per_stack": 8, "dataset": "cifar10"},
 }
 
 
@@ -67,8 +72,8 @@ class TrainingConfig:
     prefix_sharing: int | None = None  # only the stem and the first k cells are shared
     sampling_order: str = "random"  # random (i.i.d.), fixed (one seeded order repeated), fixed-shuffled
     evaluate_last_steps: int = 0  # score every architecture after each of the last k steps (step-N)
-    initial_channels: int = 16  # nb101 stem / nb201 C / ws64 cell channels
-    cells_per_stack: int = 3  # nb101 cells per stack, nb201 N, ws64 number of cells
+    initial_channels: int = 16  # nb101 stem / nb201 C / ws64 cell channels / darts C
+    cells_per_stack: int = 3  # nb101 cells per stack, nb201 N, ws64 number of cells, darts cells (layers)
     node_merge: str = "concat"  # ws64 cell output
     bn_momentum: float = 0.1  # PyTorch convention
     bn_eps: float = 1e-5
@@ -126,12 +131,13 @@ RANGES = {
 }
 
 
-def _number_problem(config: TrainingConfig) -> str | None:
-    """The first numeric key whose value is not a finite number of its type in its range."""
-    for f in fields(TrainingConfig):
-        if f.name not in RANGES:
+def number_problem(dataclass_value, ranges: dict) -> str | None:
+    """The first numeric field of a dataclass (a configuration, a recipe) whose value is not a
+    finite number of its type in its range (`ranges`: name -> (low, high[, ends]))."""
+    for f in fields(dataclass_value):
+        if f.name not in ranges:
             continue
-        value = getattr(config, f.name)
+        value = getattr(dataclass_value, f.name)
         if value is None and "None" in str(f.type):
             continue
         whole = str(f.type).startswith("int")
@@ -139,7 +145,7 @@ def _number_problem(config: TrainingConfig) -> str | None:
             return f"{f.name} must be {'a whole number' if whole else 'a number'}, not {value!r}"
         if not math.isfinite(value):
             return f"{f.name} must be a finite number, not {value!r}"
-        low, high, *ends = RANGES[f.name]
+        low, high, *ends = ranges[f.name]
         ends = ends[0] if ends else "[]"
         if (value < low or (ends[0] == "(" and value == low)
                 or (high is not None and (value > high or (ends[1] == ")" and value == high)))):
@@ -167,7 +173,7 @@ def _combination_problem(config: TrainingConfig) -> str | None:
 
 
 def _problem(config: TrainingConfig) -> str | None:
-    problem = _number_problem(config) or _combination_problem(config)
+    problem = number_problem(config, RANGES) or _combination_problem(config)
     if problem:
         return problem
     checks = [
@@ -189,8 +195,15 @@ def _problem(config: TrainingConfig) -> str | None:
         (not (config.slicing != "first" and config.space != "nb101"), "slicing applies to nb101 only"),
         (config.search is None or config.search in SEARCHES,
          f"search must be one of {', '.join(SEARCHES)} (or absent: sampling), not {config.search!r}"),
-        (config.search is None or config.space in ("nb201", "ws64"),
-         "search (differentiable weight sharing) needs a space of edge choices: nb201 or ws64"),
+        (config.search is None or config.space in ("nb201", "ws64", "darts"),
+         "search (differentiable weight sharing) needs a space of edge choices: nb201, ws64 or darts"),
+        (config.space != "darts" or config.sampler in ("uniform", "fairnas"),
+         f"sampler {config.sampler} draws from the stored classes of an enumerated space; the DARTS space "
+         "cannot be enumerated: use uniform (random search with weight sharing) or fairnas"),
+        (config.space != "darts" or config.cells_per_stack >= 3,
+         "darts needs at least 3 cells (cells_per_stack): reductions sit at 1/3 and 2/3 of the depth"),
+        (config.space != "darts" or config.evaluate_last_steps == 0,
+         "evaluate_last_steps scores every architecture of the space; the DARTS space cannot be enumerated"),
         (config.architecture_update in ("adam", "exponentiated"), "architecture_update must be adam or exponentiated"),
         (config.formulation in ("bilevel", "single-level"), "formulation must be bilevel or single-level"),
         (config.architecture_lr is None or config.architecture_lr > 0, "architecture_lr must be positive"),

@@ -6,7 +6,7 @@ Methods (configuration key `search`):
   from `gdas_tau_max` to `gdas_tau_min` over training), hard in the forward pass with the
   straight-through gradient to α (Dong & Yang 2019); only the drawn operation runs;
 - pc-darts: DARTS on 1/K of the channels (`partial_channels` = K; the rest bypass the edge,
-  then channels are shuffled), and edge normalisation: the edges into a node with several
+  max-pooled on a stride-2 edge, then channels are shuffled), and edge normalisation: the edges into a node with several
   inputs are weighted by β, a point of that node's simplex (Xu et al. 2020: softmax of logits).
 Architecture update (`architecture_update`): adam on α and β's logits (DARTS' Adam, betas
 0.5/0.999), or exponentiated: θ and β themselves, w ← w ⊙ exp(−η ∇_w L), renormalised per
@@ -65,6 +65,8 @@ class Mixture:
             term = weights[o] * (torch.zeros_like(part) if module is None else module(part))
             total = term if total is None else total + term
         if bypass is not None:
+            if bypass.shape[2] != total.shape[2]:  # a stride-2 edge: PC-DARTS max-pools the bypass
+                bypass = F.max_pool2d(bypass, 2, 2)
             total = channel_shuffle(torch.cat([total, bypass], dim=1), k)
         if self.edge_weights is not None:
             total = self.edge_weights[index] * total
@@ -173,12 +175,6 @@ class ArchitectureWeights:
         if self.config.architecture_update == "exponentiated":
             return self._initial_edge_value(len(self.edge_value), self.edge_value.device)
         return state["edge_logits"]
-
-    def derived(self) -> tuple[str, ...]:
-        """The discrete architecture: the highest-weighted operation of each edge; a tie goes to
-        the operation listed first (the space's operation order)."""
-        theta = self.theta().detach().cpu()
-        return tuple(self.operations[int(torch.argmax(row))] for row in theta)
 
     def entropy(self) -> float:
         theta = self.theta().detach().clamp_min(1e-30)

@@ -32,7 +32,10 @@ import torch
 import torch.nn.functional as F
 
 from wsdb.warehouse import lookup
+from wsdb.spaces import darts as darts_space
+from wsdb.spaces import registry
 from wsdb.warehouse.bulk import insert_new_rows
+from wsdb.warehouse.catalog import store_architectures
 from wsdb.warehouse.db import warehouse
 from wsdb.base.errors import WsdbError
 from wsdb.warehouse.schema import (
@@ -243,24 +246,44 @@ def ensure_protocol(connection: sa.Connection, protocol: Protocol) -> None:
 
 def random_sample(connection: sa.Connection, space: str, subspace: str, n: int, seed: int) -> str:
     """The sample of n distinct canonical architectures of the (sub)space drawn with `seed`
-    from what the warehouse holds; made once, reused afterwards."""
+    from what the warehouse holds (from the space's own sampler where it cannot be enumerated:
+    DARTS, whose draws are stored as they come); made once, reused afterwards."""
     name = f"random/{space}/{subspace}/{n}/{seed}"
     exists = connection.execute(sa.select(ArchitectureSample.name).where(ArchitectureSample.name == name)).all()
     if exists:
         return name
-    pool = load_pool(connection, space, subspace)
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(len(pool), size=min(n, len(pool)), replace=False)
+    if registry.get_space(space).enumerable:
+        pool = load_pool(connection, space, subspace)
+        chosen = [pool.architecture_ids[i] for i in rng.choice(len(pool), size=min(n, len(pool)), replace=False)]
+        origin = f"drawn uniformly with seed {seed} from the {len(pool)} the warehouse held"
+    else:
+        chosen = _drawn_from_sampler(connection, space, subspace, n, rng)
+        origin = f"drawn with seed {seed} by the space's sampler (uniform over raw genotypes), duplicates redrawn"
     insert_new_rows(connection, ArchitectureSample.__table__, {
         "name": [name], "search_space": [space], "subspace": [subspace], "seed": [seed], "created_at": [utcnow()],
-        "description": [f"{len(chosen)} canonical {space} architectures of {subspace} drawn uniformly with seed {seed} "
-                        f"from the {len(pool)} the warehouse held"],
+        "description": [f"{len(chosen)} canonical {space} architectures of {subspace} {origin}"],
     })
     insert_new_rows(connection, ArchitectureSampleMember.__table__, {
-        "sample_name": [name] * len(chosen), "position": list(range(len(chosen))),
-        "architecture_id": [pool.architecture_ids[i] for i in chosen],
+        "sample_name": [name] * len(chosen), "position": list(range(len(chosen))), "architecture_id": chosen,
     })
     return name
+
+
+def _drawn_from_sampler(connection: sa.Connection, space: str, subspace: str, n: int, rng) -> list[int]:
+    """n distinct classes from a space's sampler, stored (with their drawn encodings)."""
+    if subspace != "FULL":
+        raise WsdbError(f"{space} cannot be enumerated: random samples are drawn from its whole space, not {subspace}")
+    sampler = training_space(space)
+    archs: dict[str, object] = {}
+    encodings = []
+    while len(archs) < n:
+        cell = sampler.random_cell(rng, subspace)
+        arch = sampler.canonical(cell)
+        archs.setdefault(arch.canonical_key, arch)
+        encodings.append(("darts-genotype", darts_space.genotype_text(*cell), arch.canonical_key))
+    ids, _, _ = store_architectures(connection, list(archs.values()), encodings)
+    return [ids[key] for key in archs]
 
 
 def sample_architectures(connection: sa.Connection, name: str, space: str) -> list[tuple[int, str]]:
@@ -495,7 +518,7 @@ def score_by_architecture_weights(url: str, supernet: str, sample: str | None, n
                 ProxyScore.checkpoint_id == ckpt.id, ProxyScore.protocol_id == ARCHITECTURE_WEIGHTS.id))}
             todo = [(a, e) for a, e in architectures if a not in done]
             summary.skipped += len(architectures) - len(todo)
-            values = [sum(np.log(max(theta[(edge, op)], 1e-300)) for edge, op in enumerate(space.decode(encoding)))
+            values = [sum(np.log(max(theta[(edge, op)], 1e-300)) for edge, op in space.theta_edges(space.decode(encoding)))
                       for _, encoding in todo]
             now = utcnow()
             insert_new_rows(connection, ProxyScore.__table__, {

@@ -6,7 +6,8 @@ NB101 cells always run in their canonical form (pruned, canonical vertex order),
 isomorphism class uses one path of the super-net whichever encoding was drawn: uniform
 sampling over encodings changes how often a class is trained, not which weights it uses.
 NB201 and ws64 run the drawn encoding as it is (NB201 trains isomorphic cells separately,
-like the benchmark).
+like the benchmark). DARTS genotypes run as drawn too (a node's two inputs in either order
+are the same sum); the space is never enumerated, so draws come from its sampler.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import numpy as np
 from torch import nn
 
 from wsdb.base.errors import InvalidArchitecture, WsdbError
+from wsdb.spaces import darts as darts_space
 from wsdb.spaces import nb101 as nb101_space
 from wsdb.spaces import nb201 as nb201_space
 from wsdb.spaces import ws64 as ws64_space
-from wsdb.trainers import nb101, nb201, ws64
+from wsdb.trainers import darts, nb101, nb201, ws64
 from wsdb.trainers.config import TrainingConfig
 from wsdb.trainers.layers import BatchNormSettings
 from wsdb.trainers.sharing import GroupedSupernet
@@ -120,6 +122,15 @@ class EdgeSpaceTraining:
         targets = sorted({t for _, t in edges})
         return [[i for i, (_, t) in enumerate(edges) if t == target] for target in targets]
 
+    def derive(self, theta, beta=None):
+        """The discrete architecture of θ (edges x operations): the highest-weighted operation of
+        each edge, a tie going to the operation listed first (the space's operation order)."""
+        return self.canonical(tuple(self.operations[int(row.argmax())] for row in theta))
+
+    def theta_edges(self, cell) -> list[tuple[int, str]]:
+        """(edge of θ, operation) of each edge the cell uses: all of them, in order."""
+        return list(enumerate(cell))
+
     def decode(self, encoding: str):
         if self.name == "nb201":
             return nb201_space.parse_arch_str(encoding)
@@ -147,10 +158,77 @@ def _ws64_parameters(cell) -> int:
     return sum(p.numel() for p in ws64.WS64Network(cell).parameters())
 
 
+@dataclass(frozen=True)
+class DartsTraining:
+    """The DARTS CNN space: θ has 28 edges (the normal cell's 14, then the reduction cell's)."""
+
+    name = "darts"
+    operations = darts_space.SEARCH_OPERATIONS
+    num_edges = 2 * darts_space.EDGES_PER_CELL
+
+    def build_supernet(self, config: TrainingConfig, num_classes: int) -> nn.Module:
+        k = config.partial_channels if config.search == "pc-darts" else 1
+        return darts.DartsSupernet(config.initial_channels, config.cells_per_stack, num_classes,
+                                   batch_norm_settings(config), k)
+
+    def decode(self, encoding: str):
+        return darts_space.parse_genotype(encoding)
+
+    def canonical(self, cell):
+        return darts_space.canonicalize_cells(*cell)
+
+    def random_cell(self, rng: np.random.Generator, subspace: str):
+        return darts_space.random_genotype(rng)
+
+    def fair_group(self, rng: np.random.Generator, subspace: str) -> list:
+        """FairNAS on DARTS: one draw of each node's two inputs, then 7 genotypes in which every
+        chosen edge takes each of the 7 operations exactly once."""
+        normal, reduce = darts_space.random_genotype(rng)
+        edges = [(c, n, k) for c in range(2) for n in range(darts_space.NODES) for k in range(2)]
+        orders = {edge: rng.permutation(len(darts_space.OPERATIONS)) for edge in edges}
+        group = []
+        for position in range(len(darts_space.OPERATIONS)):
+            cells = []
+            for c, cell in enumerate((normal, reduce)):
+                cells.append(tuple(tuple((index, darts_space.OPERATIONS[orders[(c, n, k)][position]])
+                                         for k, (index, _) in enumerate(node)) for n, node in enumerate(cell)))
+            group.append(tuple(cells))
+        return group
+
+    def edges_into_nodes(self) -> list[list[int]]:
+        groups, start = [], 0
+        for _ in range(2):
+            for n in range(darts_space.NODES):
+                groups.append(list(range(start, start + n + 2)))
+                start += n + 2
+        return groups
+
+    def derive(self, theta, beta=None):
+        """DARTS' rule on θ (PC-DARTS: θ of each edge times its β, as its genotype() does)."""
+        weights = theta if beta is None else theta * beta[:, None]
+        half = darts_space.EDGES_PER_CELL
+        return darts_space.canonicalize_cells(*darts_space.derive(weights[:half].tolist(), weights[half:].tolist()))
+
+    def theta_edges(self, cell) -> list[tuple[int, str]]:
+        """(edge of θ, operation) of the two edges of each node, normal cell then reduction cell."""
+        used = []
+        for c, nodes in enumerate(cell):
+            start = c * darts_space.EDGES_PER_CELL
+            for n, node in enumerate(nodes):
+                used += [(start + index, op) for index, op in node]
+                start += n + 2
+        return used
+
+    def benchmark_parameters(self, cell) -> int:
+        """Parameters of the genotype's CIFAR-10 evaluation network (DARTS' count)."""
+        return darts_space.evaluation_parameters(*cell)
+
+
 TRAINING_SPACES = {
     "nb101": NB101Training(),
     "nb201": EdgeSpaceTraining("nb201", nb201_space.OPERATIONS, len(nb201_space.EDGES)),
     "ws64": EdgeSpaceTraining("ws64", ws64_space.OPERATIONS, len(ws64_space.EDGES)),
+    "darts": DartsTraining(),
 }
 
 

@@ -261,13 +261,14 @@ class Trainer:
         """θ (and pc-darts' β) as rows, the derived architecture and the method's name, for the warehouse."""
         if self.architecture is None:
             return None
-        theta = self.architecture.theta().detach().cpu().tolist()
+        theta = self.architecture.theta().detach().cpu()
         beta = self.architecture.edge_weights()
+        beta = None if beta is None else beta.detach().cpu()
         method = ("gaea-" if self.config.architecture_update == "exponentiated" else "") + self.config.search
-        return {"theta": [(edge, op, float(row[o])) for edge, row in enumerate(theta)
+        return {"theta": [(edge, op, float(row[o])) for edge, row in enumerate(theta.tolist())
                           for o, op in enumerate(self.architecture.operations)],
-                "beta": [] if beta is None else list(enumerate(beta.detach().cpu().tolist())),
-                "derived": self.space.canonical(self.architecture.derived()), "method": method,
+                "beta": [] if beta is None else list(enumerate(beta.tolist())),
+                "derived": self.space.derive(theta, beta), "method": method,
                 "training_seconds": self.training_seconds}
 
     def run(self) -> str:

@@ -42,6 +42,7 @@ NASLIB_OPERATIONS = OPERATIONS  # NASLib's compact op indices, in its order
 PARAMETER_FREE = ("max_pool_3x3", "avg_pool_3x3", "skip_connect")
 NODES = 4  # intermediate nodes per cell
 CELLS = ("normal", "reduce")
+SUBSPACES = {"FULL": "every genotype of the DARTS space (classes stored as they appear)"}
 
 Cell = tuple[tuple[tuple[int, str], tuple[int, str]], ...]  # per node, its two (input, operation)
 
@@ -197,11 +198,45 @@ def features(normal: Cell, reduce: Cell) -> dict:
     }
 
 
+def _operation_parameters(op: str, c: int, stride: int) -> int:
+    """Weights of one operation of the evaluation network on c channels (affine batch norms)."""
+    if op.startswith("sep_conv"):
+        k = int(op[-1])
+        return 2 * (c * k * k + c * c + 2 * c)  # twice depthwise k x k, pointwise, BN
+    if op.startswith("dil_conv"):
+        k = int(op[-1])
+        return c * k * k + c * c + 2 * c
+    if op == "skip_connect" and stride == 2:
+        return 2 * c * (c // 2) + 2 * c  # factorized reduction
+    return 0  # pools, identity
+
+
+def evaluation_parameters(normal: Cell, reduce: Cell, channels: int = 36, layers: int = 20,
+                          num_classes: int = 10) -> int:
+    """Trainable parameters of DARTS' CIFAR evaluation network of a genotype, auxiliary head
+    excluded as DARTS' count_parameters_in_MB excludes it (closed form; tests/test_darts_space.py
+    checks it against the network itself, trainers/darts.py)."""
+    total = 3 * 3 * 3 * (3 * channels) + 2 * 3 * channels  # stem conv and BN
+    c_pp = c_p = 3 * channels
+    c, reduction_prev = channels, False
+    for i in range(layers):
+        reduction = i in (layers // 3, 2 * layers // 3)
+        c = 2 * c if reduction else c
+        total += (2 * c_pp * (c // 2) if reduction_prev else c_pp * c) + 2 * c  # preprocess0
+        total += c_p * c + 2 * c  # preprocess1
+        for node in (reduce if reduction else normal):
+            total += sum(_operation_parameters(op, c, 2 if reduction and index < 2 else 1) for index, op in node)
+        reduction_prev = reduction
+        c_pp, c_p = c_p, NODES * c
+    return total + c_p * num_classes + num_classes
+
+
 def canonicalize_cells(normal: Cell, reduce: Cell) -> CanonicalArchitecture:
+    """The class of a genotype, with the parameter count of its CIFAR-10 evaluation network."""
     normal, reduce = canonical_cell(normal), canonical_cell(reduce)
     text = genotype_text(normal, reduce)
     return CanonicalArchitecture(SEARCH_SPACE, hashlib.md5(text.encode()).hexdigest(), text,
-                                 features(normal, reduce), ("FULL",))
+                                 features(normal, reduce), ("FULL",), evaluation_parameters(normal, reduce))
 
 
 def canonicalize(text: str) -> CanonicalArchitecture:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wsdb.base.errors import InvalidArchitecture
-from wsdb.spaces import nb101, nb201, ws64
+from wsdb.spaces import darts, nb101, nb201, ws64
 from wsdb.spaces.canonical import CanonicalArchitecture
 
 
@@ -18,8 +18,12 @@ class SearchSpace:
     name: str
     description: str
     canonical_key_kind: str
-    num_architectures: int  # canonical classes in the whole space
+    num_architectures: int | None  # canonical classes in the whole space; None: never enumerated
     subspaces: dict[str, str]
+
+    @property
+    def enumerable(self) -> bool:
+        return self.num_architectures is not None
 
 
 SEARCH_SPACES = {
@@ -45,6 +49,14 @@ SEARCH_SPACES = {
         ws64.NUM_ARCHITECTURES,
         ws64.SUBSPACES,
     ),
+    "darts": SearchSpace(
+        "darts",
+        "DARTS CNN cells (Liu, Simonyan, Yang 2019): a normal and a reduction cell, 4 nodes of 2 inputs each, "
+        "7 operations, CIFAR-10",
+        "md5 of the canonical Genotype(...) text (node inputs unordered, nodes relabelled)",
+        None,
+        darts.SUBSPACES,
+    ),
 }
 
 # encoding kind -> (search space, function from the raw text to its class)
@@ -54,7 +66,16 @@ ENCODING_KINDS = {
     "nb201-index": ("nb201", lambda text: nb201.canonicalize(nb201.arch_str_of_index(_int(text, "NB201 index")))),
     "ws64-label": ("ws64", ws64.canonicalize),
     "ws64-index": ("ws64", lambda text: ws64.canonicalize(ws64.label_of_index(_int(text, "ws64 index")))),
+    "darts-genotype": ("darts", darts.canonicalize),
+    "darts-json": ("darts", lambda text: darts.canonicalize_cells(*darts.parse_json(text))),
+    "darts-compact": ("darts", lambda text: darts.canonicalize_cells(*darts.parse_compact(text))),
+    "darts-nb301": ("darts", lambda text: darts.canonicalize_cells(*darts.parse_nb301(text))),
 }
+
+
+# the encoding kind of each space's canonical encodings (a stored class back to its class)
+CANONICAL_ENCODING_KIND = {"nb101": "nb101-cell", "nb201": "nb201-arch-str", "ws64": "ws64-label",
+                           "darts": "darts-genotype"}
 
 
 def _int(text: str, what: str) -> int:
@@ -84,13 +105,16 @@ def canonicalize(encoding_kind: str, text: str) -> CanonicalArchitecture:
     return to_class(text)
 
 
-def from_options(space: str, matrix: str | None = None, ops: str | None = None, arch_str: str | None = None,
-                 index: int | None = None, label: str | None = None) -> CanonicalArchitecture:
+def from_options(space: str | None, matrix: str | None = None, ops: str | None = None, arch_str: str | None = None,
+                 index: int | None = None, label: str | None = None, genotype: str | None = None) -> CanonicalArchitecture:
     """The architecture a command line describes: nb101 --matrix and --ops, nb201 --arch-str
-    or --index, ws64 --label or --index."""
+    or --index, ws64 --label or --index, darts --genotype (DARTS' Genotype(...) text)."""
+    if space is None:
+        raise InvalidArchitecture("give --space (nb101, nb201, ws64 or darts) and the architecture")
     get_space(space)
-    given = {"matrix": matrix, "ops": ops, "arch-str": arch_str, "index": index, "label": label}
-    allowed = {"nb101": {"matrix", "ops"}, "nb201": {"arch-str", "index"}, "ws64": {"label", "index"}}[space]
+    given = {"matrix": matrix, "ops": ops, "arch-str": arch_str, "index": index, "label": label, "genotype": genotype}
+    allowed = {"nb101": {"matrix", "ops"}, "nb201": {"arch-str", "index"}, "ws64": {"label", "index"},
+               "darts": {"genotype"}}[space]
     extra = [f"--{k}" for k, v in given.items() if v is not None and k not in allowed]
     if extra:
         raise InvalidArchitecture(f"{', '.join(extra)} do not apply to --space {space}")
@@ -98,6 +122,10 @@ def from_options(space: str, matrix: str | None = None, ops: str | None = None, 
         if matrix is None or ops is None:
             raise InvalidArchitecture("--space nb101 needs --matrix and --ops")
         return nb101.canonicalize(nb101.parse_matrix(matrix), nb101.parse_ops(ops))
+    if space == "darts":
+        if genotype is None:
+            raise InvalidArchitecture("--space darts needs --genotype \"Genotype(normal=[...], reduce=[...], ...)\"")
+        return darts.canonicalize(genotype)
     if space == "nb201":
         if (arch_str is None) == (index is None):
             raise InvalidArchitecture("--space nb201 needs exactly one of --arch-str and --index")

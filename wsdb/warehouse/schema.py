@@ -207,6 +207,36 @@ class Supernet(Base):
     data_dir: Mapped[str | None] = mapped_column(Text)  # where the training data lay (evaluation reuses it)
 
 
+class StandaloneRun(Base):
+    """One stand-alone training by wsdb of one architecture under a named recipe
+    (trainers/standalone.py); its per-epoch results are ground_truth_results rows of benchmark
+    `wsdb-standalone` with repeat = seed. The final weights live outside the database (URI + sha256)."""
+
+    __tablename__ = "standalone_runs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    architecture_id: Mapped[int] = mapped_column(ForeignKey("architectures.id"))
+    search_space: Mapped[str] = mapped_column(String)
+    encoding: Mapped[str] = mapped_column(Text)  # the cell as trained
+    recipe: Mapped[str] = mapped_column(String)
+    recipe_json: Mapped[str] = mapped_column(Text)
+    dataset: Mapped[str] = mapped_column(String)
+    epochs: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    trainable_parameters: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String)  # running, finished, failed
+    error: Mapped[str | None] = mapped_column(Text)
+    code_version: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(Text)
+    device: Mapped[str | None] = mapped_column(Text)
+    data_dir: Mapped[str | None] = mapped_column(Text)
+    training_seconds: Mapped[float | None] = mapped_column(Double)
+    checkpoint_uri: Mapped[str | None] = mapped_column(Text)
+    checkpoint_sha256: Mapped[str | None] = mapped_column(String(64))
+    checkpoint_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class RunSeeds(Base):
     """The three seeds of a super-net trained here (Zhang et al. 2020, Deeper Insights, Table 1
     vary them one at a time); without a row, `supernets.seed` drove all three."""
