@@ -60,7 +60,7 @@ def test_init_summary_and_status_on_a_file_named_by_wsdb_url(tmp_path):
     again = run_cli("init", env=env)
     assert "already initialized" in again.stdout and "nb201: 0 new architectures" in again.stdout
     summary = json.loads(run_cli("summary", "--json", env=env).stdout)
-    assert {row["search_space"]: row["architectures_stored"] for row in summary} == {"nb101": 0, "nb201": 6466, "ws64": 64}
+    assert {row["search_space"]: row["architectures_stored"] for row in summary} == {"darts": 0, "nb101": 0, "nb201": 6466, "ws64": 64}
     status = json.loads(run_cli("db", "status", "--json", "--db", str(path)).stdout)
     assert status["schema"] == database_head() and status["rows"]["architecture_encodings"] == 31378
     with duckdb.connect(str(path), read_only=True) as con:

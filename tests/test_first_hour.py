@@ -229,7 +229,7 @@ def test_an_old_warehouse_is_upgraded_to_the_citations(any_url):
         defaults = connection.execute(sa.text("SELECT name, default_dataset FROM search_spaces ORDER BY 1")).all()
     assert json.loads(config_json)["publication"].endswith("Appraisal of Weight-Sharing (arXiv:2002.04289)")
     assert not any("seeds" in d for d in descriptions) and any("Pourchot et al. 2020" in d for d in descriptions)
-    assert [tuple(d) for d in defaults] == [("nb101", "cifar10"), ("nb201", "cifar10-valid"), ("ws64", "cifar10")]
+    assert [tuple(d) for d in defaults] == [("darts", "cifar10"), ("nb101", "cifar10"), ("nb201", "cifar10-valid"), ("ws64", "cifar10")]
 
 
 # 7. outside clients ------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 Formats read from `--data-dir` (the standard on-disk ones; torchvision is not needed):
 - cifar10: `cifar-10-batches-py/` (python pickle batches). NB101's split: data_batch_1-4
   train (40,000), data_batch_5 validation (10,000); test_batch is the test set.
+- cifar10-full (DARTS' evaluation): all 50,000 training images; the 10,000 test images are the
+  only held-out split (stand-alone runs record their accuracy as test accuracy).
 - cifar10-valid (NB201): the 50,000 training images split by NB201's `cifar-split.txt`
   (JSON lists `train` and `valid` of indices), which must lie in the data directory.
 - cifar100: `cifar-100-python/` train (50,000) and test; validation = NB201's x-valid half of
@@ -162,12 +164,15 @@ def _read_numpy(name: str, data_dir: Path | None, synthetic_images: int):
         cut = int(0.8 * len(labels))
         train, valid = order[:cut], order[cut:]
         return images[train], labels[train], images[valid], labels[valid], int(labels.max()) + 1, None
-    if name in ("cifar10", "cifar10-valid"):
+    if name in ("cifar10", "cifar10-valid", "cifar10-full"):
         folder = _cifar_folder(data_dir, "cifar-10-batches-py")
         batches = [_read_batch(folder / f"data_batch_{i}", "labels") for i in range(1, 6)]
         if name == "cifar10":
             images, labels = _concat(batches[:4])
             return images, labels, *batches[4], 10, "cifar10"
+        if name == "cifar10-full":
+            images, labels = _concat(batches)
+            return images, labels, *_read_batch(folder / "test_batch", "labels"), 10, "cifar10"
         split = _split_file(data_dir, "cifar-split.txt", required=True)
         images, labels = _concat(batches)
         train, valid = np.asarray(split["train"]), np.asarray(split["valid"])
@@ -187,6 +192,28 @@ def _read_numpy(name: str, data_dir: Path | None, synthetic_images: int):
     keep_train, keep_valid = train_labels <= 120, valid_labels <= 120
     return (train_images[keep_train], train_labels[keep_train] - 1, valid_images[keep_valid],
             valid_labels[keep_valid] - 1, 120, "ImageNet16-120")
+
+
+VALIDATION_IS_TEST = ("cifar10-full",)  # datasets whose held-out split is the test set
+
+
+def load_test_split(name: str, data_dir: str | Path | None, device: torch.device,
+                    synthetic_images: int = 2048) -> ImageSplit | None:
+    """The test images of a dataset, apart from its validation split (stand-alone runs report
+    both): CIFAR-10's test_batch for cifar10 and cifar10-valid, a separately seeded set for
+    synthetic; None where the validation split is the test set or no test split is defined."""
+    if name == "synthetic":
+        rng = np.random.default_rng(20261206)
+        n, classes = max(synthetic_images // 4, 1), 10
+        colours = np.random.default_rng(20261122).integers(40, 216, (classes, 3, 1, 1))  # the classes of _read_numpy
+        labels = rng.integers(0, classes, n)
+        images = np.clip(colours[labels] + rng.normal(0, 40, (n, 3, 32, 32)), 0, 255).astype(np.uint8)
+    elif name in ("cifar10", "cifar10-valid"):
+        images, labels = _read_batch(_cifar_folder(Path(data_dir), "cifar-10-batches-py") / "test_batch", "labels")
+    else:
+        return None
+    return ImageSplit(torch.from_numpy(np.ascontiguousarray(images)).to(device),
+                      torch.from_numpy(labels.astype(np.int64)).to(device))
 
 
 def load_dataset(name: str, data_dir: str | Path | None, device: torch.device, train_portion: float = 1.0,

@@ -168,3 +168,26 @@ def submit_evaluations(url: str, supernets: list[str] | None, sweep: str | None,
                                         depends_on=training_job))
         jobs.submit_checked(connection, new_jobs, sweep)
     return new_jobs
+
+
+def submit_standalone(url: str, archs: list, recipe_name: str, overrides: dict, seeds: list[int], checkpoint_dir: str,
+                      name: str | None = None, priority: int = 0, max_attempts: int = 3) -> list[jobs.NewJob]:
+    """Queue one stand-alone training job per architecture and seed (the recipe and its settings
+    checked first); each job carries its run id, so a retried job finds its finished run."""
+    from wsdb.trainers.checkpoints import location_uri
+    from wsdb.trainers.standalone import recipe
+
+    chosen = recipe(recipe_name, overrides)
+    wrong = [arch.canonical_key for arch in archs if arch.search_space != chosen.space]
+    if wrong:
+        raise WsdbError(f"recipe {recipe_name} trains {chosen.space} architectures, not {wrong[0]}")
+    uri = location_uri(checkpoint_dir)
+    new_jobs = [jobs.NewJob("standalone", {"space": arch.search_space, "encoding": arch.canonical_encoding,
+                                           "recipe": recipe_name, "overrides": overrides, "seed": seed,
+                                           "checkpoint_dir": uri, "run_id": uuid.uuid4().hex},
+                            name=f"{recipe_name} {arch.canonical_key[:12]} seed {seed}", sweep=name, priority=priority,
+                            max_attempts=max_attempts)
+                for arch in archs for seed in seeds]
+    with warehouse(url) as engine, engine.begin() as connection:
+        jobs.submit_checked(connection, new_jobs, name)
+    return new_jobs

@@ -40,6 +40,8 @@ from wsdb.trainers import records
 from wsdb.trainers.config import make_config
 from wsdb.trainers.evaluate import evaluate_supernet
 from wsdb.trainers.seeds import Seeds
+from wsdb.trainers.standalone import StandaloneOptions, train_standalone
+from wsdb.spaces import registry
 from wsdb.trainers.runtime import RunInterrupted, pick_device
 from wsdb.trainers.train import RunOptions, resume_supernet, run_supernet
 
@@ -187,6 +189,15 @@ def _evaluate(url: str, payload: dict, options: WorkerOptions, keep_going) -> di
     return dict(vars(summary))
 
 
+def _standalone(url: str, payload: dict, options: WorkerOptions, keep_going) -> dict:
+    """One stand-alone training; the job's run id makes a retried job return the finished run."""
+    arch = registry.canonicalize(registry.CANONICAL_ENCODING_KIND[payload["space"]], payload["encoding"])
+    run_options = StandaloneOptions(payload["checkpoint_dir"], options.data_dir, options.device,
+                                    progress=options.training_progress, keep_going=keep_going)
+    return train_standalone(url, arch, payload["recipe"], payload.get("overrides"), payload.get("seed", 0),
+                            run_options, run_id=payload["run_id"], skip_stored=True)
+
+
 def execute(url: str, job: jobs.ClaimedJob, options: WorkerOptions, keep_going) -> dict:
     """Run one claimed job; returns its result (stored as the job's result_json)."""
     if job.kind == "train":
@@ -195,6 +206,8 @@ def execute(url: str, job: jobs.ClaimedJob, options: WorkerOptions, keep_going) 
         return _train(url, job.payload, run_options)
     if job.kind == "evaluate":
         return _evaluate(url, job.payload, options, keep_going)
+    if job.kind == "standalone":
+        return _standalone(url, job.payload, options, keep_going)
     raise WsdbError(f"job {job.id}: unknown kind {job.kind!r}")
 
 

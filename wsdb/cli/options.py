@@ -29,6 +29,18 @@ TruthDatasetOption = Annotated[Optional[str], typer.Option("--dataset", metavar=
                                                            "(default: the space's own).")]
 EpochBudgetOption = Annotated[Optional[int], typer.Option(metavar="N", help="Ground-truth budget (default: the "
                                                           "space's own).")]
+# One architecture on the command line (`wsdb arch show`, `wsdb train-standalone`, `wsdb submit standalone`).
+SpaceOption = Annotated[Optional[str], typer.Option("--space", metavar="SPACE", help="nb101, nb201, ws64 or darts")]
+MatrixOption = Annotated[Optional[str], typer.Option(metavar="MATRIX", help="nb101: the adjacency as JSON "
+                                                     "[[0,1],[0,0]] or rows 01|00")]
+OpsOption = Annotated[Optional[str], typer.Option(metavar="OPS", help="nb101: operations, comma-separated or JSON "
+                                                  "(input,...,output)")]
+ArchStrOption = Annotated[Optional[str], typer.Option("--arch-str", metavar="TEXT", help="nb201: "
+                                                      "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|")]
+IndexOption = Annotated[Optional[int], typer.Option(metavar="N", help="nb201: official index; ws64: 0..63")]
+LabelOption = Annotated[Optional[str], typer.Option(metavar="DIGITS", help="ws64: three digits 111..444")]
+GenotypeOption = Annotated[Optional[str], typer.Option(metavar="TEXT", help="darts: DARTS' printed "
+                                                       "Genotype(normal=[...], normal_concat=..., reduce=[...], ...)")]
 ParamOption = Annotated[Optional[list[str]], typer.Option(
     "--param", metavar="KEY=VALUE", help="A parameter of the analysis (repeatable). Names of super-nets, samples, "
     "sub-spaces, protocols, benchmarks and datasets are checked against the warehouse.")]

@@ -11,10 +11,11 @@ import typer
 from wsdb.warehouse import db as database
 
 from wsdb.jobqueue import jobs
-from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption, ParquetOption, seeds, yaml_values
+from wsdb.cli.options import (GROUP_SETTINGS, ArchStrOption, CsvOption, DbOption, GenotypeOption, IndexOption, JsonOption,
+                              LabelOption, MatrixOption, OpsOption, ParquetOption, SpaceOption, seeds, yaml_values)
 from wsdb.analyses.output import emit, emit_record
 
-submit_app = typer.Typer(help="Queue training and evaluation jobs (workers run them).",
+submit_app = typer.Typer(help="Queue super-net training, evaluation and stand-alone training jobs (workers run them).",
                          **GROUP_SETTINGS)
 jobs_app = typer.Typer(help="The job queue: list (the default), sweeps, show, cancel, retry.",
                        **{**GROUP_SETTINGS, "no_args_is_help": False}, invoke_without_command=True)
@@ -70,6 +71,51 @@ def submit_train(
     _queued(new_jobs, sweep, as_json)
 
 
+@submit_app.command("standalone")
+def submit_standalone(
+    recipe: Annotated[str, typer.Option(metavar="NAME", help="The recipe (`wsdb recipes` lists them).")],
+    space: SpaceOption = None,
+    matrix: MatrixOption = None,
+    ops: OpsOption = None,
+    arch_str: ArchStrOption = None,
+    index: IndexOption = None,
+    label: LabelOption = None,
+    genotype: GenotypeOption = None,
+    sample: Annotated[Optional[str], typer.Option(metavar="NAME", help="Every architecture of this sample.")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", min=1, metavar="N", help="N architectures drawn uniformly (the "
+                                             "sample random/SPACE/FULL/N/DRAW_SEED, made once).")] = None,
+    draw_seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, metavar="N", help="With --n: the seed of the "
+                                           "draw.")] = 0,
+    settings: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override a setting of "
+                        "the recipe (repeatable).")] = None,
+    seed_list: Annotated[str, typer.Option("--seeds", metavar="SEEDS", help="Seeds, one job each: 0-9 or "
+                                           "0,1,5.")] = "0",
+    name: Annotated[Optional[str], typer.Option(metavar="NAME", help="A sweep name grouping the jobs.")] = None,
+    checkpoint_dir: Annotated[str, typer.Option(metavar="PATH|URI", help="Where workers write the final weights: "
+                              "a folder every worker sees, or an fsspec URI.")] = "checkpoints",
+    priority: PriorityOption = 0,
+    max_attempts: AttemptsOption = 3,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Queue stand-alone trainings: one job per architecture and seed, run by workers as `wsdb train-standalone` would.
+
+    \b
+    Examples:
+      wsdb submit standalone --recipe ws64-200 --n 64 --seeds 0-9 --name ws64-truth
+      wsdb submit standalone --recipe darts-cifar10 --genotype "Genotype(...)" --seeds 0-2
+      wsdb submit standalone --recipe darts-cifar10 --n 100 --set epochs=100
+    """
+    from wsdb.cli.training import architectures_named
+    from wsdb.trainers.sweep import submit_standalone as submit
+
+    url, overrides, seed_values = database.resolve_url(db), yaml_values(settings, "--set"), seeds(seed_list)
+    archs = architectures_named(url, sample, n, draw_seed, recipe, overrides, space, matrix, ops, arch_str, index, label,
+                                genotype)
+    new_jobs = submit(url, archs, recipe, overrides, seed_values, checkpoint_dir, name, priority, max_attempts)
+    _queued(new_jobs, name, as_json)
+
+
 @submit_app.command("evaluate")
 def submit_evaluate(
     supernets: Annotated[Optional[list[str]], typer.Option("--supernet", metavar="NAME|ID", help="A super-net "
@@ -109,8 +155,8 @@ def submit_evaluate(
 
 
 def worker(
-    kinds: Annotated[Optional[str], typer.Option(metavar="KINDS", help="Only these kinds of job: train, evaluate or "
-                                                 "train,evaluate.")] = None,
+    kinds: Annotated[Optional[str], typer.Option(metavar="KINDS", help="Only these kinds of job: train, evaluate, "
+                                                 "standalone, or several such as train,evaluate.")] = None,
     sweep: Annotated[Optional[str], typer.Option(metavar="NAME", help="Only this sweep's jobs.")] = None,
     lease: Annotated[float, typer.Option(metavar="S", help="Lease in seconds, renewed every quarter lease; a job whose "
                                          "worker stops renewing it is reclaimed once it expires.")] = 120.0,

@@ -15,7 +15,8 @@ from wsdb.warehouse import db as database
 
 from wsdb.warehouse import subspaces
 from wsdb.base.errors import WsdbError
-from wsdb.cli.options import GROUP_SETTINGS, CsvOption, DbOption, JsonOption, ParquetOption
+from wsdb.cli.options import (GROUP_SETTINGS, ArchStrOption, CsvOption, DbOption, GenotypeOption, IndexOption, JsonOption,
+                              LabelOption, MatrixOption, OpsOption, ParquetOption, SpaceOption)
 from wsdb.analyses.output import emit, emit_record
 from wsdb.warehouse.populate import populate_spaces
 from wsdb.spaces import registry
@@ -118,15 +119,13 @@ def spaces_populate(
 
 @arch_app.command("show")
 def arch_show(
-    space: Annotated[str, typer.Option("--space", metavar="SPACE", help="nb101, nb201 or ws64")],
-    matrix: Annotated[Optional[str], typer.Option(metavar="MATRIX", help="nb101: the adjacency as JSON "
-                                                  "[[0,1],[0,0]] or rows 01|00")] = None,
-    ops: Annotated[Optional[str], typer.Option(metavar="OPS", help="nb101: operations, comma-separated or JSON "
-                                               "(input,...,output)")] = None,
-    arch_str: Annotated[Optional[str], typer.Option("--arch-str", metavar="TEXT", help="nb201: "
-                                                    "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|")] = None,
-    index: Annotated[Optional[int], typer.Option(metavar="N", help="nb201: official index; ws64: 0..63")] = None,
-    label: Annotated[Optional[str], typer.Option(metavar="DIGITS", help="ws64: three digits 111..444")] = None,
+    space: SpaceOption = None,
+    matrix: MatrixOption = None,
+    ops: OpsOption = None,
+    arch_str: ArchStrOption = None,
+    index: IndexOption = None,
+    label: LabelOption = None,
+    genotype: GenotypeOption = None,
     db: Annotated[Optional[str], typer.Option("--db", metavar="PATH|URL", help="Also look the architecture up in "
                                               "this warehouse, read-only: its id and ground truth there. "
                                               "Without it nothing is opened.")] = None,
@@ -144,8 +143,9 @@ def arch_show(
       wsdb arch show --space nb201 --index 284 --db study.duckdb
       wsdb arch show --space nb201 --index 284 --db study.duckdb --curve
       wsdb arch show --space ws64 --label 434
+      wsdb arch show --space darts --genotype "Genotype(normal=[('sep_conv_3x3', 0), ...], ...)"
     """
-    arch = registry.from_options(space, matrix, ops, arch_str, index, label)
+    arch = registry.from_options(space, matrix, ops, arch_str, index, label, genotype)
     record = arch.as_dict()
     if db is not None:
         record.update(catalog.stored_facts(database.resolve_url(db), arch, curves=curve))

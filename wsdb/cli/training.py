@@ -9,8 +9,10 @@ import typer
 
 from wsdb.warehouse import db as database
 from wsdb.base.errors import WsdbError
-from wsdb.cli.options import BenchmarkOption, DbOption, EpochBudgetOption, JsonOption, TruthDatasetOption
-from wsdb.analyses.output import emit_record
+from wsdb.cli.options import (GROUP_SETTINGS, ArchStrOption, BenchmarkOption, CsvOption, DbOption, EpochBudgetOption,
+                              GenotypeOption, IndexOption, JsonOption, LabelOption, MatrixOption, OpsOption,
+                              ParquetOption, SpaceOption, TruthDatasetOption, yaml_values)
+from wsdb.analyses.output import emit, emit_record
 
 QuietOption = Annotated[bool, typer.Option("--quiet", help="No progress output.")]
 DeviceOption = Annotated[Optional[str], typer.Option(metavar="DEVICE", help="cpu, cuda, cuda:1 (default: CUDA when "
@@ -18,7 +20,7 @@ DeviceOption = Annotated[Optional[str], typer.Option(metavar="DEVICE", help="cpu
 
 
 def run_supernet(
-    space: Annotated[Optional[str], typer.Option("--space", metavar="SPACE", help="nb101, nb201 or ws64")] = None,
+    space: Annotated[Optional[str], typer.Option("--space", metavar="SPACE", help="nb101, nb201, ws64 or darts")] = None,
     subspace: Annotated[Optional[str], typer.Option(metavar="NAME", help="Train on this sub-space only: nb101 A1-A4, "
                                                     "RES, NRES, FULL, or any `wsdb spaces list` shows (derived and "
                                                     "constructed ones draw from their members).")] = None,
@@ -35,9 +37,9 @@ def run_supernet(
     learning_rate: Annotated[Optional[float], typer.Option("--lr", metavar="RATE", help="Initial learning "
                                                            "rate.")] = None,
     channels: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Initial channels (nb101 stem, nb201 C, "
-                                                    "ws64 cell).")] = None,
+                                                    "ws64 cell, darts C).")] = None,
     cells: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Cells per stack (nb101), per stage (nb201), "
-                                                 "in all (ws64).")] = None,
+                                                 "in all (ws64, darts).")] = None,
     train_portion: Annotated[Optional[float], typer.Option(metavar="FRACTION", help="The portion of the training "
                                                            "split used.")] = None,
     gradient_clip: Annotated[Optional[float], typer.Option(metavar="NORM", help="Scale the gradient to this global "
@@ -71,7 +73,7 @@ def run_supernet(
     evaluate_last_steps: Annotated[Optional[int], typer.Option(min=0, metavar="K", help="Score every architecture "
                                    "after each of the last K steps (file-less checkpoints step-N).")] = None,
     search: Annotated[Optional[str], typer.Option(metavar="METHOD", help="Differentiable weight sharing instead of "
-                      "sampling (nb201, ws64): darts, gdas or pc-darts.")] = None,
+                      "sampling (nb201, ws64, darts): darts, gdas or pc-darts.")] = None,
     architecture_update: Annotated[Optional[str], typer.Option(metavar="RULE", help="With --search: adam on the "
                                    "logits, or exponentiated on theta (GAEA).")] = None,
     formulation: Annotated[Optional[str], typer.Option(metavar="KIND", help="With --search: bilevel (theta on a "
@@ -123,6 +125,7 @@ def run_supernet(
       wsdb run-supernet --space nb101 --subspace A3 --sampler pro-rata --epochs 432
       wsdb run-supernet --space nb201 --dataset synthetic --epochs 2 --channels 4 --cells 1
       wsdb run-supernet --space nb201 --search darts --architecture-update exponentiated --epochs 50
+      wsdb run-supernet --space darts --search pc-darts --architecture-update exponentiated
       wsdb run-supernet --space ws64 --sharing-groups 8 --grouping similarity --evaluate-last-steps 64
       wsdb run-supernet --space nb201 --sharing node --wsbn --path-dropout 0.2
       wsdb run-supernet --space ws64 --sampling-order fixed --init-seed 0 --sampling-seed 3
@@ -262,3 +265,117 @@ def simulate(
                f"trace rows), {done['architectures']:,} architectures searched, best mean {done['regret_on']} accuracy "
                f"{done['best'] * 100:.2f}%, final mean {done['regret_on']} regret "
                f"{done['final_mean_regret'] * 100:.3f} points, time in {done['time_unit']}")
+
+
+RecipeOption = Annotated[str, typer.Option(metavar="NAME", help="The recipe (`wsdb recipes` lists them): "
+                                           "darts-cifar10, nb201-200, nb101-108 or ws64-200.")]
+RecipeSettingsOption = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override a "
+                                 "setting of the recipe (repeatable), e.g. --set epochs=2 --set batch_size=64.")]
+SampleOption = Annotated[Optional[str], typer.Option(metavar="NAME", help="Train every architecture of this "
+                                                     "architecture sample instead of one given by its options.")]
+
+
+def train_standalone(
+    recipe: RecipeOption,
+    space: SpaceOption = None,
+    matrix: MatrixOption = None,
+    ops: OpsOption = None,
+    arch_str: ArchStrOption = None,
+    index: IndexOption = None,
+    label: LabelOption = None,
+    genotype: GenotypeOption = None,
+    sample: SampleOption = None,
+    n: Annotated[Optional[int], typer.Option("--n", min=1, metavar="N", help="Train N architectures drawn uniformly "
+                                             "(the sample random/SPACE/FULL/N/DRAW_SEED, made once, as `wsdb "
+                                             "evaluate --n` makes it).")] = None,
+    draw_seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, metavar="N", help="With --n: the seed of the "
+                                           "draw.")] = 0,
+    settings: RecipeSettingsOption = None,
+    seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, metavar="N", help="Seed of the weights, data order and "
+                                      "augmentation (stored as the ground truth's repeat).")] = 0,
+    checkpoint_dir: Annotated[str, typer.Option(metavar="PATH|URI", help="Where the final weights go (a folder or "
+                              "fsspec URI; recorded with their sha256).")] = "checkpoints",
+    data_dir: Annotated[Optional[str], typer.Option(metavar="PATH", help="Where the dataset lies.")] = None,
+    device: DeviceOption = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Train architectures from scratch under a published recipe and store the results as ground truth.
+
+    Each run adds, per epoch, train/validation/test accuracy and loss and the training time as ground truth of the benchmark wsdb-standalone (repeat = the seed), joined by analyses like any ingested benchmark; `standalone_runs` keeps the recipe and every setting, seed, code version, host, device and the final weights by URI and sha256. Ground truth of an architecture, recipe length, dataset and seed is stored once: another seed is another repeat (a sample trained again skips its architectures already stored).
+
+    \b
+    Examples:
+      wsdb train-standalone --recipe darts-cifar10 --space darts --genotype "Genotype(...)"
+      wsdb train-standalone --recipe nb201-200 --space nb201 --index 284 --seed 777
+      wsdb train-standalone --recipe ws64-200 --n 64 --seed 1
+      wsdb train-standalone --recipe darts-cifar10 --n 100 --draw-seed 0 --set epochs=20
+    """
+    from wsdb.trainers import standalone
+    from wsdb.trainers.standalone import StandaloneOptions
+
+    url = database.resolve_url(db)
+    overrides = yaml_values(settings, "--set")
+    archs = architectures_named(url, sample, n, draw_seed, recipe, overrides, space, matrix, ops, arch_str, index, label,
+                                genotype)
+    options = StandaloneOptions(checkpoint_dir, data_dir, device, progress=not quiet)
+    several = sample is not None or n is not None  # a sample trained again skips what it stored already
+    results = [standalone.train_standalone(url, arch, recipe, overrides, seed, options, skip_stored=several)
+               for arch in archs]
+    emit(results, as_json=as_json)
+
+
+def architectures_named(url: str, sample: str | None, n: int | None, draw_seed: int, recipe: str, overrides: dict,
+                        space, matrix, ops, arch_str, index, label, genotype):
+    """The architectures a stand-alone command names: one by its options, a sample's members, or
+    N drawn uniformly (stored as a sample: only once the recipe and its overrides are checked)."""
+    from wsdb.spaces import registry
+    from wsdb.trainers.evaluate import random_sample, sample_architectures
+    from wsdb.trainers.standalone import recipe as chosen_recipe
+
+    space = space or chosen_recipe(recipe, overrides).space
+    if sample is None and n is None:
+        return [registry.from_options(space, matrix, ops, arch_str, index, label, genotype)]
+    if sample is not None and n is not None:
+        raise WsdbError("give --sample or --n, not both")
+    if any(v is not None for v in (matrix, ops, arch_str, index, label, genotype)):
+        raise WsdbError("--sample and --n train several architectures: leave out the options of a single one")
+    with database.warehouse(url, read_only=n is None) as engine, engine.begin() as connection:
+        members = sample_architectures(connection, sample or random_sample(connection, space, "FULL", n, draw_seed),
+                                       space)
+    return [registry.canonicalize(registry.CANONICAL_ENCODING_KIND[space], encoding) for _, encoding in members]
+
+
+recipes_app = typer.Typer(help="Stand-alone training recipes: list (the default) and show.",
+                          **{**GROUP_SETTINGS, "no_args_is_help": False}, invoke_without_command=True)
+
+
+@recipes_app.callback()
+def recipes_list(ctx: typer.Context, as_json: JsonOption = False, csv_file: CsvOption = None,
+                 parquet_file: ParquetOption = None) -> None:
+    """The recipes `wsdb train-standalone` follows, each as its paper published it.
+
+    \b
+    Examples:
+      wsdb recipes
+      wsdb recipes show darts-cifar10
+    """
+    if ctx.invoked_subcommand is None:
+        from wsdb.trainers.standalone import listing
+
+        emit(listing(), as_json=as_json, csv_file=csv_file, parquet_file=parquet_file)
+
+
+@recipes_app.command("show")
+def recipes_show(name: Annotated[str, typer.Argument(metavar="NAME", help="A recipe name.")],
+                 as_json: JsonOption = False) -> None:
+    """Every setting of a recipe (override any with `--set KEY=VALUE`).
+
+    \b
+    Examples:
+      wsdb recipes show nb201-200 --json
+    """
+    from wsdb.trainers.standalone import show
+
+    emit_record(show(name), as_json=as_json)

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from wsdb.base.errors import WsdbError
 from wsdb.warehouse.schema import Job, JobAttempt, utcnow
 
-KINDS = ("train", "evaluate")
+KINDS = ("train", "evaluate", "standalone")
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 NOW = "(now() AT TIME ZONE 'UTC')"
 LEASE_END = f"{NOW} + INTERVAL '1 second' * CAST(:lease AS DOUBLE PRECISION)"
