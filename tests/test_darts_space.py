@@ -129,3 +129,42 @@ def test_the_derived_genotype_follows_darts_rule():
             start += n + 2
     with pytest.raises(InvalidArchitecture, match="expected 14 x 8"):
         darts.derive(np.zeros((13, 8)), np.zeros((14, 8)))
+
+
+# The architecture keys of a real NAS-Bench-301 / Auto-PyTorch configuration (from the DARTS
+# network test of an Auto-PyTorch checkout; training keys left out).
+REAL_NB301_CONFIG = {
+    "NetworkSelectorDatasetInfo:darts:edge_normal_0": "max_pool_3x3",
+    "NetworkSelectorDatasetInfo:darts:edge_normal_1": "sep_conv_5x5",
+    "NetworkSelectorDatasetInfo:darts:edge_reduce_0": "dil_conv_5x5",
+    "NetworkSelectorDatasetInfo:darts:edge_reduce_1": "sep_conv_3x3",
+    "NetworkSelectorDatasetInfo:darts:inputs_node_normal_3": "0_1",
+    "NetworkSelectorDatasetInfo:darts:inputs_node_normal_4": "0_1",
+    "NetworkSelectorDatasetInfo:darts:inputs_node_normal_5": "2_3",
+    "NetworkSelectorDatasetInfo:darts:inputs_node_reduce_3": "0_1",
+    "NetworkSelectorDatasetInfo:darts:inputs_node_reduce_4": "0_2",
+    "NetworkSelectorDatasetInfo:darts:inputs_node_reduce_5": "1_3",
+    "NetworkSelectorDatasetInfo:darts:edge_normal_11": "dil_conv_3x3",
+    "NetworkSelectorDatasetInfo:darts:edge_normal_12": "skip_connect",
+    "NetworkSelectorDatasetInfo:darts:edge_normal_2": "avg_pool_3x3",
+    "NetworkSelectorDatasetInfo:darts:edge_normal_3": "avg_pool_3x3",
+    "NetworkSelectorDatasetInfo:darts:edge_normal_5": "avg_pool_3x3",
+    "NetworkSelectorDatasetInfo:darts:edge_normal_6": "avg_pool_3x3",
+    "NetworkSelectorDatasetInfo:darts:edge_reduce_10": "max_pool_3x3",
+    "NetworkSelectorDatasetInfo:darts:edge_reduce_12": "dil_conv_3x3",
+    "NetworkSelectorDatasetInfo:darts:edge_reduce_2": "max_pool_3x3",
+    "NetworkSelectorDatasetInfo:darts:edge_reduce_3": "max_pool_3x3",
+    "NetworkSelectorDatasetInfo:darts:edge_reduce_5": "dil_conv_5x5",
+    "NetworkSelectorDatasetInfo:darts:edge_reduce_7": "avg_pool_3x3",
+}
+
+
+def test_a_real_nb301_configuration_reads_as_its_genotype():
+    normal, reduce = darts.parse_nb301(json.dumps(REAL_NB301_CONFIG))
+    assert normal == (((0, "max_pool_3x3"), (1, "sep_conv_5x5")), ((0, "avg_pool_3x3"), (1, "avg_pool_3x3")),
+                      ((0, "avg_pool_3x3"), (1, "avg_pool_3x3")), ((2, "dil_conv_3x3"), (3, "skip_connect")))
+    assert reduce == (((0, "dil_conv_5x5"), (1, "sep_conv_3x3")), ((0, "max_pool_3x3"), (1, "max_pool_3x3")),
+                      ((0, "dil_conv_5x5"), (2, "avg_pool_3x3")), ((1, "max_pool_3x3"), (3, "dil_conv_3x3")))
+    disagreeing = {**REAL_NB301_CONFIG, "NetworkSelectorDatasetInfo:darts:inputs_node_normal_5": "1_3"}
+    with pytest.raises(InvalidArchitecture, match="inputs_node_normal_5"):
+        darts.parse_nb301(json.dumps(disagreeing))

@@ -20,7 +20,8 @@ Encodings read here (validated once, at this boundary):
 - darts-compact: NASLib's compact form, two lists of 8 (input, op index) pairs, op index into
   NASLIB_OPERATIONS;
 - darts-nb301: NAS-Bench-301's configuration, "NetworkSelectorDatasetInfo:darts:edge_<cell>_<k>"
-  keys (k numbers the 14 possible edges of a cell: node 2's from 0 and 1, node 3's from 0..2, ...).
+  keys (k numbers the 14 possible edges of a cell: node 2's from 0 and 1, node 3's from 0..2, ...);
+  its "inputs_node_<cell>_<n>" keys ("0_2"), where present, must agree with the edges.
 """
 
 from __future__ import annotations
@@ -141,6 +142,10 @@ def parse_nb301(text) -> tuple[Cell, Cell]:
                       if (key := f"NetworkSelectorDatasetInfo:darts:edge_{name}_{k}") in config]
             if len(chosen) != 2:
                 raise InvalidArchitecture(f"darts-nb301: node {n + 2} of the {name} cell has {len(chosen)} edges, not 2")
+            stated = config.get(f"NetworkSelectorDatasetInfo:darts:inputs_node_{name}_{n + 2}")
+            if stated is not None and stated != "_".join(str(index) for _, index in chosen):
+                raise InvalidArchitecture(f"darts-nb301: inputs_node_{name}_{n + 2} says {stated!r}, its edges say "
+                                          f"{'_'.join(str(index) for _, index in chosen)}")
             pairs += chosen
             start += n + 2
         cells.append(_cell(pairs, f"darts-nb301 {name}"))
