@@ -134,7 +134,7 @@ def test_ctrl_c_of_an_ingest_says_what_was_kept_and_a_rerun_completes_it(tmp_pat
     workers go with it; the same command again ends with the rows of one whole ingest."""
     from test_ingest_nb101 import make_file
 
-    path = make_file(tmp_path / "big.tfrecord", 5000, seed=9)
+    path = make_file(tmp_path / "big.tfrecord", 20000, seed=9)  # long enough that Ctrl-C lands mid-ingest
     db = tmp_path / "w.duckdb"
     database.init_database(f"duckdb:///{db}")
     command = [sys.executable, "-m", "wsdb.cli", "ingest", "nasbench101", str(path), "--db", str(db), "--workers", "2",
