@@ -40,6 +40,7 @@ from wsdb.warehouse.bulk import deferred_checkpoints, fill_null_integers
 from wsdb.warehouse.catalog import store_architectures, store_encodings
 from wsdb.base.errors import Interrupted, InvalidArchitecture, WsdbError
 from wsdb.base.files import regular_input
+from wsdb.base.interrupts import safe_points
 from wsdb.warehouse.ground_truth import store_runs
 from wsdb.base import values
 from wsdb.base.progress import progress_bar
@@ -217,9 +218,11 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
         executor = process_pool(workers, use_known, (known,))
     pending = []
     try:
-        with deferred_checkpoints(engine), progress_bar(path.stat().st_size, "B", "nasbench101", show_progress) as bar:
+        with (deferred_checkpoints(engine), progress_bar(path.stat().st_size, "B", "nasbench101", show_progress) as bar,
+              safe_points() as interrupt):
             try:
                 for first, offset, data, sizes in read_blocks(path, block_records, lengths):
+                    interrupt.check()  # Ctrl-C between batches, never inside a DuckDB write
                     pending.append(executor.submit(decode_block, str(path), first, offset, data, sizes))
                     bar.update(len(data))
                     if len(pending) > workers:  # bounded: at most workers+1 blocks in flight
@@ -234,6 +237,7 @@ def ingest_nb101(engine: sa.Engine, path: Path, workers: int | None = None, show
                     _store_block(engine, block, summary, path)
                 raise
             while pending:
+                interrupt.check()
                 _store_block(engine, pending.pop(0).result(), summary, path)
     except KeyboardInterrupt:
         raise Interrupted(f"{path}: the {summary.records_read:,} records of the batches committed before it are kept "
