@@ -254,7 +254,7 @@ def train_network(model: nn.Module, chosen: Recipe, data: Dataset, test: ImageSp
         model.train()
         started = time.perf_counter()
         order = torch.randperm(n, generator=data_generator)
-        loss_sum = correct = 0.0
+        loss_sum = correct = torch.zeros((), device=device)  # summed on the device: no sync per step
         for step in range(steps):
             check_keep_going(options.keep_going)
             x, y = data.training_batch(order[step * batch:(step + 1) * batch], data_generator)
@@ -267,13 +267,15 @@ def train_network(model: nn.Module, chosen: Recipe, data: Dataset, test: ImageSp
             total.backward()
             optimizer.step(_learning_rate(chosen, epoch, step, steps))
             model.zero_grad(set_to_none=True)
-            loss_sum += float(loss.detach())
-            correct += float((logits.argmax(1) == y).sum()) / len(y)
+            loss_sum = loss_sum + loss.detach()
+            correct = correct + (logits.argmax(1) == y).sum() / len(y)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # the epoch's kernels finish inside its time
         elapsed += time.perf_counter() - started
         held_out = _evaluate(model, data, data.valid)
         tested = _evaluate(model, data, test) if test is not None else (None, None)
         validation, tested = ((None, None), held_out) if validation_is_test else (held_out, tested)
-        figures.append({"epoch": epoch + 1, "train_accuracy": correct / steps, "train_loss": loss_sum / steps,
+        figures.append({"epoch": epoch + 1, "train_accuracy": float(correct) / steps, "train_loss": float(loss_sum) / steps,
                         "validation_accuracy": validation[0], "validation_loss": validation[1],
                         "test_accuracy": tested[0], "test_loss": tested[1], "training_seconds": elapsed})
         if report:
