@@ -80,8 +80,13 @@ class MaskedOptimizer:
         self.state = {name: {k: v.to(self.parameters[name].device) for k, v in s.items()} for name, s in state.items()}
 
 
+def cosine(start: float, end: float, progress: float) -> float:
+    """Cosine annealing from `start` to `end` as `progress` goes from 0 to 1."""
+    return end + 0.5 * (start - end) * (1 + math.cos(math.pi * progress))
+
+
 def learning_rate(config: TrainingConfig, step: int, total_steps: int) -> float:
     """Cosine annealing per step from learning_rate to lr_min (or constant)."""
     if config.lr_schedule == "constant" or total_steps <= 0:
         return config.learning_rate
-    return config.lr_min + 0.5 * (config.learning_rate - config.lr_min) * (1 + math.cos(math.pi * step / total_steps))
+    return cosine(config.learning_rate, config.lr_min, step / total_steps)

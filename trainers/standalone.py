@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import socket
 import time
 import uuid
@@ -44,11 +43,11 @@ from torch import nn
 from wsdb.base.errors import WsdbError
 from wsdb.spaces.canonical import CanonicalArchitecture
 from wsdb.trainers import darts, nb101, nb201, ws64
-from wsdb.trainers.config import number_problem
+from wsdb.trainers.config import DATASETS, OPTIMIZERS, number_problem
 from wsdb.trainers.checkpoints import check_location, location_uri, save_checkpoint
 from wsdb.trainers.data import VALIDATION_IS_TEST, Dataset, ImageSplit, load_dataset, load_test_split
 from wsdb.trainers.layers import BatchNormSettings, ParameterUsage
-from wsdb.trainers.optim import MaskedOptimizer
+from wsdb.trainers.optim import MaskedOptimizer, cosine
 from wsdb.trainers.records import code_version, describe_device
 from wsdb.trainers.runtime import check_keep_going, pick_device
 from wsdb.trainers.spaces import training_space
@@ -104,8 +103,7 @@ RECIPES = {
                        "sgd", 0.025, 0.001, "step", 0.9, False, 1e-3, 16, 4, bn_momentum=0.4),
 }
 FIXED = ("space", "citation")  # what an override may not change
-CHOICES = {"optimizer": ("sgd", "rmsprop"), "lr_per": ("epoch", "step"),
-           "dataset": ("cifar10", "cifar10-valid", "cifar10-full", "cifar100", "ImageNet16-120", "synthetic", "npz")}
+CHOICES = {"optimizer": OPTIMIZERS, "lr_per": ("epoch", "step"), "dataset": DATASETS}
 RANGES = {"epochs": (1, 10_000), "batch_size": (1, 65_536), "learning_rate": (0, None, "()"), "lr_min": (0, None),
           "momentum": (0, 1, "[)"), "weight_decay": (0, None), "channels": (1, 4096), "cells": (1, 256),
           "epsilon": (0, None, "()"), "rms_decay": (0, 1, "[)"), "gradient_clip": (0, None, "()"),
@@ -210,7 +208,7 @@ class _Optimizer:
 def _learning_rate(chosen: Recipe, epoch: int, step: int, steps_per_epoch: int) -> float:
     progress = epoch / chosen.epochs if chosen.lr_per == "epoch" else (
         (epoch * steps_per_epoch + step) / (chosen.epochs * steps_per_epoch))
-    return chosen.lr_min + 0.5 * (chosen.learning_rate - chosen.lr_min) * (1 + math.cos(math.pi * progress))
+    return cosine(chosen.learning_rate, chosen.lr_min, progress)
 
 
 @torch.no_grad()
@@ -329,7 +327,7 @@ def train_standalone(url: str, arch: CanonicalArchitecture, recipe_name: str, ov
         done = connection.execute(sa.select(StandaloneRun.status).where(StandaloneRun.id == run_id)).scalar()
         if done == "finished":
             return summary(url, run_id)
-        ids = stored_id(connection, arch)
+        ids = architecture_ids(connection, arch.search_space, [arch.canonical_key]).get(arch.canonical_key)
         stored = ids is not None and _already_trained(connection, ids, chosen, arch.canonical_encoding, seed)
         if stored and skip_stored:
             earlier = connection.execute(sa.select(StandaloneRun.id).where(
@@ -349,8 +347,7 @@ def train_standalone(url: str, arch: CanonicalArchitecture, recipe_name: str, ov
     check_location(options.checkpoint_dir)
     parameters = trainable_parameters(model)
     with warehouse(url) as engine, engine.begin() as connection:
-        architecture_ids, _, _ = store_architectures(connection, [arch])
-        architecture_id = architecture_ids[arch.canonical_key]
+        architecture_id = store_architectures(connection, [arch])[0][arch.canonical_key]
         connection.execute(sa.delete(StandaloneRun).where(StandaloneRun.id == run_id))  # an earlier failed attempt
         connection.execute(sa.insert(StandaloneRun), [{
             "id": run_id, "architecture_id": architecture_id, "search_space": chosen.space,
@@ -359,10 +356,8 @@ def train_standalone(url: str, arch: CanonicalArchitecture, recipe_name: str, ov
             "status": "running", "code_version": code_version(), "host": socket.gethostname(),
             "device": describe_device(device), "data_dir": options.data_dir, "created_at": utcnow()}])
     try:
-        report = (lambda f: print(f"epoch {f['epoch']}/{chosen.epochs}  loss {f['train_loss']:.4f}  held-out accuracy "
-                                  f"{next(v for v in (f['validation_accuracy'], f['test_accuracy'], 0.0) if v is not None):.4f}", flush=True)
-                  ) if options.progress else None
-        figures = train_network(model, chosen, data, test, seed, options, device, report)
+        figures = train_network(model, chosen, data, test, seed, options, device,
+                                (lambda f: _progress_line(f, chosen.epochs)) if options.progress else None)
         uri = f"{location_uri(options.checkpoint_dir)}/standalone/{run_id}.pt"
         sha256, size = save_checkpoint(uri, {"run_id": run_id, "recipe": chosen.as_json(), "seed": seed,
                                              "model": model.state_dict()})
@@ -379,9 +374,9 @@ def train_standalone(url: str, arch: CanonicalArchitecture, recipe_name: str, ov
     return summary(url, run_id)
 
 
-def stored_id(connection: sa.Connection, arch: CanonicalArchitecture) -> int | None:
-    """The id of a stored class (None when it is not stored yet)."""
-    return architecture_ids(connection, arch.search_space, [arch.canonical_key]).get(arch.canonical_key)
+def _progress_line(figures: dict, epochs: int) -> None:
+    held_out = figures["validation_accuracy"] if figures["validation_accuracy"] is not None else figures["test_accuracy"]
+    print(f"epoch {figures['epoch']}/{epochs}  loss {figures['train_loss']:.4f}  held-out accuracy {held_out:.4f}", flush=True)
 
 
 def _mark(url: str, run_id: str, **values) -> None:
