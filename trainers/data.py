@@ -140,17 +140,28 @@ def _split_file(data_dir: Path, name: str, required: bool) -> dict | None:
     return json.loads(path.read_text())
 
 
+SYNTHETIC_SEED, SYNTHETIC_TEST_SEED, SYNTHETIC_CLASSES = 20261122, 20261206, 10
+
+
+def _synthetic_colours(rng: np.random.Generator) -> np.ndarray:
+    """The colour of each synthetic class: the first draw of the synthetic generator."""
+    return rng.integers(40, 216, (SYNTHETIC_CLASSES, 3, 1, 1))
+
+
+def _synthetic_images(rng: np.random.Generator, colours: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n images of class-coloured noise and their labels."""
+    labels = rng.integers(0, SYNTHETIC_CLASSES, n)
+    noise = rng.normal(0, 40, (n, 3, 32, 32))
+    return np.clip(colours[labels] + noise, 0, 255).astype(np.uint8), labels.astype(np.int64)
+
+
 def _read_numpy(name: str, data_dir: Path | None, synthetic_images: int):
     """(train images, train labels, valid images, valid labels, classes, statistics key)."""
     if name == "synthetic":
-        rng = np.random.default_rng(20261122)
-        n_train, n_valid, classes = synthetic_images, max(synthetic_images // 4, 1), 10
-        colours = rng.integers(40, 216, (classes, 3, 1, 1))
-        def make(n):
-            labels = rng.integers(0, classes, n)
-            noise = rng.normal(0, 40, (n, 3, 32, 32))
-            return np.clip(colours[labels] + noise, 0, 255).astype(np.uint8), labels.astype(np.int64)
-        return (*make(n_train), *make(n_valid), classes, None)
+        rng = np.random.default_rng(SYNTHETIC_SEED)
+        colours = _synthetic_colours(rng)
+        return (*_synthetic_images(rng, colours, synthetic_images),
+                *_synthetic_images(rng, colours, max(synthetic_images // 4, 1)), SYNTHETIC_CLASSES, None)
     if data_dir is None:
         raise WsdbError(f"dataset {name} needs --data-dir")
     if name == "npz":
@@ -202,12 +213,10 @@ def load_test_split(name: str, data_dir: str | Path | None, device: torch.device
     """The test images of a dataset, apart from its validation split (stand-alone runs report
     both): CIFAR-10's test_batch for cifar10 and cifar10-valid, a separately seeded set for
     synthetic; None where the validation split is the test set or no test split is defined."""
-    if name == "synthetic":
-        rng = np.random.default_rng(20261206)
-        n, classes = max(synthetic_images // 4, 1), 10
-        colours = np.random.default_rng(20261122).integers(40, 216, (classes, 3, 1, 1))  # the classes of _read_numpy
-        labels = rng.integers(0, classes, n)
-        images = np.clip(colours[labels] + rng.normal(0, 40, (n, 3, 32, 32)), 0, 255).astype(np.uint8)
+    if name == "synthetic":  # the same classes (colours), other images
+        colours = _synthetic_colours(np.random.default_rng(SYNTHETIC_SEED))
+        images, labels = _synthetic_images(np.random.default_rng(SYNTHETIC_TEST_SEED), colours,
+                                           max(synthetic_images // 4, 1))
     elif name in ("cifar10", "cifar10-valid"):
         images, labels = _read_batch(_cifar_folder(Path(data_dir), "cifar-10-batches-py") / "test_batch", "labels")
     else:
