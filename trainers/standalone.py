@@ -50,6 +50,7 @@ from wsdb.trainers.layers import BatchNormSettings, ParameterUsage
 from wsdb.trainers.optim import MaskedOptimizer, cosine
 from wsdb.trainers.records import code_version, describe_device
 from wsdb.trainers.runtime import check_keep_going, pick_device
+from wsdb.trainers.seeds import Seeds
 from wsdb.trainers.spaces import training_space
 from wsdb.warehouse.bulk import insert_new_rows
 from wsdb.warehouse.catalog import architecture_ids, store_architectures
@@ -319,6 +320,7 @@ def train_standalone(url: str, arch: CanonicalArchitecture, recipe_name: str, ov
     with `skip_stored`, so does ground truth already stored for this repeat (a sample trained
     again), instead of the refusal."""
     options = options or StandaloneOptions()
+    Seeds.of(seed)  # the rule for every seed: a whole number in [0, 2^31), what `repeat` holds
     chosen = recipe(recipe_name, overrides)
     if arch.search_space != chosen.space:
         raise WsdbError(f"recipe {recipe_name} trains {chosen.space} architectures, not {arch.search_space}")

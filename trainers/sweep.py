@@ -178,6 +178,8 @@ def submit_standalone(url: str, archs: list, recipe_name: str, overrides: dict, 
     from wsdb.trainers.standalone import recipe
 
     chosen = recipe(recipe_name, overrides)
+    for seed in seeds:
+        Seeds.of(seed)
     wrong = [arch.canonical_key for arch in archs if arch.search_space != chosen.space]
     if wrong:
         raise WsdbError(f"recipe {recipe_name} trains {chosen.space} architectures, not {wrong[0]}")

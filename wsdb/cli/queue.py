@@ -107,9 +107,12 @@ def submit_standalone(
       wsdb submit standalone --recipe darts-cifar10 --n 100 --set epochs=100
     """
     from wsdb.cli.training import architectures_named
+    from wsdb.trainers.seeds import Seeds
     from wsdb.trainers.sweep import submit_standalone as submit
 
     url, overrides, seed_values = database.resolve_url(db), yaml_values(settings, "--set"), seeds(seed_list)
+    for seed in seed_values:  # before --n draws and stores its sample
+        Seeds.of(seed)
     archs = architectures_named(url, sample, n, draw_seed, recipe, overrides, space, matrix, ops, arch_str, index, label,
                                 genotype)
     new_jobs = submit(url, archs, recipe, overrides, seed_values, checkpoint_dir, name, priority, max_attempts)

@@ -334,7 +334,10 @@ def architectures_named(url: str, sample: str | None, n: int | None, draw_seed: 
     from wsdb.trainers.evaluate import random_sample, sample_architectures
     from wsdb.trainers.standalone import recipe as chosen_recipe
 
-    space = space or chosen_recipe(recipe, overrides).space
+    trains = chosen_recipe(recipe, overrides).space
+    if space is not None and space != trains:  # refused before a sample is drawn and stored
+        raise WsdbError(f"recipe {recipe} trains {trains} architectures, not --space {space}")
+    space = trains
     if sample is None and n is None:
         return [registry.from_options(space, matrix, ops, arch_str, index, label, genotype)]
     if sample is not None and n is not None:
