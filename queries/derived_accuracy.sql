@@ -18,7 +18,8 @@
 --   dataset                ground-truth dataset
 --   accuracy               the derived architecture's final accuracy (test where the benchmark has it, else validation)
 --   measured_on            test or validation
---   optimum                the best such accuracy of any architecture of the space on that dataset
+--   optimum                the best such accuracy of any architecture with this ground truth on that dataset
+--                          (the space's optimum where the benchmark covers it; on darts the best trained)
 WITH ranked AS (
     SELECT d.checkpoint_id, d.architecture_id, d.method, c.supernet_id, c.label,
            ROW_NUMBER() OVER (PARTITION BY c.supernet_id ORDER BY c.step DESC NULLS LAST, c.epoch DESC NULLS LAST,

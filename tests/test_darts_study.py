@@ -242,3 +242,5 @@ def test_a_whole_darts_study_runs_on_cpu(tmp_path):
     assert report.returncode == 0, report.stderr
     methods = {r["method"] for r in json.loads(report.stdout)}
     assert any("gaea-pc-darts" in m for m in methods), methods
+    layout = run_cli("report", "differentiable", *TRUTH[:2], *TRUTH[4:], "--db", db).stdout
+    assert "best trained" in layout and "optimum" not in layout  # no benchmark covers the DARTS space
