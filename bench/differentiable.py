@@ -42,7 +42,7 @@ def main() -> None:
     for method, update in (("darts", "adam"), ("darts", "exponentiated"), ("gdas", "adam"), ("pc-darts", "adam")):
         config = make_config({"space": "nb201", "search": method, "architecture_update": update})
         model = space.build_supernet(config, 10).to(device)
-        weights = ArchitectureWeights(config, space.num_edges, space.operations, space.edges_into_nodes(), device)
+        weights = ArchitectureWeights(config, space.num_edges, space.operations, space.edge_decisions(config), device)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.025, momentum=0.9)
 
         def step(model=model, weights=weights, optimizer=optimizer):

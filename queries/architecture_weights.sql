@@ -4,7 +4,10 @@
 -- of theta over edges (normalised: 1 = uniform, 0 = one-hot), the share of edges whose largest
 -- weight reaches `sparse_at`, the derived architecture (highest weight per edge) and the share of
 -- its edges holding a parameter-free operation (nb201: none, skip_connect, avg_pool_3x3; ws64:
--- max_pool_3x3), counted on its class's canonical cell.
+-- max_pool_3x3; darts: max and average pooling, skip_connect, of the 16 edges of both cells), counted
+-- on its class's canonical cell; for NAS-Bench-1Shot1's one-shot model (nb101) the share of the derived
+-- cell's intermediate vertices that max-pool. On 1Shot1 every simplex counts as an edge: the
+-- operation of each vertex and each parent decision (operations `parent-u`).
 --
 -- parameters:
 --   supernet = NULL                     only this super-net (id or name); NULL: every one with architecture weights
@@ -15,7 +18,7 @@
 --   method                 darts, gdas, pc-darts (gaea- prefixed: exponentiated update)
 --   checkpoint_label       checkpoint
 --   epoch                  its epoch
---   edges                  edges of the cell
+--   edges                  edges of the cell (simplices of theta)
 --   entropy                mean normalised entropy of theta per edge
 --   sparse_edges           share of edges whose largest weight reaches sparse_at
 --   derived_architecture   canonical encoding of the derived architecture
@@ -35,6 +38,9 @@ SELECT c.supernet_id, s.name AS supernet_name, d.method, c.label AS checkpoint_l
        p.sparse_edges, a.canonical_encoding AS derived_architecture,
        CASE a.search_space
             WHEN 'nb201' THEN (COALESCE(a.num_none, 0) + COALESCE(a.num_skip, 0) + COALESCE(a.num_avgpool3x3, 0)) / 6.0
+            WHEN 'darts' THEN (COALESCE(a.num_maxpool3x3, 0) + COALESCE(a.num_avgpool3x3, 0) + COALESCE(a.num_skip, 0))
+                              / a.num_edges
+            WHEN 'nb101' THEN COALESCE(a.num_maxpool3x3, 0) / NULLIF(a.num_vertices - 2, 0)
             ELSE COALESCE(a.num_maxpool3x3, 0) / 3.0 END AS parameter_free_share
 FROM per_checkpoint p
 JOIN checkpoints c ON c.id = p.checkpoint_id

@@ -170,7 +170,7 @@ def test_darts_configuration_refuses_what_cannot_apply():
         with pytest.raises(WsdbError):
             make_config({"space": "darts", **bad})
     config = make_config({"space": "darts", "search": "pc-darts", "architecture_update": "exponentiated"})
-    weights = ArchitectureWeights(config, 28, space.SEARCH_OPERATIONS, training_space("darts").edges_into_nodes(),
+    weights = ArchitectureWeights(config, 28, space.SEARCH_OPERATIONS, training_space("darts").edge_decisions(config),
                                   torch.device("cpu"))
     assert torch.allclose(weights.edge_weights()[:5], torch.tensor([0.5, 0.5, 1 / 3, 1 / 3, 1 / 3]))
 

@@ -37,7 +37,8 @@ def _supernet(config) -> torch.nn.Module:
 def _weights(config) -> ArchitectureWeights:
     torch.manual_seed(1)
     space = training_space("nb201")
-    return ArchitectureWeights(config, space.num_edges, space.operations, space.edges_into_nodes(), torch.device("cpu"))
+    return ArchitectureWeights(config, space.num_edges, space.operations, space.edge_decisions(config),
+                               torch.device("cpu"))
 
 
 def _batch(seed: int, n: int = 8):
@@ -244,7 +245,7 @@ def _pulled(url: str, tmp_path) -> str:
 def test_bad_search_settings_are_one_line_and_register_nothing(tmp_path):
     db = str(tmp_path / "w.duckdb")
     assert run_cli("init", "--populate", "", "--db", db).returncode == 0
-    for args, message in ((["--space", "nb101", "--search", "darts"], "needs a space of edge choices"),
+    for args, message in ((["--space", "nb101", "--search", "darts"], "set subspace 1SHOT1-SS1"),
                           (["--space", "nb201", "--search", "enas"], "search must be one of"),
                           (["--space", "ws64", "--search", "pc-darts", "--partial-channels", "3"],
                            "partial_channels (3) must divide the channels (4)"),
@@ -315,8 +316,8 @@ def test_derived_architectures_become_a_search_run_and_the_per_dataset_report(tm
     summary = json.loads(run_cli("query", "derived_accuracy", "--json", "--db", db).stdout)
     assert {r["supernet_name"] for r in summary} == {"g0", "g1"}
     report = run_cli("report", "differentiable", "--csv", "-", "--db", db)
-    row = next(line for line in report.stdout.splitlines() if line.startswith("ws64,gdas,bilevel,cifar10,2,"))
-    mean = float(row.split(",")[5])
+    row = next(line for line in report.stdout.splitlines() if line.startswith("ws64,FULL,gdas,bilevel,cifar10,2,"))
+    mean = float(row.split(",")[6])
     assert mean == pytest.approx(sum(r["accuracy"] for r in summary) / 2)
 
 

@@ -6,7 +6,10 @@ momentum 0.003 = TF's 0.997), ws64 as Zhang et al. 2020 (Deeper Insights) (SGD l
 0.9, weight decay 1e-3, BN momentum 0.4), nb201 as the NAS-Bench-201 paper's one-shot
 baselines (SGD lr 0.025 cosine to 0.001, momentum 0.9, weight decay 5e-4), darts as DARTS' CIFAR-10 search (Liu et al. 2019: SGD lr 0.025 cosine
 to 0.001, momentum 0.9, weight decay 3e-4, batch 64, 50 epochs, 8 cells of 16 channels, batch
-norm without affine parameters, gradients clipped to norm 5). The seed is kept
+norm without affine parameters, gradients clipped to norm 5); a search on nb101 (NAS-Bench-1Shot1's
+one-shot model) as Zela, Siems, Hutter 2020's DARTS setup (SGD lr 0.025 cosine to 0.001, momentum
+0.9, weight decay 3e-4, batch 96, 50 epochs, 9 cells of 16 channels, gradients clipped to norm 5,
+NAS-Bench-101's batch norm: momentum 0.003 = TF's 0.997). The seed is kept
 out of the configuration (super-nets of one configuration differ only by seed, which is
 what the analyses group by).
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 
 from wsdb.base.errors import WsdbError
 from wsdb.base.files import regular_input
+from wsdb.spaces.one_shot1 import SUBSPACES as ONE_SHOT1_SUBSPACES
 
 SPACES = ("nb101", "nb201", "ws64", "darts")
 SAMPLERS = ("uniform", "random-a", "fairnas", "pro-rata")
@@ -48,6 +52,10 @@ SPACE_DEFAULTS: dict[str, dict] = {
               "batch_size": 64, "bn_momentum": 0.1, "bn_affine": False, "gradient_clip": 5.0,
               "initial_channels": 16, "cells_per_stack": 8, "dataset": "cifar10"},
 }
+
+# A search on nb101 trains NAS-Bench-1Shot1's one-shot model (their experiments/configs/darts_config.yaml)
+ONE_SHOT1_DEFAULTS = {"optimizer": "sgd", "learning_rate": 0.025, "lr_min": 0.001, "weight_decay": 3e-4,
+                      "epochs": 50, "batch_size": 96, "gradient_clip": 5.0, "epsilon": 1.0}
 
 
 @dataclass(frozen=True)
@@ -195,8 +203,14 @@ def _problem(config: TrainingConfig) -> str | None:
         (not (config.slicing != "first" and config.space != "nb101"), "slicing applies to nb101 only"),
         (config.search is None or config.search in SEARCHES,
          f"search must be one of {', '.join(SEARCHES)} (or absent: sampling), not {config.search!r}"),
-        (config.search is None or config.space in ("nb201", "ws64", "darts"),
-         "search (differentiable weight sharing) needs a space of edge choices: nb201, ws64 or darts"),
+        (config.search is None or config.space != "nb101" or config.subspace.upper() in ONE_SHOT1_SUBSPACES,
+         "search on nb101 trains NAS-Bench-1Shot1's one-shot model of one of its search spaces: set subspace "
+         f"{', '.join(ONE_SHOT1_SUBSPACES)} (Zela, Siems, Hutter 2020)"),
+        (config.search is None or config.space != "nb101" or not (
+            config.slicing != "first" or config.single_kernel or config.super_kernel or config.path_dropout
+            or config.global_dropout or config.evaluate_last_steps),
+         "NAS-Bench-1Shot1's one-shot model (search on nb101) has no slicing, single_kernel, super_kernel, "
+         "path_dropout, global_dropout or evaluate_last_steps: those belong to nb101's sampled super-net"),
         (config.space != "darts" or config.sampler in ("uniform", "fairnas"),
          f"sampler {config.sampler} draws from the stored classes of an enumerated space; the DARTS space "
          "cannot be enumerated: use uniform (random search with weight sharing) or fairnas"),
@@ -273,7 +287,8 @@ def make_config(values: dict) -> TrainingConfig:
     unknown = sorted(set(values) - known)
     if unknown:
         raise WsdbError(f"unknown configuration key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    config = TrainingConfig(**{**SPACE_DEFAULTS[space], **values})
+    searched_nb101 = space == "nb101" and values.get("search") is not None
+    config = TrainingConfig(**{**SPACE_DEFAULTS[space], **(ONE_SHOT1_DEFAULTS if searched_nb101 else {}), **values})
     problem = _problem(config)
     if problem:
         raise WsdbError(f"configuration: {problem}")

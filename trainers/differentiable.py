@@ -8,6 +8,9 @@ Methods (configuration key `search`):
 - pc-darts: DARTS on 1/K of the channels (`partial_channels` = K; the rest bypass the edge,
   max-pooled on a stride-2 edge, then channels are shuffled), and edge normalisation: the edges into a node with several
   inputs are weighted by β, a point of that node's simplex (Xu et al. 2020: softmax of logits).
+On NAS-Bench-1Shot1's one-shot model (trainers/one_shot1.py) θ holds the operation of each
+vertex and β the parent choices of the vertices and the output (Zela, Siems, Hutter 2020:
+softmax of logits), under every method; gdas draws the operations and weighs parents as darts.
 Architecture update (`architecture_update`): adam on α and β's logits (DARTS' Adam, betas
 0.5/0.999), or exponentiated: θ and β themselves, w ← w ⊙ exp(−η ∇_w L), renormalised per
 edge (θ) and per node (β) onto the simplex (GAEA: Li, Khodak, Balcan, Talwalkar 2021 replace
@@ -53,8 +56,8 @@ class Mixture:
         self.weights, self.operations, self.drawn = operation_weights, operations, drawn
         self.edge_weights, self.partial_channels = edge_weights, partial_channels
 
-    def edge(self, index: int, x: torch.Tensor, modules) -> torch.Tensor:
-        """Σ_o w_o·o(x) over the edge's operations (`modules[op]`, None for a zero op)."""
+    def operation(self, index: int, x: torch.Tensor, modules) -> torch.Tensor:
+        """Σ_o w_o·o(x) over the operations of decision `index` (`modules[op]`, None for a zero op)."""
         weights = self.weights[index]
         k = self.partial_channels
         part, bypass = (x, None) if k == 1 else (x[:, : x.shape[1] // k], x[:, x.shape[1] // k:])
@@ -68,6 +71,11 @@ class Mixture:
             if bypass.shape[2] != total.shape[2]:  # a stride-2 edge: PC-DARTS max-pools the bypass
                 bypass = F.max_pool2d(bypass, 2, 2)
             total = channel_shuffle(torch.cat([total, bypass], dim=1), k)
+        return total
+
+    def edge(self, index: int, x: torch.Tensor, modules) -> torch.Tensor:
+        """The operation mixture of edge `index`, times the edge's weight under edge normalisation."""
+        total = self.operation(index, x, modules)
         if self.edge_weights is not None:
             total = self.edge_weights[index] * total
         return total
@@ -84,15 +92,20 @@ def edge_output(cell, index: int, x: torch.Tensor, operations) -> torch.Tensor |
         return operations[cell[index]](x) if cell[index] in operations else None
 
 
-class ArchitectureWeights:
-    """θ of one super-net: `edges` x `operations`, with the update rule of the configuration."""
+EdgeDecisions = tuple[int, list[list[int]]]  # (edges weighted, the index groups that share a simplex)
 
-    def __init__(self, config, edges: int, operations: tuple[str, ...], edge_groups: list[list[int]],
+
+class ArchitectureWeights:
+    """θ of one super-net: `edges` x `operations`, with the update rule of the configuration, and
+    β where the super-net weighs edges too (`edge_decisions`: how many edges, and which of them
+    share a simplex): pc-darts' edge normalisation, NAS-Bench-1Shot1's parent choices."""
+
+    def __init__(self, config, edges: int, operations: tuple[str, ...], edge_decisions: EdgeDecisions | None,
                  device: torch.device) -> None:
         self.config, self.operations = config, operations
-        # pc-darts' edge normalisation: the edges into each node with several inputs, as index
-        # tensors made once (not at every step)
-        self.edge_groups = [torch.tensor(group, device=device) for group in edge_groups if len(group) > 1]
+        # index tensors made once (not at every step); a group of one edge is no decision
+        groups = [] if edge_decisions is None else edge_decisions[1]
+        self.edge_groups = [torch.tensor(group, device=device) for group in groups if len(group) > 1]
         shape = (edges, len(operations))
         if config.architecture_update == "exponentiated":
             self.value = torch.full(shape, 1.0 / len(operations), device=device, requires_grad=True)
@@ -100,7 +113,8 @@ class ArchitectureWeights:
             self.value = (1e-3 * torch.randn(shape, device=device)).requires_grad_()
         # β: logits under adam (softmax per node), the simplex weights themselves under the
         # exponentiated update (uniform per node at the start: the softmax of zero logits)
-        self.edge_value = self._initial_edge_value(edges, device).requires_grad_() if config.search == "pc-darts" else None
+        self.edge_value = (None if edge_decisions is None
+                           else self._initial_edge_value(edge_decisions[0], device).requires_grad_())
         parameters = [self.value] + ([self.edge_value] if self.edge_value is not None else [])
         self.optimizer = (torch.optim.Adam(parameters, lr=config.architecture_lr, betas=(0.5, 0.999),
                                            weight_decay=config.architecture_weight_decay)
@@ -111,8 +125,8 @@ class ArchitectureWeights:
         return self.value if self.config.architecture_update == "exponentiated" else torch.softmax(self.value, dim=-1)
 
     def edge_weights(self) -> torch.Tensor | None:
-        """β: pc-darts' weight of each edge, on the simplex of the edges into its node (1 for
-        a node's only edge); None for the other methods."""
+        """β: the weight of each edge, on the simplex of its group (1 for an edge outside every
+        group); None where the super-net weighs no edges."""
         if self.edge_value is None:
             return None
         if self.config.architecture_update == "exponentiated":
@@ -135,7 +149,8 @@ class ArchitectureWeights:
             soft = torch.softmax((logits + gumbel) / self.temperature(progress), dim=-1)
             drawn = soft.argmax(-1)
             hard = F.one_hot(drawn, soft.shape[-1]).to(soft.dtype)
-            return Mixture(hard - soft.detach() + soft, self.operations, drawn=drawn.tolist())
+            return Mixture(hard - soft.detach() + soft, self.operations, drawn=drawn.tolist(),
+                           edge_weights=self.edge_weights())
         k = self.config.partial_channels if self.config.search == "pc-darts" else 1
         return Mixture(theta, self.operations, edge_weights=self.edge_weights(), partial_channels=k)
 

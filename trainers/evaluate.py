@@ -53,7 +53,7 @@ from wsdb.trainers.data import Dataset, load_dataset
 from wsdb.trainers.layers import ParameterUsage, batchnorm_layers, recording
 from wsdb.trainers.optim import MaskedOptimizer
 from wsdb.trainers.sampling import load_pool
-from wsdb.trainers.spaces import training_space
+from wsdb.trainers.spaces import OneShot1Training, supernet_space, training_space
 from wsdb.trainers.runtime import RunInterrupted, check_keep_going, pick_device
 
 FINE_TUNING = {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "weight_decay": 0.0}
@@ -270,6 +270,17 @@ def random_sample(connection: sa.Connection, space: str, subspace: str, n: int, 
     return name
 
 
+def scoring_space(config: TrainingConfig, supernet_id: str):
+    """The space of a super-net that scores architectures; NAS-Bench-1Shot1's one-shot model
+    scores none (an NB101 class stands for many of its configurations)."""
+    space = supernet_space(config)
+    if isinstance(space, OneShot1Training):
+        raise WsdbError(f"super-net {supernet_id} is NAS-Bench-1Shot1's one-shot model: an NB101 class stands for "
+                        "many of its configurations, so it scores none; each checkpoint stores its derived "
+                        "architecture (wsdb report differentiable, wsdb query derived_accuracy)")
+    return space
+
+
 def _drawn_from_sampler(connection: sa.Connection, space: str, subspace: str, n: int, rng) -> list[int]:
     """n distinct classes from a space's sampler, stored (with their drawn encodings)."""
     if subspace != "FULL":
@@ -420,7 +431,7 @@ def evaluate_supernet(url: str, supernet: str, protocol_text: str, sample: str |
     config = TrainingConfig.from_json(row.config_json)
     data_dir = data_dir or row.data_dir  # the data the super-net was trained on, unless told otherwise
     torch_device = pick_device(device)
-    space = training_space(config.space)
+    space = scoring_space(config, row.id)
     data = load_dataset(config.dataset, data_dir, torch_device, config.train_portion, config.synthetic_images)
     first = {checkpoints[0].id: _fitted_model(space, config, data, torch_device, checkpoints[0], row.id)}
     with warehouse(url) as engine, engine.begin() as connection:
@@ -496,6 +507,7 @@ def score_by_architecture_weights(url: str, supernet: str, sample: str | None, n
         if config.search is None:
             raise WsdbError(f"super-net {row.id} was trained by sampling: it has no architecture weights "
                             "(protocol architecture-weights needs --search darts, gdas or pc-darts)")
+        space = scoring_space(config, row.id)
         ensure_protocol(connection, ARCHITECTURE_WEIGHTS)
         subspace = row.subspace or "FULL"
         if sample is None and n is not None:
@@ -506,7 +518,6 @@ def score_by_architecture_weights(url: str, supernet: str, sample: str | None, n
             pool = load_pool(connection, row.search_space, subspace)
             architectures = list(zip(pool.architecture_ids, pool.encodings))
         checkpoints = _select_checkpoints(records.checkpoints_of(connection, row.id), checkpoint)
-        space = training_space(config.space)
         summary = EvaluationSummary(row.id, sample or f"all of {row.search_space}/{subspace}", ARCHITECTURE_WEIGHTS.id)
         for ckpt in checkpoints:
             summary.checkpoints += 1

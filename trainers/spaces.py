@@ -23,15 +23,32 @@ from wsdb.base.errors import InvalidArchitecture, WsdbError
 from wsdb.spaces import darts as darts_space
 from wsdb.spaces import nb101 as nb101_space
 from wsdb.spaces import nb201 as nb201_space
+from wsdb.spaces import one_shot1 as one_shot1_space
 from wsdb.spaces import ws64 as ws64_space
-from wsdb.trainers import darts, nb101, nb201, ws64
+from wsdb.trainers import darts, nb101, nb201, one_shot1, ws64
 from wsdb.trainers.config import TrainingConfig
+from wsdb.trainers.differentiable import EdgeDecisions
 from wsdb.trainers.layers import BatchNormSettings
 from wsdb.trainers.sharing import GroupedSupernet
 
 
 def batch_norm_settings(config: TrainingConfig) -> BatchNormSettings:
     return BatchNormSettings(config.bn_momentum, config.bn_eps, config.bn_affine, config.bn_track_running_stats)
+
+
+class EdgeChoiceSearch:
+    """What a differentiable search needs of a space whose θ rows are its edges (nb201, ws64,
+    darts): β only under pc-darts (edge normalisation over the edges into each node), and the
+    warehouse rows of θ and β."""
+
+    def edge_decisions(self, config: TrainingConfig) -> EdgeDecisions | None:
+        return (self.num_edges, self.edges_into_nodes()) if config.search == "pc-darts" else None
+
+    def search_rows(self, theta, beta) -> tuple[list, list]:
+        """(edge, operation, weight) rows of θ and (edge, weight) rows of β."""
+        return ([(edge, op, float(row[o])) for edge, row in enumerate(theta.tolist())
+                 for o, op in enumerate(self.operations)],
+                [] if beta is None else list(enumerate(beta.tolist())))
 
 
 @dataclass(frozen=True)
@@ -89,7 +106,7 @@ class NB101Training:
 
 
 @dataclass(frozen=True)
-class EdgeSpaceTraining:
+class EdgeSpaceTraining(EdgeChoiceSearch):
     """Spaces whose cells are one operation per edge (nb201, ws64)."""
 
     name: str
@@ -159,7 +176,7 @@ def _ws64_parameters(cell) -> int:
 
 
 @dataclass(frozen=True)
-class DartsTraining:
+class DartsTraining(EdgeChoiceSearch):
     """The DARTS CNN space: θ has 28 edges (the normal cell's 14, then the reduction cell's)."""
 
     name = "darts"
@@ -224,6 +241,49 @@ class DartsTraining:
         return darts_space.evaluation_parameters(*cell)
 
 
+@dataclass(frozen=True)
+class OneShot1Training:
+    """NAS-Bench-1Shot1's one-shot model of its search space `number`, for differentiable search:
+    θ holds the operation of each intermediate vertex, β the parent choices (one simplex per
+    vertex with a choice, and the output's). Architectures are NB101 classes; a class stands
+    for many configurations of the one-shot model, so it is searched and derived, not scored."""
+
+    number: int
+    name = "nb101"
+    operations = one_shot1_space.OPERATIONS
+
+    @property
+    def configurations(self) -> one_shot1_space.OneShot1Space:
+        return one_shot1_space.OneShot1Space(self.number)
+
+    @property
+    def num_edges(self) -> int:
+        return self.configurations.vertices
+
+    def build_supernet(self, config: TrainingConfig, num_classes: int) -> nn.Module:
+        k = config.partial_channels if config.search == "pc-darts" else 1
+        return one_shot1.OneShot1Supernet(self.configurations, config.initial_channels, config.cells_per_stack,
+                                          num_classes, batch_norm_settings(config), k)
+
+    def edge_decisions(self, config: TrainingConfig) -> EdgeDecisions:
+        return len(self.configurations.candidate_edges()), self.configurations.choice_groups()
+
+    def derive(self, theta, beta):
+        """1Shot1's rule: the best operation per vertex, the k best parents per decision."""
+        space = self.configurations
+        return space.canonical(space.derive(theta.tolist(), beta.tolist()))
+
+    def search_rows(self, theta, beta) -> tuple[list, list]:
+        """θ's rows for vertices 1..V (edges 0..V-1), then one row set per parent decision
+        (edges V, V+1, ...; operation `parent-u`), so every simplex of the search is a row set."""
+        space = self.configurations
+        rows = [(v, op, float(row[o])) for v, row in enumerate(theta.tolist()) for o, op in enumerate(self.operations)]
+        edges, weights = space.candidate_edges(), beta.tolist()
+        for g, group in enumerate(space.choice_groups()):
+            rows += [(space.vertices + g, f"parent-{edges[i][0]}", float(weights[i])) for i in group]
+        return rows, []
+
+
 TRAINING_SPACES = {
     "nb101": NB101Training(),
     "nb201": EdgeSpaceTraining("nb201", nb201_space.OPERATIONS, len(nb201_space.EDGES)),
@@ -237,3 +297,11 @@ def training_space(name: str):
         return TRAINING_SPACES[name]
     except KeyError:
         raise WsdbError(f"no super-net for search space {name!r}; known: {', '.join(TRAINING_SPACES)}") from None
+
+
+def supernet_space(config: TrainingConfig):
+    """The super-net a configuration trains: a search on nb101 runs NAS-Bench-1Shot1's one-shot
+    model of its sub-space (the configuration check admits only those)."""
+    if config.space == "nb101" and config.search is not None:
+        return OneShot1Training(one_shot1_space.number_of(config.subspace))
+    return training_space(config.space)

@@ -43,7 +43,7 @@ from wsdb.trainers.optim import MaskedOptimizer, learning_rate
 from wsdb.trainers.runtime import RunInterrupted, check_keep_going, pick_device
 from wsdb.trainers.sampling import ArchitectureSampler, load_pool
 from wsdb.trainers.seeds import Seeds
-from wsdb.trainers.spaces import training_space
+from wsdb.trainers.spaces import OneShot1Training, supernet_space
 
 
 DEFAULT_CHECKPOINT_DIR = "checkpoints"
@@ -80,28 +80,29 @@ class Trainer:
         self.url, self.supernet_id, self.config, self.seed, self.options = url, supernet_id, config, seed, options
         seeds = seeds or Seeds.of(seed)
         self.device = device
-        self.space = training_space(config.space)
+        self.space = supernet_space(config)
         self.data: Dataset = load_dataset(config.dataset, options.data_dir, device, config.train_portion,
                                           config.synthetic_images)
         torch.manual_seed(seeds.init)
         self.model = self.space.build_supernet(config, self.data.num_classes).to(device)
         self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = MaskedOptimizer(self.model.named_parameters(), config)
+        # A sub-space with listed members (derived, constructed) has no predicate a raw draw could
+        # be checked against: every sampler draws from its members. A search weighs the whole
+        # space, except NAS-Bench-1Shot1's one-shot model, which is its sub-space.
         with warehouse(url) as engine, engine.connect() as connection:
-            # A sub-space with listed members (derived, constructed) has no predicate a raw
-            # draw could be checked against: every sampler draws from its members.
             listed = subspaces.kind_of(connection, config.space, config.subspace) != "predicate"
-            pool = load_pool(connection, config.space, config.subspace) if listed or config.sampler in (
-                "random-a", "pro-rata") else None
-        self.sampler = ArchitectureSampler(self.space, config, np.random.Generator(np.random.PCG64(seeds.sampling)), pool,
-                                           restricted=listed)
-        self.architecture = self.search_generator = None
-        if config.search is not None:
-            if listed:
+            if config.search is not None and listed and not isinstance(self.space, OneShot1Training):
                 raise WsdbError(f"search {config.search} weighs every operation of every edge and cannot keep to "
                                 f"{config.space}/{config.subspace}: train it on the whole space")
+            sampled = config.search is None and (listed or config.sampler in ("random-a", "pro-rata"))
+            pool = load_pool(connection, config.space, config.subspace) if sampled else None
+        self.sampler = ArchitectureSampler(self.space, config, np.random.Generator(np.random.PCG64(seeds.sampling)), pool,
+                                           restricted=listed and config.search is None)
+        self.architecture = self.search_generator = None
+        if config.search is not None:
             self.architecture = ArchitectureWeights(config, self.space.num_edges, self.space.operations,
-                                                    self.space.edges_into_nodes(), device)
+                                                    self.space.edge_decisions(config), device)
             self.search_generator = torch.Generator().manual_seed(seeds.sampling)
         self.data_generator = torch.Generator().manual_seed(seeds.data)
         self.factor_generator = torch.Generator().manual_seed(seeds.data)
@@ -258,16 +259,15 @@ class Trainer:
                                self.search_record())
 
     def search_record(self) -> dict | None:
-        """θ (and pc-darts' β) as rows, the derived architecture and the method's name, for the warehouse."""
+        """θ and β as the space writes them in rows, the derived architecture and the method's name, for the warehouse."""
         if self.architecture is None:
             return None
         theta = self.architecture.theta().detach().cpu()
         beta = self.architecture.edge_weights()
         beta = None if beta is None else beta.detach().cpu()
         method = ("gaea-" if self.config.architecture_update == "exponentiated" else "") + self.config.search
-        return {"theta": [(edge, op, float(row[o])) for edge, row in enumerate(theta.tolist())
-                          for o, op in enumerate(self.architecture.operations)],
-                "beta": [] if beta is None else list(enumerate(beta.tolist())),
+        theta_rows, beta_rows = self.space.search_rows(theta, beta)
+        return {"theta": theta_rows, "beta": beta_rows,
                 "derived": self.space.derive(theta, beta), "method": method,
                 "training_seconds": self.training_seconds}
 

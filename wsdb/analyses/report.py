@@ -274,45 +274,58 @@ def subspace_markdown(table: list[dict], k: int) -> str:
 
 
 def differentiable(url: str, params: dict | None = None) -> list[dict]:
-    """Per search space, method and formulation, and dataset: the derived architectures'
-    accuracy, mean and sample standard deviation over the super-nets (seeds), then the space's
-    optimum on each dataset."""
+    """Per search space (and sub-space: NAS-Bench-1Shot1's searches), method and formulation, and
+    dataset: the derived architectures' accuracy, mean and sample standard deviation over the
+    super-nets (seeds), then the sub-space's optimum on each dataset."""
     import statistics
 
     def why(con, values) -> str:
-        item = analysis.load("derived_accuracy")
-        return (f"{analysis.explain_empty(con, item, values)} (train with `wsdb run-supernet --search ...` and ingest "
-                "the space's ground truth)")
+        derived = lookup.rows(con, """
+            SELECT a.search_space, COALESCE(:benchmark, sp.default_benchmark), COALESCE(:epoch_budget,
+                   sp.default_epoch_budget), a.canonical_encoding
+            FROM derived_architectures d JOIN checkpoints c ON c.id = d.checkpoint_id
+            JOIN architectures a ON a.id = d.architecture_id JOIN search_spaces sp ON sp.name = a.search_space
+            WHERE :supernet IS NULL OR c.supernet_id = :supernet ORDER BY c.created_at DESC LIMIT 1""", values)
+        if not derived:
+            return "no super-net trained with --search has a checkpoint (train with `wsdb run-supernet --search ...`)"
+        space, benchmark, budget, encoding = derived[0]
+        return (f"the architectures derived on {space} have no {benchmark} ground truth at {budget} epochs (the "
+                f"newest: {encoding}): ingest the space's benchmark, or give --param benchmark=, epoch_budget=")
 
     rows = report_rows(url, "derived_accuracy", params, why)
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        groups.setdefault((row["search_space"], row["method"], row["formulation"], row["dataset"]), []).append(row)
+        key = (row["search_space"], row["subspace"], row["method"], row["formulation"], row["dataset"])
+        groups.setdefault(key, []).append(row)
     out = []
-    for (space, method, formulation, dataset), members in sorted(groups.items()):
+    for (space, subspace, method, formulation, dataset), members in sorted(groups.items()):
         accuracies = [m["accuracy"] for m in members]
-        out.append({"search_space": space, "method": method, "formulation": formulation, "dataset": dataset,
+        out.append({"search_space": space, "subspace": subspace, "method": method, "formulation": formulation,
+                    "dataset": dataset,
                     "supernets": len(members), "mean": statistics.fmean(accuracies),
                     "std": statistics.stdev(accuracies) if len(accuracies) > 1 else None,
-                    "measured_on": members[0]["measured_on"], "optimum": members[0]["optimum"]})
+                    "measured_on": members[0]["measured_on"], "optimum": members[0]["optimum"],
+                    "optimum_covers": members[0]["optimum_covers"]})
     return out
 
 
 def differentiable_layout(summary: list[dict]) -> list[dict]:
-    """Rows: method (and formulation) per space, then the optimum ("best trained" in a space no
-    benchmark covers); columns: datasets,
-    accuracy x100 as mean ± std (n)."""
+    """Rows: method (and formulation) per space or sub-space, then its optimum ("best trained" in a
+    space that cannot be enumerated, "best with ground truth" where some stored architecture of
+    the sub-space has none); columns: datasets, accuracy x100 as mean ± std (n)."""
     datasets = sorted({r["dataset"] for r in summary})
     table: dict[tuple, dict] = {}
     for r in summary:
-        line = table.setdefault((r["search_space"], r["method"], r["formulation"]),
-                                {"space": r["search_space"], "method": f"{r['method']} ({r['formulation']})"})
+        space = r["search_space"] if r["subspace"] == "FULL" else f"{r['search_space']}/{r['subspace']}"
+        line = table.setdefault((space, r["method"], r["formulation"]),
+                                {"space": space, "method": f"{r['method']} ({r['formulation']})"})
         spread = f" ± {100 * r['std']:.2f}" if r["std"] is not None else ""
         line[r["dataset"]] = f"{100 * r['mean']:.2f}{spread} ({r['supernets']})"
-        # the best architecture with ground truth is the space's optimum only where the benchmark
-        # covers the space (NB201, NB101, ws64); on darts it is the best of those trained
-        label = "optimum" if registry.get_space(r["search_space"]).enumerable else "best trained"
-        optimum = table.setdefault((r["search_space"], "~optimum", ""), {"space": r["search_space"], "method": label})
+        # the best architecture with ground truth is the optimum only where the ground truth covers
+        # the (sub-)space; on darts it is the best of those trained
+        label = ("best trained" if not registry.get_space(r["search_space"]).enumerable
+                 else "optimum" if r["optimum_covers"] else "best with ground truth")
+        optimum = table.setdefault((space, "~optimum", ""), {"space": space, "method": label})
         optimum[r["dataset"]] = f"{100 * r['optimum']:.2f}"
     return [{"space": v["space"], "method": v["method"], **{d: v.get(d, "") for d in datasets}}
             for _, v in sorted(table.items())]

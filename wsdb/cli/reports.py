@@ -107,7 +107,7 @@ def differentiable(db: DbOption = None, param: ParamOption = None, markdown: Mar
                    csv_file: CsvOption = None, as_json: JsonOption = False, parquet_file: ParquetOption = None) -> None:
     """What differentiable methods find, per dataset (the layout of Li, Khodak, Balcan, Talwalkar 2021, Figure 5).
 
-    Rows are methods (darts, gdas, pc-darts, gaea-...) with their formulation, then each space's optimum; columns the datasets of the space's benchmark; cells the accuracy of the architecture the newest checkpoint derives, mean ± standard deviation over super-nets (seeds) with their count. --param passes benchmark or epoch_budget to the analysis derived_accuracy; --csv writes the numbers.
+    Rows are methods (darts, gdas, pc-darts, gaea-...) with their formulation per space (or sub-space: NAS-Bench-1Shot1's searches), then its optimum ("best with ground truth" where some of its architectures have none, "best trained" on darts); columns the datasets of the space's benchmark; cells the accuracy of the architecture the newest checkpoint derives, mean ± standard deviation over super-nets (seeds) with their count. --param passes benchmark or epoch_budget to the analysis derived_accuracy; --csv writes the numbers.
 
     \b
     Examples:

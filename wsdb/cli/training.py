@@ -73,7 +73,8 @@ def run_supernet(
     evaluate_last_steps: Annotated[Optional[int], typer.Option(min=0, metavar="K", help="Score every architecture "
                                    "after each of the last K steps (file-less checkpoints step-N).")] = None,
     search: Annotated[Optional[str], typer.Option(metavar="METHOD", help="Differentiable weight sharing instead of "
-                      "sampling (nb201, ws64, darts): darts, gdas or pc-darts.")] = None,
+                      "sampling (nb201, ws64, darts; nb101 with --subspace 1SHOT1-SS1..3: NAS-Bench-1Shot1's one-shot "
+                      "model): darts, gdas or pc-darts.")] = None,
     architecture_update: Annotated[Optional[str], typer.Option(metavar="RULE", help="With --search: adam on the "
                                    "logits, or exponentiated on theta (GAEA).")] = None,
     formulation: Annotated[Optional[str], typer.Option(metavar="KIND", help="With --search: bilevel (theta on a "
@@ -126,6 +127,7 @@ def run_supernet(
       wsdb run-supernet --space nb201 --dataset synthetic --epochs 2 --channels 4 --cells 1
       wsdb run-supernet --space nb201 --search darts --architecture-update exponentiated --epochs 50
       wsdb run-supernet --space darts --search pc-darts --architecture-update exponentiated
+      wsdb run-supernet --space nb101 --subspace 1SHOT1-SS3 --search darts --epochs 50
       wsdb run-supernet --space ws64 --sharing-groups 8 --grouping similarity --evaluate-last-steps 64
       wsdb run-supernet --space nb201 --sharing node --wsbn --path-dropout 0.2
       wsdb run-supernet --space ws64 --sampling-order fixed --init-seed 0 --sampling-seed 3
