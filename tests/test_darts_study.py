@@ -209,6 +209,13 @@ def test_a_whole_darts_study_runs_on_cpu(tmp_path):
     derived = json.loads(run_cli("sql", "SELECT a.canonical_encoding FROM derived_architectures d JOIN checkpoints c "
                                  "ON c.id = d.checkpoint_id JOIN architectures a ON a.id = d.architecture_id "
                                  "ORDER BY c.epoch DESC LIMIT 1", "--json", "--db", db).stdout)[0]["canonical_encoding"]
+    # its parameter-free share: pooling and skip_connect among the 16 edges of both cells
+    (newest,) = [r for r in json.loads(run_cli("query", "architecture_weights", "--json", "--db", db).stdout)
+                 if r["epoch"] == 2]
+    free = [op for cell in training_space("darts").decode(derived) for node in cell for _, op in node
+            if op in ("max_pool_3x3", "avg_pool_3x3", "skip_connect")]
+    assert newest["derived_architecture"] == derived and newest["parameter_free_share"] == len(free) / 16
+    assert free, "a derived genotype without parameter-free operations would not test the share"
     # the derived genotype and six sampled ones trained stand-alone, through the command and the queue
     trained = run_cli("train-standalone", "--recipe", "darts-cifar10", "--space", "darts", "--genotype", derived,
                       *TINY_DARTS, "--checkpoint-dir", ckpt, "--quiet", "--json", "--db", db)
