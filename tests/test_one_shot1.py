@@ -193,10 +193,12 @@ def test_a_1shot1_search_derives_an_architecture_scored_by_nb101_ground_truth(tm
     # without ground truth the report says which architecture lacks it
     empty = run_cli("report", "differentiable", "--db", db)
     assert empty.returncode == 1 and "no nasbench101 ground truth" in empty.stderr and newest in empty.stderr
-    # NB101 ground truth in the official format: the derived class and a better member of the space
-    other = next(m["canonical_encoding"] for m in members if m["canonical_encoding"] != newest)
+    # NB101 ground truth in the official format: the derived classes and a better member of the space
+    first = derived[0]["canonical_encoding"]
+    other = next(m["canonical_encoding"] for m in members if m["canonical_encoding"] not in (newest, first))
     records = tmp_path / "truth.tfrecord"
-    records.write_bytes(_tfrecord_lines(newest, [0.90, 0.91, 0.92]) + _tfrecord_lines(other, [0.94, 0.94, 0.94]))
+    records.write_bytes(_tfrecord_lines(newest, [0.90, 0.91, 0.92]) + _tfrecord_lines(other, [0.94, 0.94, 0.94])
+                        + (_tfrecord_lines(first, [0.5, 0.5, 0.5]) if first != newest else b""))
     assert run_cli("ingest", "nasbench101", str(records), "--db", db).returncode == 0
     report = json.loads(run_cli("report", "differentiable", "--json", "--db", db).stdout)
     (row,) = report
@@ -205,6 +207,13 @@ def test_a_1shot1_search_derives_an_architecture_scored_by_nb101_ground_truth(tm
     assert row["measured_on"] == "test" and row["optimum_covers"] is False
     layout = run_cli("report", "differentiable", "--db", db).stdout
     assert "nb101/1SHOT1-SS1" in layout and "best with ground truth" in layout
+    # the search trajectory as a search run, its regret within the sub-space searched
+    assert run_cli("simulate", "--space", "nb101", "--algorithm", "derived", "--supernet", "gaea", "--db",
+                   db).returncode == 0
+    trace = json.loads(run_cli("sql", "SELECT r.subspace, r.best_test_accuracy, t.step, t.regret FROM search_runs r "
+                               "JOIN search_traces t ON t.run_id = r.id ORDER BY t.step", "--json", "--db", db).stdout)
+    assert [r["subspace"] for r in trace] == ["1SHOT1-SS1"] * 2 and trace[0]["best_test_accuracy"] == pytest.approx(0.94)
+    assert trace[-1]["regret"] == pytest.approx(0.94 - 0.91)
     # GAEA's Figure 4 on 1Shot1: the mean normalised entropy over every simplex, against scipy
     stored = json.loads(run_cli("sql", "SELECT c.epoch, w.edge, w.weight FROM architecture_weights w JOIN checkpoints c "
                                 "ON c.id = w.checkpoint_id ORDER BY c.epoch, w.edge, w.operation", "--json",

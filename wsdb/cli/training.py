@@ -225,7 +225,7 @@ def simulate(
                          "evolution), ws (weight-sharing-guided), derived (the architectures a differentiable "
                          "super-net derived, checkpoint by checkpoint; stored under its method's name)")],
     subspace: Annotated[Optional[str], typer.Option(metavar="NAME", help="Search within this sub-space (e.g. A2, "
-                                                    "RES).")] = None,
+                                                    "RES; derived: default the super-net's).")] = None,
     runs: Annotated[int, typer.Option(min=1, metavar="N", help="Independent runs.")] = 100,
     queries: Annotated[int, typer.Option(min=1, metavar="N", help="Queries per run (rs, re); ws queries its whole "
                                          "sample.")] = 10_000,

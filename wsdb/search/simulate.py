@@ -298,6 +298,10 @@ def run(url: str, space: str, algorithm: str, subspace: str | None = None, runs:
     with warehouse(url) as engine:
         with engine.connect() as connection:
             truth = lookup.ground_truth_choice(connection, space, benchmark, dataset, epoch_budget)
+            if algorithm == "derived" and subspace is None and supernet is not None:
+                # regret within the sub-space the super-net searched (NAS-Bench-1Shot1's spaces)
+                searched = lookup.supernet(connection, supernet).subspace
+                subspace = None if searched in (None, "FULL") else searched
             if subspace is not None:
                 subspace = lookup.subspace(connection, subspace, space)
             config = {"queries": queries, "repeat": repeat, **truth}
