@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 import torch
 import torch.nn.functional as F
 from scipy.special import entr
@@ -20,9 +21,13 @@ from scipy.special import entr
 from conftest import SHARED_DATA, run_cli
 from wsdb.spaces import constructions, nb101
 from wsdb.spaces.one_shot1 import OPERATIONS, OneShot1Space
+from wsdb.trainers.checkpoints import load_checkpoint
 from wsdb.trainers.config import make_config
 from wsdb.trainers.differentiable import ArchitectureWeights, Mixture
 from wsdb.trainers.spaces import supernet_space
+from wsdb.trainers.train import RunOptions, resume_supernet, run_supernet
+from wsdb.warehouse import subspaces
+from wsdb.warehouse.db import init_database, warehouse
 
 TOOL = SHARED_DATA.parent / "tools" / "make_nb101_tfrecord.py"
 
@@ -148,6 +153,30 @@ def test_architecture_weights_of_1shot1_hold_one_simplex_per_decision():
     assert [len(simplices[e]) for e in sorted(simplices)] == [3, 3, 3, 3, 2, 3, 4, 5]
     assert [op for op, _ in simplices[7]] == [f"parent-{u}" for u in range(5)]
     assert all(math.isclose(sum(w for _, w in s), 1.0, rel_tol=1e-6) for s in simplices.values())
+
+
+def test_a_resumed_1shot1_search_equals_an_uninterrupted_one(tmp_path):
+    """PC-DARTS under Adam on space 2: θ, β, their optimizer and the weights all resume exactly."""
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    init_database(url)
+    subspaces.define(url, "1SHOT1-SS2")
+    config = make_config({"space": "nb101", "subspace": "1SHOT1-SS2", "search": "pc-darts", "dataset": "synthetic",
+                          "synthetic_images": 32, "epochs": 3, "batch_size": 16, "initial_channels": 4,
+                          "cells_per_stack": 1})
+    folder = str(tmp_path / "ck")
+    straight = run_supernet(url, config, seed=5, options=RunOptions(checkpoint_dir=folder, progress=False))
+    interrupted = run_supernet(url, config, seed=5, options=RunOptions(checkpoint_dir=folder, progress=False,
+                                                                      stop_after_epochs=1))
+    resume_supernet(url, interrupted, RunOptions(checkpoint_dir=folder, progress=False))
+    with warehouse(url) as engine, engine.connect() as connection:
+        a, b = (load_checkpoint(*connection.execute(sa.text(
+            "SELECT uri, sha256 FROM checkpoints WHERE supernet_id = :s AND label = 'epoch-3'"), {"s": s}).one(), "test")
+            for s in (straight, interrupted))
+    assert a["architecture"]["edge_value"].shape == (15,)  # every candidate edge of space 2
+    for key in ("value", "edge_value"):
+        assert torch.equal(a["architecture"][key], b["architecture"][key]), key
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
 
 
 def _tfrecord_lines(encoding: str, accuracies: list[float]) -> bytes:
