@@ -64,10 +64,13 @@ class OneShot1Space:
         """Every (parent, vertex) edge the one-shot model holds, vertex by vertex."""
         return [(u, v) for v in range(1, self.output + 1) for u in range(v)]
 
+    def incoming(self, v: int) -> list[int]:
+        """Indices into `candidate_edges` of the edges into vertex v."""
+        return [i for i, (_, target) in enumerate(self.candidate_edges()) if target == v]
+
     def choice_groups(self) -> list[list[int]]:
         """Indices into `candidate_edges` of each parent decision (one simplex each)."""
-        edges = self.candidate_edges()
-        return [[i for i, (_, target) in enumerate(edges) if target == v] for v in self.choice_vertices()]
+        return [self.incoming(v) for v in self.choice_vertices()]
 
     def derive(self, operation_weights, edge_weights) -> Configuration:
         """The configuration of the highest weights: `operation_weights` V rows over OPERATIONS,
@@ -77,9 +80,7 @@ class OneShot1Space:
         edges = self.candidate_edges()
         parents = []
         for v in range(1, self.output + 1):
-            indices = [i for i, (_, target) in enumerate(edges) if target == v]
-            k = self.parents[v - 1]
-            best = sorted(indices, key=lambda i: (-float(edge_weights[i]), i))[:k]
+            best = sorted(self.incoming(v), key=lambda i: (-float(edge_weights[i]), i))[: self.parents[v - 1]]
             parents.append(tuple(sorted(edges[i][0] for i in best)))
         return tuple(parents), ops
 
