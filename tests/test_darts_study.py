@@ -19,7 +19,9 @@ from wsdb.trainers import darts, nb101
 from wsdb.trainers.config import make_config
 from wsdb.trainers.differentiable import ArchitectureWeights, Mixture
 from wsdb.trainers.spaces import training_space
-from wsdb.trainers.standalone import RECIPES, build_network, cutout, recipe, trainable_parameters
+from wsdb.trainers.data import load_dataset
+from wsdb.trainers.standalone import (RECIPES, StandaloneOptions, build_network, cutout, recipe, train_network,
+                                      trainable_parameters)
 
 # The genotypes as their authors released them (DARTS' genotypes.py; PC-DARTS' genotypes.py;
 # GDAS_V1 from D-X-Y's NAS-Projects), with the parameter counts their papers and code print.
@@ -161,6 +163,33 @@ def test_cutout_zeroes_one_square_per_image():
     zeroed = (out[:, 0] == 0).sum(dim=(1, 2))
     assert int(zeroed.max()) == 256 and int(zeroed.min()) >= 64  # a 16x16 square, clipped at most to its quarter
     assert bool((out[:, 0] == out[:, 1]).all())  # the same square on every channel
+
+
+def test_drop_path_zeroes_whole_examples_at_its_rate_and_rises_linearly_over_training():
+    """DARTS' drop_path: per example, the edge's output is zeroed with probability p and kept ones
+    scaled by 1/(1-p); never the identity, never in evaluation."""
+    torch.manual_seed(0)
+    edge = darts.DropPath(torch.nn.Conv2d(1, 1, 1, bias=False))
+    torch.nn.init.ones_(edge.module.weight)
+    edge.rate = 0.3
+    out = edge(torch.ones(20_000, 1, 2, 2))
+    kept = out.flatten(1).amax(1)
+    assert bool((out.flatten(1) == kept[:, None]).all())  # whole examples, not pixels
+    assert kept.unique().tolist() == pytest.approx([0.0, 1 / 0.7])
+    assert abs(float((kept == 0).float().mean()) - 0.3) < 0.02
+    assert torch.equal(edge.eval()(torch.ones(3, 1, 2, 2)), torch.ones(3, 1, 2, 2))
+    identity = darts.DropPath(torch.nn.Identity())
+    identity.rate = 0.9
+    assert torch.equal(identity(torch.ones(5, 1, 2, 2)), torch.ones(5, 1, 2, 2))
+    # the trainer raises the rate linearly per epoch: epoch e of E trains at drop_path * e / E
+    chosen = recipe("darts-cifar10", {"epochs": 4, "channels": 4, "cells": 3, "dataset": "synthetic",
+                                      "synthetic_images": 16, "batch_size": 16, "auxiliary_weight": 0.0})
+    model = build_network(chosen, space.parse_genotype(GENOTYPES["DARTS_V2"]), 10)
+    data = load_dataset("synthetic", None, torch.device("cpu"), synthetic_images=16)
+    rates = []
+    train_network(model, chosen, data, None, 0, StandaloneOptions(progress=False), torch.device("cpu"),
+                  lambda figures: rates.append({m.rate for m in model.modules() if isinstance(m, darts.DropPath)}))
+    assert [r.pop() for r in rates] == pytest.approx([0.0, 0.05, 0.1, 0.15]) and all(not r for r in rates)
 
 
 def test_darts_configuration_refuses_what_cannot_apply():

@@ -184,21 +184,28 @@ class DartsSupernet(nn.Module):
 
 class DropPath(nn.Module):
     """DARTS' drop path: zero an edge's output per example with probability `rate`, scale the
-    kept ones by 1/(1 - rate); only while training. `rate` is set by the trainer each epoch."""
-
-    rate = 0.0
+    kept ones by 1/(1 - rate); only while training, never on the identity. The trainer sets
+    `rate` every epoch (`set_drop_path`)."""
 
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
         self.module = module
+        self.rate = 0.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.module(x)
-        if not self.training or DropPath.rate <= 0.0 or isinstance(self.module, nn.Identity):
+        if not self.training or self.rate <= 0.0 or isinstance(self.module, nn.Identity):
             return y
-        keep = 1.0 - DropPath.rate
+        keep = 1.0 - self.rate
         mask = torch.empty(y.shape[0], 1, 1, 1, device=y.device, dtype=y.dtype).bernoulli_(keep)
         return y / keep * mask
+
+
+def set_drop_path(model: nn.Module, rate: float) -> None:
+    """The drop-path rate of every edge of an evaluation network."""
+    for module in model.modules():
+        if isinstance(module, DropPath):
+            module.rate = rate
 
 
 class EvaluationCell(nn.Module):

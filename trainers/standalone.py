@@ -247,9 +247,7 @@ def train_network(model: nn.Module, chosen: Recipe, data: Dataset, test: ImageSp
     figures, elapsed = [], 0.0
     validation_is_test = data.name in VALIDATION_IS_TEST
     for epoch in range(chosen.epochs):
-        for module in model.modules():
-            if isinstance(module, darts.DropPath):
-                module.rate = chosen.drop_path * epoch / chosen.epochs  # DARTS: raised linearly per epoch
+        darts.set_drop_path(model, chosen.drop_path * epoch / chosen.epochs)  # DARTS: raised linearly per epoch
         model.train()
         started = time.perf_counter()
         order = torch.randperm(n, generator=data_generator)
