@@ -9,19 +9,24 @@ import json
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 import torch
 
 from conftest import run_cli
 from wsdb.spaces import darts as space
 from wsdb.spaces import nb101 as nb101_space
 from wsdb.spaces import nb201 as nb201_space
+from wsdb.spaces import ws64 as ws64_space
 from wsdb.trainers import darts, nb101
+from wsdb.trainers.checkpoints import load_checkpoint
 from wsdb.trainers.config import make_config
 from wsdb.trainers.differentiable import ArchitectureWeights, Mixture
 from wsdb.trainers.spaces import training_space
 from wsdb.trainers.data import load_dataset
+from wsdb.trainers.runtime import RunInterrupted
 from wsdb.trainers.standalone import (RECIPES, StandaloneOptions, build_network, cutout, recipe, train_network,
-                                      trainable_parameters)
+                                      train_standalone, trainable_parameters)
+from wsdb.warehouse.db import init_database, warehouse
 
 # The genotypes as their authors released them (DARTS' genotypes.py; PC-DARTS' genotypes.py;
 # GDAS_V1 from D-X-Y's NAS-Projects), with the parameter counts their papers and code print.
@@ -188,7 +193,7 @@ def test_drop_path_zeroes_whole_examples_at_its_rate_and_rises_linearly_over_tra
     data = load_dataset("synthetic", None, torch.device("cpu"), synthetic_images=16)
     rates = []
     train_network(model, chosen, data, None, 0, StandaloneOptions(progress=False), torch.device("cpu"),
-                  lambda figures: rates.append({m.rate for m in model.modules() if isinstance(m, darts.DropPath)}))
+                  lambda state: rates.append({m.rate for m in model.modules() if isinstance(m, darts.DropPath)}))
     assert [r.pop() for r in rates] == pytest.approx([0.0, 0.05, 0.1, 0.15]) and all(not r for r in rates)
 
 
@@ -280,3 +285,61 @@ def test_a_whole_darts_study_runs_on_cpu(tmp_path):
     assert any("gaea-pc-darts" in m for m in methods), methods
     layout = run_cli("report", "differentiable", *TRUTH[:2], *TRUTH[4:], "--db", db).stdout
     assert "best trained" in layout and "optimum" not in layout  # no benchmark covers the DARTS space
+
+
+def test_an_interrupted_standalone_run_continues_exactly_where_it_stopped(tmp_path):
+    """Ctrl-C (or a lost worker) in epoch 2 of 3: asking for the same run again continues from
+    epoch 1's state, to the same figures and weights as a run never interrupted, and keeps only
+    the newest epoch's file."""
+    arch = ws64_space.canonicalize("123")
+    settings = {"epochs": 3, "dataset": "synthetic", "synthetic_images": 32, "batch_size": 16, "channels": 4}
+    urls = [f"duckdb:///{tmp_path / name}.duckdb" for name in ("straight", "interrupted")]
+    for url in urls:
+        init_database(url)
+    folder = tmp_path / "ck"
+    train_standalone(urls[0], arch, "ws64-200", settings, 4, StandaloneOptions(str(folder / "a"), progress=False))
+    calls = iter(range(100))
+    stop = StandaloneOptions(str(folder / "b"), progress=False, keep_going=lambda: next(calls) < 3)  # 2 steps an epoch
+    with pytest.raises(RunInterrupted):
+        train_standalone(urls[1], arch, "ws64-200", settings, 4, stop)
+    steps = []
+    resumed = train_standalone(urls[1], arch, "ws64-200", settings, 4, StandaloneOptions(
+        str(folder / "b"), progress=False, keep_going=lambda: steps.append(1) or True))
+    assert resumed["status"] == "finished" and len(steps) == 4  # epochs 2 and 3 only
+    rows, files = [], []
+    for url in urls:
+        with warehouse(url) as engine, engine.connect() as connection:
+            rows.append([r[:-1] for r in connection.execute(sa.text(
+                "SELECT epoch, train_accuracy, train_loss, validation_accuracy, validation_loss, training_seconds "
+                "FROM ground_truth_results ORDER BY epoch"))])
+            files.append(connection.execute(sa.text(
+                "SELECT checkpoint_uri, checkpoint_sha256, status FROM standalone_runs")).all())
+    assert rows[0] == rows[1] and len(rows[0]) == 3
+    assert len(files[1]) == 1 and files[1][0][2] == "finished"  # one run, continued under its id
+    weights = [load_checkpoint(uri, sha, "test")["model"] for ((uri, sha, _),) in files]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert sorted(p.name for p in (folder / "b" / "standalone").rglob("*.pt")) == ["epoch-3.pt"]
+
+
+def test_a_standalone_run_marked_running_continues_only_with_force(tmp_path):
+    db = str(tmp_path / "w.duckdb")
+    assert run_cli("init", "--db", db).returncode == 0
+    settings = {"epochs": 2, "dataset": "synthetic", "synthetic_images": 32, "batch_size": 16, "channels": 4}
+    calls = iter(range(100))
+    with pytest.raises(RunInterrupted):
+        train_standalone(f"duckdb:///{db}", ws64_space.canonicalize("123"), "ws64-200", settings, 0,
+                         StandaloneOptions(str(tmp_path / "ck"), progress=False, keep_going=lambda: next(calls) < 3))
+    # the process died without saying so: the row still says running
+    with warehouse(f"duckdb:///{db}") as engine, engine.begin() as connection:
+        connection.execute(sa.text("UPDATE standalone_runs SET status = 'running'"))
+    args = ["train-standalone", "--recipe", "ws64-200", "--space", "ws64", "--label", "123",
+            *[f"--set={k}={v}" for k, v in settings.items()], "--checkpoint-dir", str(tmp_path / "ck"), "--quiet",
+            "--db", db]
+    refused = run_cli(*args)
+    assert refused.returncode == 1 and "is marked running" in refused.stderr and "--force" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    forced = run_cli(*args, "--force", "--json")
+    assert forced.returncode == 0, forced.stderr
+    (run,) = json.loads(forced.stdout)
+    assert run["status"] == "finished"

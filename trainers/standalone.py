@@ -9,7 +9,9 @@ dataset the task, epoch budget the run's epochs, benchmark_arch_id the canonical
 trained, repeat the seed; the last epoch is evaluation point `final`), and its provenance in
 `standalone_runs`: recipe and every setting, seed, code version, host, device, the final
 weights by URI + sha256. A run's rows are written in one transaction when it ends; a failed
-run leaves its `standalone_runs` row marked failed and no ground truth.
+run leaves its `standalone_runs` row marked failed and no ground truth, and its newest
+epoch's state (weights, optimizer, generators, figures), from which it continues when asked
+for again.
 
 Recipes (each setting overridable, `wsdb recipes show NAME` prints them):
 - darts-cifar10: DARTS' CIFAR-10 evaluation (Liu, Simonyan, Yang 2019, `train.py`): 20 cells
@@ -44,7 +46,7 @@ from wsdb.base.errors import WsdbError
 from wsdb.spaces.canonical import CanonicalArchitecture
 from wsdb.trainers import darts, nb101, nb201, ws64
 from wsdb.trainers.config import DATASETS, OPTIMIZERS, number_problem
-from wsdb.trainers.checkpoints import check_location, location_uri, save_checkpoint
+from wsdb.trainers.checkpoints import check_location, fitting, load_checkpoint, location_uri, save_checkpoint
 from wsdb.trainers.data import VALIDATION_IS_TEST, Dataset, ImageSplit, load_dataset, load_test_split
 from wsdb.trainers.layers import BatchNormSettings, ParameterUsage
 from wsdb.trainers.optim import MaskedOptimizer, cosine
@@ -52,6 +54,7 @@ from wsdb.trainers.records import code_version, describe_device
 from wsdb.trainers.runtime import check_keep_going, pick_device
 from wsdb.trainers.seeds import Seeds
 from wsdb.trainers.spaces import training_space
+from wsdb.warehouse.artifacts import remove
 from wsdb.warehouse.bulk import insert_new_rows
 from wsdb.warehouse.catalog import architecture_ids, store_architectures
 from wsdb.warehouse.db import warehouse
@@ -195,6 +198,12 @@ class _Optimizer:
             self.rmsprop = MaskedOptimizer(model.named_parameters(), chosen)  # reads the same key names
             self.whole = ParameterUsage()
 
+    def state_dict(self) -> dict:
+        return self.sgd.state_dict() if self.sgd is not None else self.rmsprop.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        (self.sgd if self.sgd is not None else self.rmsprop).load_state_dict(state)
+
     def step(self, lr: float) -> None:
         if self.sgd is None:
             self.rmsprop.step(lr, self.whole)  # gradient_clip applied there
@@ -236,17 +245,30 @@ class StandaloneOptions:
 
 
 def train_network(model: nn.Module, chosen: Recipe, data: Dataset, test: ImageSplit | None, seed: int,
-                  options: StandaloneOptions, device: torch.device, report=None) -> list[dict]:
-    """Train a network under a recipe; per epoch the figures a ground-truth row holds."""
+                  options: StandaloneOptions, device: torch.device, after_epoch=None,
+                  resumed: dict | None = None) -> list[dict]:
+    """Train a network under a recipe; per epoch the figures a ground-truth row holds.
+    `after_epoch(state)` gets, after every epoch, what a resumed run needs (weights, optimizer,
+    generator states, the figures so far); `resumed` is such a state: training continues after
+    its epoch exactly as it would have without the interruption."""
     data_generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     optimizer = _Optimizer(chosen, model)
+    figures: list[dict] = []
+    if resumed is not None:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        data_generator.set_state(resumed["data_rng"])
+        torch.set_rng_state(resumed["torch_rng"])  # drop path's masks
+        if device.type == "cuda" and resumed.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(resumed["cuda_rng"], device)
+        figures = list(resumed["figures"])
     n = len(data.train)
     batch = min(chosen.batch_size, n)
     steps = n // batch
-    figures, elapsed = [], 0.0
+    elapsed = figures[-1]["training_seconds"] if figures else 0.0
     validation_is_test = data.name in VALIDATION_IS_TEST
-    for epoch in range(chosen.epochs):
+    for epoch in range(len(figures), chosen.epochs):
         darts.set_drop_path(model, chosen.drop_path * epoch / chosen.epochs)  # DARTS: raised linearly per epoch
         model.train()
         started = time.perf_counter()
@@ -275,8 +297,11 @@ def train_network(model: nn.Module, chosen: Recipe, data: Dataset, test: ImageSp
         figures.append({"epoch": epoch + 1, "train_accuracy": float(correct) / steps, "train_loss": float(loss_sum) / steps,
                         "validation_accuracy": validation[0], "validation_loss": validation[1],
                         "test_accuracy": tested[0], "test_loss": tested[1], "training_seconds": elapsed})
-        if report:
-            report(figures[-1])
+        if after_epoch:
+            after_epoch({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "data_rng": data_generator.get_state(), "torch_rng": torch.get_rng_state(),
+                         "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                         "figures": list(figures)})
     return figures
 
 
@@ -308,36 +333,60 @@ def _already_trained(connection: sa.Connection, architecture_id: int, chosen: Re
         table.c.benchmark_arch_id == encoding, table.c.repeat == seed)).scalar() > 0
 
 
+def _unfinished(connection: sa.Connection, run_id: str | None, architecture_id: int | None, chosen: Recipe,
+                seed: int):
+    """The run to continue: the given run id's row, else the newest unfinished run of this
+    architecture under the same settings and seed (None: start afresh)."""
+    table = StandaloneRun.__table__
+    if run_id is not None:
+        where = [table.c.id == run_id]
+    elif architecture_id is None:
+        return None
+    else:
+        where = [table.c.architecture_id == architecture_id, table.c.recipe_json == chosen.as_json(),
+                 table.c.seed == seed, table.c.status != "finished"]
+    return connection.execute(sa.select(table).where(*where).order_by(table.c.created_at.desc())).first()
+
+
 def train_standalone(url: str, arch: CanonicalArchitecture, recipe_name: str, overrides: dict | None = None,
                      seed: int = 0, options: StandaloneOptions | None = None, run_id: str | None = None,
-                     skip_stored: bool = False) -> dict:
+                     skip_stored: bool = False, force: bool = False) -> dict:
     """Train `arch` (its canonical cell) from scratch under a recipe and store the result as
     ground truth; returns the run's summary. Everything a user can get wrong (recipe, space,
     data, checkpoint folder, a repeat already stored) is checked before anything is written.
     A run id whose run finished (a queue job retried after its worker died) returns that run;
     with `skip_stored`, so does ground truth already stored for this repeat (a sample trained
-    again), instead of the refusal."""
+    again), instead of the refusal.
+
+    Every epoch's state (weights, optimizer, generators, figures) is written to the run's file,
+    so an interrupted run continues where it stopped: a queue job retried under its run id, or
+    the same architecture, settings and seed asked for again (a run still marked running only
+    with `force`: its process may be alive)."""
     options = options or StandaloneOptions()
     Seeds.of(seed)  # the rule for every seed: a whole number in [0, 2^31), what `repeat` holds
     chosen = recipe(recipe_name, overrides)
     if arch.search_space != chosen.space:
         raise WsdbError(f"recipe {recipe_name} trains {chosen.space} architectures, not {arch.search_space}")
-    run_id = run_id or uuid.uuid4().hex
     with warehouse(url, read_only=True) as engine, engine.connect() as connection:
-        done = connection.execute(sa.select(StandaloneRun.status).where(StandaloneRun.id == run_id)).scalar()
-        if done == "finished":
-            return summary(url, run_id)
         ids = architecture_ids(connection, arch.search_space, [arch.canonical_key]).get(arch.canonical_key)
+        earlier = _unfinished(connection, run_id, ids, chosen, seed)
+        if earlier is not None and earlier.status == "finished":
+            return summary(url, earlier.id)
         stored = ids is not None and _already_trained(connection, ids, chosen, arch.canonical_encoding, seed)
         if stored and skip_stored:
-            earlier = connection.execute(sa.select(StandaloneRun.id).where(
+            done = connection.execute(sa.select(StandaloneRun.id).where(
                 StandaloneRun.architecture_id == ids, StandaloneRun.seed == seed, StandaloneRun.epochs == chosen.epochs,
                 StandaloneRun.dataset == chosen.dataset, StandaloneRun.status == "finished")).scalar()
-            if earlier is not None:  # else the rows came in a bundle
-                return {**summary(url, earlier), "status": "already stored"}
+            if done is not None:  # else the rows came in a bundle
+                return {**summary(url, done), "status": "already stored"}
         if stored:  # asked for once more, or stored by another lab's bundle
             raise WsdbError(f"{arch.search_space} architecture {arch.canonical_key} already has {BENCHMARK} ground truth "
                             f"for {chosen.epochs} epochs on {chosen.dataset} under seed {seed}: give another --seed")
+    if earlier is not None and run_id is None and earlier.status == "running" and not force:
+        raise WsdbError(f"stand-alone run {earlier.id} of this architecture, recipe and seed is marked running (on "
+                        f"{earlier.host}, since {earlier.created_at:%Y-%m-%d %H:%M}); if its process died, add --force "
+                        "to continue it")
+    run_id = earlier.id if earlier is not None else run_id or uuid.uuid4().hex
     device = pick_device(options.device)
     cell = training_space(chosen.space).decode(arch.canonical_encoding)
     data = load_dataset(chosen.dataset, options.data_dir, device, synthetic_images=chosen.synthetic_images)
@@ -345,22 +394,27 @@ def train_standalone(url: str, arch: CanonicalArchitecture, recipe_name: str, ov
     torch.manual_seed(seed)
     model = build_network(chosen, cell, data.num_classes).to(device).to(memory_format=torch.channels_last)
     check_location(options.checkpoint_dir)
+    resumed = None
+    if earlier is not None and earlier.checkpoint_uri is not None and earlier.recipe_json == chosen.as_json():
+        resumed = load_checkpoint(earlier.checkpoint_uri, earlier.checkpoint_sha256, f"stand-alone run {run_id}")
     parameters = trainable_parameters(model)
     with warehouse(url) as engine, engine.begin() as connection:
         architecture_id = store_architectures(connection, [arch])[0][arch.canonical_key]
-        connection.execute(sa.delete(StandaloneRun).where(StandaloneRun.id == run_id))  # an earlier failed attempt
-        connection.execute(sa.insert(StandaloneRun), [{
-            "id": run_id, "architecture_id": architecture_id, "search_space": chosen.space,
-            "encoding": arch.canonical_encoding, "recipe": recipe_name, "recipe_json": chosen.as_json(),
-            "dataset": chosen.dataset, "epochs": chosen.epochs, "seed": seed, "trainable_parameters": parameters,
-            "status": "running", "code_version": code_version(), "host": socket.gethostname(),
-            "device": describe_device(device), "data_dir": options.data_dir, "created_at": utcnow()}])
+        running = {"status": "running", "error": None, "finished_at": None, "host": socket.gethostname(),
+                   "device": describe_device(device), "data_dir": options.data_dir}
+        if resumed is not None:
+            connection.execute(sa.update(StandaloneRun).where(StandaloneRun.id == run_id).values(**running))
+        else:
+            connection.execute(sa.delete(StandaloneRun).where(StandaloneRun.id == run_id))  # nothing kept to resume
+            connection.execute(sa.insert(StandaloneRun), [{
+                "id": run_id, "architecture_id": architecture_id, "search_space": chosen.space,
+                "encoding": arch.canonical_encoding, "recipe": recipe_name, "recipe_json": chosen.as_json(),
+                "dataset": chosen.dataset, "epochs": chosen.epochs, "seed": seed, "trainable_parameters": parameters,
+                "code_version": code_version(), "created_at": utcnow(), **running}])
+    saved = _EpochStates(url, run_id, options, chosen.epochs, earlier.checkpoint_uri if resumed is not None else None)
     try:
-        figures = train_network(model, chosen, data, test, seed, options, device,
-                                (lambda f: _progress_line(f, chosen.epochs)) if options.progress else None)
-        uri = f"{location_uri(options.checkpoint_dir)}/standalone/{run_id}.pt"
-        sha256, size = save_checkpoint(uri, {"run_id": run_id, "recipe": chosen.as_json(), "seed": seed,
-                                             "model": model.state_dict()})
+        with fitting(f"the state of stand-alone run {run_id}"):
+            figures = train_network(model, chosen, data, test, seed, options, device, saved, resumed)
     except BaseException as error:
         _mark(url, run_id, status="failed", error=f"{type(error).__name__}: {error}"[:2000], finished_at=utcnow())
         raise
@@ -369,9 +423,29 @@ def train_standalone(url: str, arch: CanonicalArchitecture, recipe_name: str, ov
                         _ground_truth_rows(run_id, architecture_id, chosen, recipe_name, arch.canonical_encoding, seed,
                                            figures))
         connection.execute(sa.update(StandaloneRun).where(StandaloneRun.id == run_id).values(
-            status="finished", training_seconds=figures[-1]["training_seconds"], checkpoint_uri=uri,
-            checkpoint_sha256=sha256, checkpoint_size_bytes=size, finished_at=utcnow()))
+            status="finished", training_seconds=figures[-1]["training_seconds"], finished_at=utcnow()))
     return summary(url, run_id)
+
+
+class _EpochStates:
+    """Writes each epoch's state to `<checkpoint_dir>/standalone/<run id>/epoch-N.pt`, records it
+    (URI, sha256, size, training seconds so far) on the run's row, then deletes the previous
+    epoch's file: the row always names a whole file, and the last one holds the final weights."""
+
+    def __init__(self, url: str, run_id: str, options: StandaloneOptions, epochs: int, previous: str | None) -> None:
+        self.url, self.run_id, self.options, self.epochs, self.previous = url, run_id, options, epochs, previous
+
+    def __call__(self, state: dict) -> None:
+        figures = state["figures"][-1]
+        uri = f"{location_uri(self.options.checkpoint_dir)}/standalone/{self.run_id}/epoch-{figures['epoch']}.pt"
+        sha256, size = save_checkpoint(uri, {"run_id": self.run_id, **state})
+        _mark(self.url, self.run_id, checkpoint_uri=uri, checkpoint_sha256=sha256, checkpoint_size_bytes=size,
+              training_seconds=figures["training_seconds"])
+        if self.previous is not None and self.previous != uri:
+            remove(self.previous)
+        self.previous = uri
+        if self.options.progress:
+            _progress_line(figures, self.epochs)
 
 
 def _progress_line(figures: dict, epochs: int) -> None:

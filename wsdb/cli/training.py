@@ -295,9 +295,11 @@ def train_standalone(
     settings: RecipeSettingsOption = None,
     seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, metavar="N", help="Seed of the weights, data order and "
                                       "augmentation (stored as the ground truth's repeat).")] = 0,
-    checkpoint_dir: Annotated[str, typer.Option(metavar="PATH|URI", help="Where the final weights go (a folder or "
-                              "fsspec URI; recorded with their sha256).")] = "checkpoints",
+    checkpoint_dir: Annotated[str, typer.Option(metavar="PATH|URI", help="Where each epoch's state and the final "
+                              "weights go (a folder or fsspec URI; recorded with their sha256).")] = "checkpoints",
     data_dir: Annotated[Optional[str], typer.Option(metavar="PATH", help="Where the dataset lies.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Continue a run of the same architecture, settings and seed "
+                                        "marked running (its process died without saying so).")] = False,
     device: DeviceOption = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
@@ -305,7 +307,7 @@ def train_standalone(
 ) -> None:
     """Train architectures from scratch under a published recipe and store the results as ground truth.
 
-    Each run adds, per epoch, train/validation/test accuracy and loss and the training time as ground truth of the benchmark wsdb-standalone (repeat = the seed), joined by analyses like any ingested benchmark; `standalone_runs` keeps the recipe and every setting, seed, code version, host, device and the final weights by URI and sha256. Ground truth of an architecture, recipe length, dataset and seed is stored once: another seed is another repeat (a sample trained again skips its architectures already stored).
+    Each run adds, per epoch, train/validation/test accuracy and loss and the training time as ground truth of the benchmark wsdb-standalone (repeat = the seed), joined by analyses like any ingested benchmark; `standalone_runs` keeps the recipe and every setting, seed, code version, host, device and the final weights by URI and sha256. Ground truth of an architecture, recipe length, dataset and seed is stored once: another seed is another repeat (a sample trained again skips its architectures already stored). Every epoch's state is kept (the newest only), so a run interrupted by Ctrl-C or a failure continues where it stopped when the same command runs again.
 
     \b
     Examples:
@@ -323,8 +325,8 @@ def train_standalone(
                                 genotype)
     options = StandaloneOptions(checkpoint_dir, data_dir, device, progress=not quiet)
     several = sample is not None or n is not None  # a sample trained again skips what it stored already
-    results = [standalone.train_standalone(url, arch, recipe, overrides, seed, options, skip_stored=several)
-               for arch in archs]
+    results = [standalone.train_standalone(url, arch, recipe, overrides, seed, options, skip_stored=several,
+                                           force=force) for arch in archs]
     emit(results, as_json=as_json)
 
 

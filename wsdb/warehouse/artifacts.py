@@ -54,3 +54,12 @@ def read_verified(uri: str, sha256: str | None, what: str) -> bytes:
     if sha256 is not None and hashlib.sha256(payload).hexdigest() != sha256:
         raise WsdbError(f"{what}: {uri} does not match its recorded sha256 {sha256[:12]}...; refusing to use it")
     return payload
+
+
+def remove(uri: str) -> None:
+    """Delete a file that is no longer referenced (gone already: nothing to do)."""
+    fs, path = fsspec.core.url_to_fs(uri)
+    try:
+        fs.rm(path)
+    except FileNotFoundError:
+        pass
