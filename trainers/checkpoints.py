@@ -54,12 +54,12 @@ def load_checkpoint(uri: str, sha256: str | None, what: str) -> dict:
 
 
 @contextlib.contextmanager
-def fitting(what: str):
-    """Turn a checkpoint that does not fit the super-net it is loaded into (tensors of other
+def fitting(what: str, target: str = "super-net"):
+    """Turn a checkpoint that does not fit the network it is loaded into (tensors of other
     shapes, missing keys, generator states of another kind: tampered or foreign) into one
     line naming it."""
     try:
         yield
     except (KeyError, RuntimeError, TypeError, ValueError) as error:
         detail = " ".join(str(error).split())[:200]
-        raise WsdbError(f"{what} does not fit this super-net ({type(error).__name__}: {detail})") from None
+        raise WsdbError(f"{what} does not fit this {target} ({type(error).__name__}: {detail})") from None

@@ -256,13 +256,14 @@ def train_network(model: nn.Module, chosen: Recipe, data: Dataset, test: ImageSp
     optimizer = _Optimizer(chosen, model)
     figures: list[dict] = []
     if resumed is not None:
-        model.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        data_generator.set_state(resumed["data_rng"])
-        torch.set_rng_state(resumed["torch_rng"])  # drop path's masks
-        if device.type == "cuda" and resumed.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(resumed["cuda_rng"], device)
-        figures = list(resumed["figures"])
+        with fitting(f"the saved state of stand-alone run {resumed.get('run_id')}", "network"):
+            model.load_state_dict(resumed["model"])
+            optimizer.load_state_dict(resumed["optimizer"])
+            data_generator.set_state(resumed["data_rng"])
+            torch.set_rng_state(resumed["torch_rng"])  # drop path's masks
+            if device.type == "cuda" and resumed.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state(resumed["cuda_rng"], device)
+            figures = [dict(row) for row in resumed["figures"]]
     n = len(data.train)
     batch = min(chosen.batch_size, n)
     steps = n // batch
@@ -413,8 +414,7 @@ def train_standalone(url: str, arch: CanonicalArchitecture, recipe_name: str, ov
                 "code_version": code_version(), "created_at": utcnow(), **running}])
     saved = _EpochStates(url, run_id, options, chosen.epochs, earlier.checkpoint_uri if resumed is not None else None)
     try:
-        with fitting(f"the state of stand-alone run {run_id}"):
-            figures = train_network(model, chosen, data, test, seed, options, device, saved, resumed)
+        figures = train_network(model, chosen, data, test, seed, options, device, saved, resumed)
     except BaseException as error:
         _mark(url, run_id, status="failed", error=f"{type(error).__name__}: {error}"[:2000], finished_at=utcnow())
         raise
