@@ -158,6 +158,52 @@ def test_ctrl_c_of_an_ingest_says_what_was_kept_and_a_rerun_completes_it(tmp_pat
     assert counts[0] == counts[1] and counts[0][0] > 0
 
 
+def test_ctrl_c_inside_safe_points_waits_for_the_next_step_and_says_what_was_kept():
+    import os
+
+    from wsdb.base.errors import Interrupted
+    from wsdb.base.interrupts import safe_points
+
+    steps, before = [], signal.getsignal(signal.SIGINT)
+    with pytest.raises(Interrupted, match="the scores so far are kept"):
+        with safe_points("the scores so far are kept") as interrupt:
+            while interrupt.keep_going():
+                steps.append(len(steps))
+                if len(steps) == 3:
+                    os.kill(os.getpid(), signal.SIGINT)  # lands mid-step: the step still ends
+    assert steps == [0, 1, 2]
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is given back
+
+
+def test_ctrl_c_of_a_standalone_run_keeps_its_last_epoch_and_the_same_command_finishes_it(tmp_path):
+    """SIGINT stops a stand-alone run between two steps (never inside a write): exit 130 with the
+    one line, the run marked failed with its newest epoch's state; the same command continues
+    it to one finished run with a ground-truth row per epoch."""
+    db, folder = tmp_path / "w.duckdb", tmp_path / "ck"
+    database.init_database(f"duckdb:///{db}")
+    settings = [f"--set={k}={v}" for k, v in (("epochs", 12), ("dataset", "synthetic"), ("synthetic_images", 64),
+                                               ("batch_size", 16), ("channels", 4))]
+    command = [sys.executable, "-m", "wsdb.cli", "train-standalone", "--recipe", "ws64-200", "--space", "ws64",
+               "--label", "123", *settings, "--checkpoint-dir", str(folder), "--quiet", "--db", str(db)]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(folder.rglob("epoch-*.pt")) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1].startswith("wsdb: interrupted: ") and len(stderr.strip().splitlines()) == 1
+    with duckdb.connect(str(db), read_only=True) as connection:
+        status, error, uri = connection.execute("SELECT status, error, checkpoint_uri FROM standalone_runs").fetchone()
+    assert status == "failed" and error.startswith("KeyboardInterrupt") and uri.endswith(".pt")
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    with duckdb.connect(str(db), read_only=True) as connection:
+        assert connection.execute("SELECT status FROM standalone_runs").fetchall() == [("finished",)]
+        epochs = [e for (e,) in connection.execute("SELECT epoch FROM ground_truth_results ORDER BY epoch").fetchall()]
+    assert epochs == list(range(1, 13))
+
+
 def _decoders_of(ingest: subprocess.Popen) -> list[int]:
     """The ingest's two decoder processes, once both run (skips the test if it ends first)."""
     children = []

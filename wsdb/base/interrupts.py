@@ -15,6 +15,8 @@ import contextlib
 import signal
 import threading
 
+from wsdb.base.errors import Interrupted
+
 
 class SafePoints:
     def __init__(self) -> None:
@@ -24,21 +26,33 @@ class SafePoints:
         if self.requested:
             raise KeyboardInterrupt
 
+    def keep_going(self) -> bool:
+        """For loops that ask before every step whether to go on (training, evaluation): True,
+        or KeyboardInterrupt once Ctrl-C was pressed."""
+        self.check()
+        return True
+
 
 @contextlib.contextmanager
-def safe_points():
+def safe_points(kept: str | None = None):
+    """Ctrl-C as a flag for the duration; with `kept` (what an interrupted command keeps, said to
+    the user), the KeyboardInterrupt that ends the block becomes `Interrupted(kept)`: the command
+    line's one line and exit 130, where typer would exit 130 in silence."""
     points = SafePoints()
-    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
-        yield points
-        return
 
     def handler(signum, frame) -> None:
         if points.requested:
             raise KeyboardInterrupt
         points.requested = True
 
-    previous = signal.signal(signal.SIGINT, handler)
+    # only the main thread gets signals
+    previous = signal.signal(signal.SIGINT, handler) if threading.current_thread() is threading.main_thread() else None
     try:
         yield points
+    except KeyboardInterrupt:
+        if kept is None:
+            raise
+        raise Interrupted(kept) from None
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)

@@ -9,6 +9,7 @@ import typer
 
 from wsdb.warehouse import db as database
 from wsdb.base.errors import WsdbError
+from wsdb.base.interrupts import safe_points
 from wsdb.cli.options import (GROUP_SETTINGS, ArchStrOption, BenchmarkOption, CsvOption, DbOption, EpochBudgetOption,
                               GenotypeOption, IndexOption, JsonOption, LabelOption, MatrixOption, OpsOption,
                               ParquetOption, SpaceOption, TruthDatasetOption, yaml_values)
@@ -139,11 +140,9 @@ def run_supernet(
     from wsdb.trainers.train import RunOptions, resume_supernet, run_supernet as train
 
     url = database.resolve_url(db)
-    options = RunOptions(checkpoint_dir, data_dir, device, progress=not quiet)
     if resume:
         if (init_seed, sampling_seed, data_seed) != (None, None, None):
             raise WsdbError("--init-seed, --sampling-seed and --data-seed start a run: a resumed run keeps its seeds")
-        supernet_id = resume_supernet(url, resume, options, force=force)
     else:
         config = options_config(config_file, {
             "space": space, "subspace": subspace, "sampler": sampler, "architectures_per_batch": avg,
@@ -159,7 +158,12 @@ def run_supernet(
             "prefix_sharing": prefix_sharing, "sampling_order": sampling_order,
             "evaluate_last_steps": evaluate_last_steps})
         seeds = Seeds.of(seed, init_seed, sampling_seed, data_seed)
-        supernet_id = train(url, config, seed, name, options, seeds=seeds)
+    # Ctrl-C stops the run between two steps, never inside a write
+    with safe_points("the super-net keeps its checkpoints, marked failed; `wsdb run-supernet --resume NAME|ID` "
+                     "continues it") as interrupt:
+        options = RunOptions(checkpoint_dir, data_dir, device, progress=not quiet, keep_going=interrupt.keep_going)
+        supernet_id = (resume_supernet(url, resume, options, force=force) if resume
+                       else train(url, config, seed, name, options, seeds=seeds))
     record = records.run_summary(url, supernet_id)
     if as_json:
         emit_record(record, as_json=True)
@@ -209,8 +213,11 @@ def evaluate(
     """
     from wsdb.trainers.evaluate import evaluate_supernet
 
-    summary = evaluate_supernet(database.resolve_url(db), supernet, protocol, sample, n, seed, checkpoint,
-                                save_predictions, data_dir, device, batch_size, progress=not quiet, curve=curve)
+    # Ctrl-C stops between two architectures, never inside a write
+    with safe_points("the scores stored so far are kept; the same command again scores the rest") as interrupt:
+        summary = evaluate_supernet(database.resolve_url(db), supernet, protocol, sample, n, seed, checkpoint,
+                                    save_predictions, data_dir, device, batch_size, progress=not quiet,
+                                    keep_going=interrupt.keep_going, curve=curve)
     if as_json:
         emit_record(dict(vars(summary)), as_json=True)
     else:
@@ -323,10 +330,13 @@ def train_standalone(
     overrides = yaml_values(settings, "--set")
     archs = architectures_named(url, sample, n, draw_seed, recipe, overrides, space, matrix, ops, arch_str, index, label,
                                 genotype)
-    options = StandaloneOptions(checkpoint_dir, data_dir, device, progress=not quiet)
     several = sample is not None or n is not None  # a sample trained again skips what it stored already
-    results = [standalone.train_standalone(url, arch, recipe, overrides, seed, options, skip_stored=several,
-                                           force=force) for arch in archs]
+    # Ctrl-C stops the run between two steps, never inside a write
+    with safe_points("the run keeps its newest epoch, marked failed; the same command again continues it") as interrupt:
+        options = StandaloneOptions(checkpoint_dir, data_dir, device, progress=not quiet,
+                                    keep_going=interrupt.keep_going)
+        results = [standalone.train_standalone(url, arch, recipe, overrides, seed, options, skip_stored=several,
+                                               force=force) for arch in archs]
     emit(results, as_json=as_json)
 
 
