@@ -161,7 +161,7 @@ def test_a_resumed_1shot1_search_equals_an_uninterrupted_one(tmp_path):
     init_database(url)
     subspaces.define(url, "1SHOT1-SS2")
     config = make_config({"space": "nb101", "subspace": "1SHOT1-SS2", "search": "pc-darts", "dataset": "synthetic",
-                          "synthetic_images": 32, "epochs": 3, "batch_size": 16, "initial_channels": 4,
+                          "synthetic_images": 32, "epochs": 2, "batch_size": 16, "initial_channels": 4,
                           "cells_per_stack": 1})
     folder = str(tmp_path / "ck")
     straight = run_supernet(url, config, seed=5, options=RunOptions(checkpoint_dir=folder, progress=False))
@@ -170,7 +170,7 @@ def test_a_resumed_1shot1_search_equals_an_uninterrupted_one(tmp_path):
     resume_supernet(url, interrupted, RunOptions(checkpoint_dir=folder, progress=False))
     with warehouse(url) as engine, engine.connect() as connection:
         a, b = (load_checkpoint(*connection.execute(sa.text(
-            "SELECT uri, sha256 FROM checkpoints WHERE supernet_id = :s AND label = 'epoch-3'"), {"s": s}).one(), "test")
+            "SELECT uri, sha256 FROM checkpoints WHERE supernet_id = :s AND label = 'epoch-2'"), {"s": s}).one(), "test")
             for s in (straight, interrupted))
     assert a["architecture"]["edge_value"].shape == (15,)  # every candidate edge of space 2
     for key in ("value", "edge_value"):
