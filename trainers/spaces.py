@@ -36,6 +36,11 @@ def batch_norm_settings(config: TrainingConfig) -> BatchNormSettings:
     return BatchNormSettings(config.bn_momentum, config.bn_eps, config.bn_affine, config.bn_track_running_stats)
 
 
+def theta_rows(theta, operations) -> list[tuple[int, str, float]]:
+    """(row, operation, weight) of every θ row: the warehouse's architecture_weights rows."""
+    return [(edge, op, float(row[o])) for edge, row in enumerate(theta.tolist()) for o, op in enumerate(operations)]
+
+
 class EdgeChoiceSearch:
     """What a differentiable search needs of a space whose θ rows are its edges (nb201, ws64,
     darts): β only under pc-darts (edge normalisation over the edges into each node), and the
@@ -46,9 +51,7 @@ class EdgeChoiceSearch:
 
     def search_rows(self, theta, beta) -> tuple[list, list]:
         """(edge, operation, weight) rows of θ and (edge, weight) rows of β."""
-        return ([(edge, op, float(row[o])) for edge, row in enumerate(theta.tolist())
-                 for o, op in enumerate(self.operations)],
-                [] if beta is None else list(enumerate(beta.tolist())))
+        return theta_rows(theta, self.operations), [] if beta is None else list(enumerate(beta.tolist()))
 
 
 @dataclass(frozen=True)
@@ -277,7 +280,7 @@ class OneShot1Training:
         """θ's rows for vertices 1..V (edges 0..V-1), then one row set per parent decision
         (edges V, V+1, ...; operation `parent-u`), so every simplex of the search is a row set."""
         space = self.configurations
-        rows = [(v, op, float(row[o])) for v, row in enumerate(theta.tolist()) for o, op in enumerate(self.operations)]
+        rows = theta_rows(theta, self.operations)
         edges, weights = space.candidate_edges(), beta.tolist()
         for g, group in enumerate(space.choice_groups()):
             rows += [(space.vertices + g, f"parent-{edges[i][0]}", float(weights[i])) for i in group]
