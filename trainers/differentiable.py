@@ -24,8 +24,6 @@ checkpoint so a resumed run continues exactly.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
@@ -190,10 +188,6 @@ class ArchitectureWeights:
         if self.config.architecture_update == "exponentiated":
             return self._initial_edge_value(len(self.edge_value), self.edge_value.device)
         return state["edge_logits"]
-
-    def entropy(self) -> float:
-        theta = self.theta().detach().clamp_min(1e-30)
-        return float(-(theta * theta.log()).sum(-1).mean()) / math.log(len(self.operations))
 
     def state_dict(self) -> dict:
         return {"value": self.value.detach().clone(),

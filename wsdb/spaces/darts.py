@@ -40,7 +40,6 @@ OPERATIONS = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "s
               "dil_conv_5x5")
 SEARCH_OPERATIONS = ("none", *OPERATIONS)  # DARTS' PRIMITIVES: what an edge of the super-net mixes
 NASLIB_OPERATIONS = OPERATIONS  # NASLib's compact op indices, in its order
-PARAMETER_FREE = ("max_pool_3x3", "avg_pool_3x3", "skip_connect")
 NODES = 4  # intermediate nodes per cell
 CELLS = ("normal", "reduce")
 SUBSPACES = {"FULL": "every genotype of the DARTS space (classes stored as they appear)"}
