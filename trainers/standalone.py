@@ -334,10 +334,10 @@ def _already_trained(connection: sa.Connection, architecture_id: int, chosen: Re
         table.c.benchmark_arch_id == encoding, table.c.repeat == seed)).scalar() > 0
 
 
-def _unfinished(connection: sa.Connection, run_id: str | None, architecture_id: int | None, chosen: Recipe,
+def _earlier_run(connection: sa.Connection, run_id: str | None, architecture_id: int | None, chosen: Recipe,
                 seed: int):
-    """The run to continue: the given run id's row, else the newest unfinished run of this
-    architecture under the same settings and seed (None: start afresh)."""
+    """The run asked for before: the given run id's row (finished or not), else the newest
+    unfinished run of this architecture under the same settings and seed (None: none)."""
     table = StandaloneRun.__table__
     if run_id is not None:
         where = [table.c.id == run_id]
@@ -370,7 +370,7 @@ def train_standalone(url: str, arch: CanonicalArchitecture, recipe_name: str, ov
         raise WsdbError(f"recipe {recipe_name} trains {chosen.space} architectures, not {arch.search_space}")
     with warehouse(url, read_only=True) as engine, engine.connect() as connection:
         ids = architecture_ids(connection, arch.search_space, [arch.canonical_key]).get(arch.canonical_key)
-        earlier = _unfinished(connection, run_id, ids, chosen, seed)
+        earlier = _earlier_run(connection, run_id, ids, chosen, seed)
         if earlier is not None and earlier.status == "finished":
             return summary(url, earlier.id)
         stored = ids is not None and _already_trained(connection, ids, chosen, arch.canonical_encoding, seed)

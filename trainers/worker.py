@@ -190,7 +190,8 @@ def _evaluate(url: str, payload: dict, options: WorkerOptions, keep_going) -> di
 
 
 def _standalone(url: str, payload: dict, options: WorkerOptions, keep_going) -> dict:
-    """One stand-alone training; the job's run id makes a retried job return the finished run."""
+    """One stand-alone training; under the job's run id a retried job returns the finished run or
+    continues the interrupted one from its newest epoch."""
     arch = registry.canonicalize(registry.CANONICAL_ENCODING_KIND[payload["space"]], payload["encoding"])
     run_options = StandaloneOptions(payload["checkpoint_dir"], options.data_dir, options.device,
                                     progress=options.training_progress, keep_going=keep_going)

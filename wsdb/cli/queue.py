@@ -91,8 +91,8 @@ def submit_standalone(
     seed_list: Annotated[str, typer.Option("--seeds", metavar="SEEDS", help="Seeds, one job each: 0-9 or "
                                            "0,1,5.")] = "0",
     name: Annotated[Optional[str], typer.Option(metavar="NAME", help="A sweep name grouping the jobs.")] = None,
-    checkpoint_dir: Annotated[str, typer.Option(metavar="PATH|URI", help="Where workers write the final weights: "
-                              "a folder every worker sees, or an fsspec URI.")] = "checkpoints",
+    checkpoint_dir: Annotated[str, typer.Option(metavar="PATH|URI", help="Where workers write each epoch's state and "
+                              "the final weights: a folder every worker sees, or an fsspec URI.")] = "checkpoints",
     priority: PriorityOption = 0,
     max_attempts: AttemptsOption = 3,
     as_json: JsonOption = False,
